@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/civicdns/civicdns/resolver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	level := fl.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fl.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "civicdns: -log-level: %v\n", err)
+		return 2
+	}
+	hopts := &slog.HandlerOptions{Level: lvl}
+	var log *slog.Logger
+	if *logJSON {
+		log = slog.New(slog.NewJSONHandler(stderr, hopts))
+	} else {
+		log = slog.New(slog.NewTextHandler(stderr, hopts))
+	}
+
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns: %v\n", err)
+		return 1
+	}
+	log.Info("configuration loaded", "file", cfg.File)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := resolver.New(resolver.Options{Config: cfg, Logger: log, Registry: reg})
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns: %v\n", err)
+		return 1
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Fprintf(stderr, "civicdns: %v\n", err)
+		return 1
+	}
+
+	var metricsSrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns: metrics: %v\n", err)
+			srv.Shutdown(context.Background())
+			return 1
+		}
+		metricsSrv = &http.Server{Handler: srv.MetricsHandler(reg), ReadHeaderTimeout: 5 * time.Second}
+		go metricsSrv.Serve(ln)
+		log.Info("serving metrics", "listen", ln.Addr().String())
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			reload(srv, *cfgPath, log)
+			continue
+		}
+		log.Info("shutting down: draining queries in flight", "signal", sig.String())
+		break
+	}
+	signal.Stop(sigs)
+	ctx, cancel := context.WithTimeout(context.Background(), srv.DrainTimeout())
+	defer cancel()
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(ctx)
+	}
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutdown", "err", err)
+	} else if err != nil {
+		log.Warn("shutdown: drain timeout reached", "err", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// reload reads the configuration again and swaps it in; on any error the
+// running configuration stays and the error is logged with its file:line.
+func reload(srv *resolver.Server, cfgPath string, log *slog.Logger) {
+	cfg, err := loadConfig(cfgPath)
+	if err == nil {
+		err = srv.Reload(cfg)
+	} else {
+		srv.CountReloadFailure()
+	}
+	if err != nil {
+		log.Error("reload failed; the running configuration stays", "err", err)
+		return
+	}
+	log.Info("configuration reloaded", "file", cfg.File)
+}

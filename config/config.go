@@ -1,0 +1,186 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is the whole validated configuration. After Load returns it, nothing
+// changes it: the server shares it between goroutines without locks.
+type Config struct {
+	Server     Server       `toml:"server"`
+	Upstream   Upstream     `toml:"upstream"`
+	Cache      Cache        `toml:"cache"`
+	Block      Block        `toml:"block"`
+	Blockpage  Blockpage    `toml:"blockpage"`
+	Log        Log          `toml:"log"`
+	Metrics    Metrics      `toml:"metrics"`
+	State      State        `toml:"state"`
+	Admin      Admin        `toml:"admin"`
+	Director   []Director   `toml:"director"`
+	Lists      Lists        `toml:"lists"`
+	Policy     Policy       `toml:"policy"`
+	Department []Department `toml:"department"`
+	Exemption  []Exemption  `toml:"exemption"`
+
+	// File is the path the configuration was read from ("(embedded default)"
+	// for the built-in one); Dir is the folder relative paths are taken from.
+	File string `toml:"-"`
+	Dir  string `toml:"-"`
+	// Embedded reports the built-in default, whose lists come from the binary.
+	Embedded bool `toml:"-"`
+
+	pos positions
+}
+
+// Server is the [server] section: where DNS is served.
+type Server struct {
+	Listen            []string `toml:"listen"`
+	TCPIdleTimeout    Duration `toml:"tcp_idle_timeout"`
+	TCPMaxConnections int      `toml:"tcp_max_connections"`
+	// UDPSockets is the number of SO_REUSEPORT sockets (each with its own
+	// reader) per UDP address; 0 means one per CPU.
+	UDPSockets int      `toml:"udp_sockets"`
+	Drain      Duration `toml:"drain_timeout"`
+
+	ListenAddrs []netip.AddrPort `toml:"-"`
+}
+
+// Upstream is the [upstream] section.
+type Upstream struct {
+	Mode        string   `toml:"mode"`
+	Servers     []string `toml:"servers"`
+	Timeout     Duration `toml:"timeout"`
+	RootHints   string   `toml:"root_hints"`
+	DNSSEC      bool     `toml:"dnssec"`
+	TrustAnchor string   `toml:"trust_anchor"`
+	Zone        []Zone   `toml:"zone"`
+}
+
+// Zone is one [[upstream.zone]]: conditional forwarding for a domain.
+type Zone struct {
+	Name    string   `toml:"name"`
+	Servers []string `toml:"servers"`
+}
+
+// Cache is the [cache] section.
+type Cache struct {
+	Size       int      `toml:"size"`
+	MinTTL     Duration `toml:"min_ttl"`
+	MaxTTL     Duration `toml:"max_ttl"`
+	NegMaxTTL  Duration `toml:"negative_max_ttl"`
+	ServeStale Duration `toml:"serve_stale"`
+	Prefetch   bool     `toml:"prefetch"`
+}
+
+// Block is the [block] section: how a blocked name is answered.
+type Block struct {
+	Answer        string   `toml:"answer"`
+	BlockpageIPv4 string   `toml:"blockpage_ipv4"`
+	BlockpageIPv6 string   `toml:"blockpage_ipv6"`
+	TTL           Duration `toml:"ttl"`
+
+	IPv4 netip.Addr `toml:"-"`
+	IPv6 netip.Addr `toml:"-"`
+}
+
+// Blockpage is the [blockpage] section (served by a later release).
+type Blockpage struct {
+	Listen    string `toml:"listen"`
+	TLSListen string `toml:"tls_listen"`
+	CACert    string `toml:"ca_cert"`
+	CAKey     string `toml:"ca_key"`
+	Contact   string `toml:"contact"`
+}
+
+// Log is the [log] section (the query log of a later release).
+type Log struct {
+	Dir                  string `toml:"dir"`
+	RetentionDays        int    `toml:"retention_days"`
+	BlockedRetentionDays int    `toml:"blocked_retention_days"`
+	Instance             string `toml:"instance"`
+	Postgres             string `toml:"postgres"`
+}
+
+// Metrics is the [metrics] section; an empty listen turns the endpoint off.
+type Metrics struct {
+	Listen string `toml:"listen"`
+}
+
+// State is the [state] section (the exemption workflow of a later release).
+type State struct {
+	Dir string `toml:"dir"`
+}
+
+// Admin is the [admin] section (the director console of a later release).
+type Admin struct {
+	Listen string `toml:"listen"`
+}
+
+// Director is one [[director]] (the director console of a later release).
+type Director struct {
+	Name         string `toml:"name"`
+	Department   string `toml:"department"`
+	PasswordHash string `toml:"password_hash"`
+}
+
+// Lists is the [lists] section: the folder of category lists. Empty means
+// the lists built into the binary.
+type Lists struct {
+	Dir string `toml:"dir"`
+}
+
+// Policy is the [policy] section: the citywide minimum.
+type Policy struct {
+	Block []string `toml:"block"`
+	Allow []string `toml:"allow"`
+}
+
+// Department is one [[department]].
+type Department struct {
+	Name         string   `toml:"name"`
+	Networks     []string `toml:"networks"`
+	Block        []string `toml:"block"`
+	BlockDomains []string `toml:"block_domains"`
+	SafeSearch   bool     `toml:"safesearch"`
+
+	Prefixes []netip.Prefix `toml:"-"`
+}
+
+// Exemption is one [[exemption]]: a director's written authorization.
+type Exemption struct {
+	Department string   `toml:"department"`
+	Clients    []string `toml:"clients"`
+	Category   string   `toml:"category"`
+	Domains    []string `toml:"domains"`
+	ApprovedBy string   `toml:"approved_by"`
+	Reason     string   `toml:"reason"`
+	Reference  string   `toml:"reference"`
+	Starts     Date     `toml:"starts"`
+	Expires    Date     `toml:"expires"`
+
+	ClientPrefixes []netip.Prefix `toml:"-"`
+}
+
+// defaults is the configuration before a file is decoded over it.
+func defaults() Config {
+	return Config{
+		Server: Server{
+			Listen:            []string{"127.0.0.1:5353"},
+			TCPIdleTimeout:    Duration(10 * time.Second),
+			TCPMaxConnections: 1000,
+			Drain:             Duration(5 * time.Second),
+		},
+		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second)},
+		Cache: Cache{
+			Size:       200000,
+			MaxTTL:     Duration(24 * time.Hour),
+			NegMaxTTL:  Duration(time.Hour),
+			ServeStale: Duration(time.Hour),
+			Prefetch:   true,
+		},
+		Block:   Block{Answer: "blockpage", TTL: Duration(60 * time.Second)},
+		Metrics: Metrics{Listen: "127.0.0.1:9153"},
+		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat"}},
+	}
+}

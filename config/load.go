@@ -1,0 +1,121 @@
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed default.toml
+var defaultTOML []byte
+
+// DefaultFile names the embedded default in messages.
+const DefaultFile = "(embedded default)"
+
+// Load reads, decodes and validates the main configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = filepath.Dir(path)
+	return cfg, nil
+}
+
+// LoadDefault returns the embedded default: 127.0.0.1:5353, the system's
+// resolvers, the shipped category lists and the citywide minimum.
+func LoadDefault() (*Config, error) {
+	cfg, err := Parse(DefaultFile, defaultTOML)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Embedded = true
+	cfg.Dir = "."
+	return cfg, nil
+}
+
+// DefaultTOML is the text of the embedded default, a starting point for a file.
+func DefaultTOML() []byte { return defaultTOML }
+
+// Parse decodes TOML text over the defaults, rejects unknown keys and
+// validates everything, returning every problem with its file:line.
+func Parse(file string, data []byte) (*Config, error) {
+	cfg := defaults()
+	cfg.File = file
+	text := string(data)
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
+				msg = fmt.Sprintf("%s: %s", pe.LastKey, msg)
+			}
+			return nil, Errors{{File: file, Line: pe.Position.Line, Col: pe.Position.Col, Msg: msg}}
+		}
+		return nil, Errors{{File: file, Msg: err.Error()}}
+	}
+	cfg.pos = scanPositions(text)
+	var errs Errors
+	errs = append(errs, cfg.unknownKeys(md)...)
+	errs = append(errs, cfg.validate()...)
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &cfg, nil
+}
+
+// unknownKeys reports keys the schema does not have: a typo must not pass.
+func (c *Config) unknownKeys(md toml.MetaData) Errors {
+	var errs Errors
+	seen := map[string]int{}
+	reported := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		path := strings.Join(k, ".")
+		if len(k) > 1 && reported[strings.Join(k[:len(k)-1], ".")] {
+			reported[path] = true
+			continue // its table is already reported as unknown
+		}
+		reported[path] = true
+		line := 0
+		if lines := c.pos.plain[path]; seen[path] < len(lines) {
+			line = lines[seen[path]]
+		}
+		seen[path]++
+		errs = append(errs, Error{File: c.File, Line: line, Msg: fmt.Sprintf("unknown key %q", path)})
+	}
+	return errs
+}
+
+// Where names the file and line of a key path such as "department[1].networks"
+// for messages about it (e.g. "civicdns.toml:12").
+func (c *Config) Where(path string) string {
+	if n := c.pos.line(path); n > 0 {
+		return fmt.Sprintf("%s:%d", c.File, n)
+	}
+	return c.File
+}
+
+// ErrorAt makes an Error located at a key path.
+func (c *Config) ErrorAt(path, format string, args ...any) Error {
+	return Error{File: c.File, Line: c.pos.line(path), Msg: fmt.Sprintf(format, args...)}
+}
+
+// Path resolves a path named in the configuration relative to its folder.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}

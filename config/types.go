@@ -1,0 +1,61 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Duration is a time.Duration written in TOML as a string such as "2s" or "24h".
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (examples: \"500ms\", \"2s\", \"24h\")", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Date is a calendar day, written as a TOML local date (2027-06-30) or a
+// "2027-06-30" string. It is a day in the server's local time zone.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// IsZero reports an unset date.
+func (d Date) IsZero() bool { return d.Year == 0 }
+
+// Start is midnight at the beginning of the day, in loc.
+func (d Date) Start(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// String formats as YYYY-MM-DD.
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// UnmarshalTOML accepts a local date, a datetime or a YYYY-MM-DD string.
+func (d *Date) UnmarshalTOML(v any) error {
+	switch t := v.(type) {
+	case time.Time:
+		d.Year, d.Month, d.Day = t.Date()
+		return nil
+	case string:
+		p, err := time.Parse("2006-01-02", t)
+		if err != nil {
+			return fmt.Errorf("%q is not a date (write 2027-06-30)", t)
+		}
+		d.Year, d.Month, d.Day = p.Date()
+		return nil
+	}
+	return fmt.Errorf("%v is not a date (write 2027-06-30)", v)
+}

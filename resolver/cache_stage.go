@@ -1,0 +1,132 @@
+package resolver
+
+import (
+	"context"
+	"time"
+
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
+)
+
+// cacheStage answers from the cache, and on a miss asks the upstream once
+// for all the clients asking the same question at that moment. It keeps
+// popular entries fresh by refreshing them shortly before they expire, and
+// answers from expired entries when every upstream fails (RFC 8767).
+type cacheStage struct {
+	s      *Server
+	flight singleflight.Group
+}
+
+func (st *cacheStage) Name() string { return "cache" }
+
+// prefetchMinHits is how often an entry must be asked for in its lifetime to
+// be refreshed before it expires; prefetchWindow the last part of its TTL
+// in which the refresh starts.
+const (
+	prefetchMinHits = 3
+	prefetchWindow  = 10 // the last 1/10th
+	prefetchMinTTL  = 10 * time.Second
+)
+
+func (st *cacheStage) Resolve(ctx context.Context, q *Query) error {
+	s := st.s
+	m := &q.Msg
+	bits := questionBits(m)
+	h := s.cache.key(m.Name, m.QType, m.QClass, bits)
+	now := s.now()
+	e := s.cache.get(h, m.Name, m.QType, m.QClass, bits)
+	if e != nil && e.fresh(now) {
+		s.metrics.cacheHits.Inc()
+		e.writeAnswer(q, now, false)
+		q.Cached = true
+		st.maybePrefetch(e, h, now)
+		return nil
+	}
+	if !q.MayBlock {
+		return errWouldBlock
+	}
+	s.metrics.cacheMisses.Inc()
+	fresh, err := st.fetch(h, string(m.Name), m.QType, m.QClass, bits)
+	if err != nil {
+		q.Err = err
+		if e != nil && now.Sub(e.stored) < e.ttl+s.snapshot().cfg.Cache.ServeStale.D() {
+			s.metrics.staleAnswers.Inc()
+			e.writeAnswer(q, now, true)
+			q.Cached = true
+			return nil
+		}
+		q.errorAnswer(dnswire.RcodeServFail, int(dns.ExtendedErrorCodeNoReachableAuthority), "no upstream answered")
+		return nil
+	}
+	fresh.writeAnswer(q, s.now(), false)
+	return nil
+}
+
+// maybePrefetch refreshes a popular entry in the background in the last
+// tenth of its lifetime, so that its clients never wait for the upstream.
+func (st *cacheStage) maybePrefetch(e *entry, h uint64, now time.Time) {
+	s := st.s
+	if e.ttl < prefetchMinTTL || !s.snapshot().cfg.Cache.Prefetch {
+		return
+	}
+	if e.hits.Add(1) < prefetchMinHits || now.Sub(e.stored) < e.ttl-e.ttl/prefetchWindow {
+		return
+	}
+	if !e.prefetching.CompareAndSwap(false, true) {
+		return
+	}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.metrics.prefetches.Inc()
+		if _, err := st.fetch(h, e.name, e.qtype, e.qclass, e.bits); err != nil {
+			s.log.Debug("prefetch failed", "name", e.name, "err", err)
+			e.prefetching.Store(false)
+		}
+	}()
+}
+
+// fetch asks the upstream, shares the answer with concurrent identical
+// misses, and stores it when it may be cached. The exchange is bound to the
+// server's life, not to one client, since several may be waiting for it.
+func (st *cacheStage) fetch(h uint64, name string, qtype, qclass uint16, bits uint8) (*entry, error) {
+	s := st.s
+	key := flightKey(name, qtype, qclass, bits)
+	v, err, _ := st.flight.Do(key, func() (any, error) {
+		snap := s.snapshot()
+		m := new(dns.Msg)
+		fqdn := name + "."
+		if name == "" {
+			fqdn = "."
+		}
+		m.Question = []dns.Question{{Name: fqdn, Qtype: qtype, Qclass: qclass}}
+		m.RecursionDesired = true
+		m.CheckingDisabled = bits&bitCD != 0
+		m.SetEdns0(advertisedUDPSize, bits&bitDO != 0)
+		r, err := snap.upstream.Exchange(s.ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		r.Question = m.Question // the asked name, in lower case
+		e, err := newEntry(name, qtype, qclass, bits, r, snap.ttl, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if e.cacheable() {
+			s.cache.put(h, e)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*entry), nil
+}
+
+func flightKey(name string, qtype, qclass uint16, bits uint8) string {
+	b := make([]byte, 0, len(name)+5)
+	b = append(b, name...)
+	b = append(b, byte(qtype>>8), byte(qtype), byte(qclass>>8), byte(qclass), bits)
+	return string(b)
+}

@@ -1,0 +1,49 @@
+package resolver
+
+import (
+	"context"
+
+	"github.com/civicdns/civicdns/dnswire"
+)
+
+// sanityStage refuses what civicdns does not serve, with the proper rcode:
+// opcodes other than QUERY (NOTIMP), EDNS versions above 0 (BADVERS), OPT as
+// a question type (FORMERR), and ANY, AXFR, IXFR or non-IN classes (REFUSED).
+type sanityStage struct {
+	s    *Server
+	next Handler
+}
+
+func (st *sanityStage) Name() string { return "sanity" }
+
+const (
+	typeIXFR = 251
+	typeAXFR = 252
+	typeANY  = 255
+	classIN  = 1
+)
+
+func (st *sanityStage) Resolve(ctx context.Context, q *Query) error {
+	rcode := -1
+	switch m := &q.Msg; {
+	case m.Opcode() != 0:
+		rcode = dnswire.RcodeNotImp
+	case m.EDNS && m.Version > 0:
+		rcode = dnswire.RcodeBadVers
+	case m.QType == dnswire.TypeOPT:
+		rcode = dnswire.RcodeFormErr
+	case m.QType == typeANY || m.QType == typeAXFR || m.QType == typeIXFR || m.QClass != classIN:
+		rcode = dnswire.RcodeRefused
+	}
+	if rcode < 0 {
+		return st.next.Resolve(ctx, q)
+	}
+	q.errorAnswer(rcode, -1, "")
+	return nil
+}
+
+// errorAnswer writes a bodiless answer with rcode (and an EDE when edeCode >= 0).
+func (q *Query) errorAnswer(rcode, edeCode int, edeText string) {
+	q.Rcode = rcode
+	q.Answer = dnswire.ErrorReply(q.out, q.Raw, &q.Msg, rcode, edeCode, edeText, advertisedUDPSize)
+}

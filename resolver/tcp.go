@@ -1,0 +1,98 @@
+package resolver
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// maxPipelined is how many queries of one TCP connection are answered at once.
+const maxPipelined = 64
+
+// serveTCP accepts connections up to tcp_max_connections; past that, new
+// connections are closed at once rather than left waiting.
+func (s *Server) serveTCP(ln net.Listener) {
+	defer s.readers.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.mu.Lock()
+		full := len(s.tcpConns) >= s.snapshot().cfg.Server.TCPMaxConnections
+		if !full && !s.closing {
+			s.tcpConns[c] = struct{}{}
+		}
+		closing := s.closing
+		s.mu.Unlock()
+		if full || closing {
+			s.metrics.dropped.WithLabelValues("tcp_connection_limit").Inc()
+			c.Close()
+			continue
+		}
+		s.readers.Add(1)
+		go s.serveConn(c)
+	}
+}
+
+// serveConn reads length-prefixed queries until the client closes, stays
+// idle past tcp_idle_timeout, or the server shuts down. Queries are answered
+// concurrently (pipelining); answers go out in the order they are ready.
+func (s *Server) serveConn(c net.Conn) {
+	defer s.readers.Done()
+	var (
+		writeMu sync.Mutex
+		pending sync.WaitGroup
+		slots   = make(chan struct{}, maxPipelined)
+	)
+	defer func() {
+		pending.Wait()
+		s.mu.Lock()
+		delete(s.tcpConns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	var lenBuf [2]byte
+	for {
+		c.SetReadDeadline(time.Now().Add(s.snapshot().cfg.Server.TCPIdleTimeout.D()))
+		if _, err := io.ReadFull(c, lenBuf[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(lenBuf[:]))
+		q := s.pool.get()
+		if cap(q.in) < n {
+			q.in = make([]byte, n)
+		}
+		if _, err := io.ReadFull(c, q.in[:n]); err != nil {
+			s.pool.put(q)
+			return
+		}
+		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received = q.in[:n], client, true, true, s.now()
+		slots <- struct{}{}
+		pending.Add(1)
+		s.inflight.Add(1)
+		go func() {
+			defer func() { <-slots; pending.Done(); s.inflight.Done() }()
+			if reply, _ := s.handlePacket(q); reply {
+				writeMu.Lock()
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				msg := make([]byte, 2, 2+len(q.Answer))
+				binary.BigEndian.PutUint16(msg, uint16(len(q.Answer)))
+				_, err := c.Write(append(msg, q.Answer...))
+				writeMu.Unlock()
+				if err != nil {
+					c.Close()
+				}
+			}
+			s.pool.put(q)
+		}()
+	}
+}

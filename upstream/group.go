@@ -1,0 +1,113 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Observer is told about every exchange with an upstream (metrics).
+type Observer interface {
+	ObserveExchange(upstream string, took time.Duration, err error)
+}
+
+// Group asks its upstreams in order, the healthy ones first, moving on to
+// the next when one fails or times out. An upstream that fails is set aside
+// for a while that grows with each consecutive failure (up to 30s), and comes
+// back on its first success.
+type Group struct {
+	members []*member
+	timeout time.Duration
+	now     func() time.Time
+	obs     Observer
+}
+
+type member struct {
+	up        Upstream
+	fails     atomic.Int32
+	downUntil atomic.Int64 // unix nanoseconds
+}
+
+// NewGroup makes a failover group with a timeout for each try.
+func NewGroup(ups []Upstream, timeout time.Duration, obs Observer, now func() time.Time) *Group {
+	g := &Group{timeout: timeout, obs: obs, now: now}
+	for _, u := range ups {
+		g.members = append(g.members, &member{up: u})
+	}
+	return g
+}
+
+// Address lists the members.
+func (g *Group) Address() string {
+	names := make([]string, len(g.members))
+	for i, m := range g.members {
+		names[i] = m.up.Address()
+	}
+	return strings.Join(names, ",")
+}
+
+// Close closes every member.
+func (g *Group) Close() error {
+	var errs []error
+	for _, m := range g.members {
+		errs = append(errs, m.up.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// errBadRcode marks an upstream that answered but could not resolve.
+var errBadRcode = errors.New("upstream answered")
+
+// Exchange tries the members, healthy ones first in configured order, then the
+// ones set aside, until one gives a usable answer (anything but SERVFAIL or
+// REFUSED). Each try gets its own timeout; ctx bounds the whole.
+func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+	now := g.now().UnixNano()
+	var lastErr error
+	for pass := 0; pass < 2; pass++ {
+		for _, m := range g.members {
+			if healthy := m.downUntil.Load() <= now; healthy != (pass == 0) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: %w", ErrAllFailed, ctx.Err())
+			}
+			r, err := g.try(ctx, m, q.Copy())
+			if err == nil {
+				return r, nil
+			}
+			lastErr = err
+		}
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no upstream configured")
+	}
+	return nil, fmt.Errorf("%w: %w", ErrAllFailed, lastErr)
+}
+
+func (g *Group) try(ctx context.Context, m *member, q *dns.Msg) (*dns.Msg, error) {
+	tctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	start := g.now()
+	r, err := m.up.Exchange(tctx, q)
+	if err == nil && (r.Rcode == dns.RcodeServerFailure || r.Rcode == dns.RcodeRefused) {
+		err = fmt.Errorf("%w %s", errBadRcode, dns.RcodeToString[r.Rcode])
+	}
+	if g.obs != nil {
+		g.obs.ObserveExchange(m.up.Address(), g.now().Sub(start), err)
+	}
+	if err != nil {
+		n := m.fails.Add(1)
+		backoff := time.Second << min(n-1, 5)
+		m.downUntil.Store(g.now().Add(min(backoff, 30*time.Second)).UnixNano())
+		return nil, fmt.Errorf("%s: %w", m.up.Address(), err)
+	}
+	m.fails.Store(0)
+	m.downUntil.Store(0)
+	return r, nil
+}

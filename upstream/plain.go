@@ -1,0 +1,118 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Plain is a classic DNS server: UDP first, TCP when the answer is truncated.
+// Every UDP try uses a fresh socket, so the kernel picks a random source port,
+// and a fresh random ID.
+type Plain struct {
+	addr   string
+	dialer net.Dialer
+}
+
+// NewPlain makes a plain upstream for "IP:port" or "IP" (port 53).
+func NewPlain(addr string) *Plain {
+	if _, err := netip.ParseAddr(addr); err == nil {
+		addr = net.JoinHostPort(addr, "53")
+	}
+	return &Plain{addr: addr}
+}
+
+// Address returns the server's IP:port.
+func (p *Plain) Address() string { return p.addr }
+
+// Close has nothing to release: sockets live for one exchange.
+func (p *Plain) Close() error { return nil }
+
+// Exchange asks over UDP and retries over TCP when the answer has TC set.
+func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+	q.Id = dns.Id()
+	r, err := p.exchangeUDP(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if r.Truncated {
+		q.Id = dns.Id()
+		return exchangeStream(ctx, &p.dialer, "tcp", p.addr, q)
+	}
+	return r, nil
+}
+
+func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+	wire, err := q.Pack()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := p.dialer.DialContext(ctx, "udp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(d)
+	}
+	if _, err := conn.Write(wire); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, dns.MaxMsgSize)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
+			}
+			return nil, err
+		}
+		r := new(dns.Msg)
+		if r.Unpack(buf[:n]) != nil || !sameQuestion(q, r) {
+			continue // not our answer (garbage, spoofed or late): keep waiting
+		}
+		return r, nil
+	}
+}
+
+// exchangeStream does one length-prefixed exchange over a new TCP connection.
+func exchangeStream(ctx context.Context, d *net.Dialer, network, addr string, q *dns.Msg) (*dns.Msg, error) {
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return exchangeConn(ctx, &dns.Conn{Conn: c}, q)
+}
+
+// exchangeConn writes q on a stream connection and reads until its answer.
+func exchangeConn(ctx context.Context, conn *dns.Conn, q *dns.Msg) (*dns.Msg, error) {
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(d)
+	} else {
+		conn.SetDeadline(time.Time{})
+	}
+	if err := conn.WriteMsg(q); err != nil {
+		return nil, err
+	}
+	for {
+		r, err := conn.ReadMsg()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		if sameQuestion(q, r) {
+			return r, nil
+		}
+	}
+}

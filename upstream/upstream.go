@@ -1,0 +1,53 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Upstream answers one question. Implementations are safe for concurrent use.
+type Upstream interface {
+	// Exchange sends q and returns the matching answer. It sets its own
+	// message ID; answers with another ID or question are ignored.
+	Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error)
+	// Address names the upstream in logs and metrics.
+	Address() string
+	// Close releases idle connections.
+	Close() error
+}
+
+var (
+	_ Upstream = (*Plain)(nil)
+	_ Upstream = (*TLS)(nil)
+	_ Upstream = (*Group)(nil)
+)
+
+// ErrAllFailed wraps the last error when every upstream of a group failed.
+var ErrAllFailed = errors.New("every upstream failed")
+
+// New makes an upstream from a configured address: "IP:port", "IP"
+// (port 53) or "tls://host:port" with an optional "#server.name".
+func New(addr string) (Upstream, error) {
+	if rest, ok := strings.CutPrefix(addr, "tls://"); ok {
+		hostport, name, _ := strings.Cut(rest, "#")
+		return NewTLS(hostport, name)
+	}
+	if strings.Contains(addr, "://") {
+		return nil, fmt.Errorf("upstream %q: unsupported scheme", addr)
+	}
+	return NewPlain(addr), nil
+}
+
+// sameQuestion reports whether an answer is for the question we asked; an
+// answer that is not is ignored (it may be spoofed or a late reply).
+func sameQuestion(q, r *dns.Msg) bool {
+	if r.Id != q.Id || !r.Response || len(r.Question) != 1 || len(q.Question) != 1 {
+		return false
+	}
+	a, b := q.Question[0], r.Question[0]
+	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
