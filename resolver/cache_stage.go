@@ -6,7 +6,6 @@ import (
 
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/miekg/dns"
-	"golang.org/x/sync/singleflight"
 )
 
 // cacheStage answers from the cache, and on a miss asks the upstream once
@@ -15,7 +14,7 @@ import (
 // answers from expired entries when every upstream fails (RFC 8767).
 type cacheStage struct {
 	s      *Server
-	flight singleflight.Group
+	flight flightGroup
 }
 
 func (st *cacheStage) Name() string { return "cache" }
@@ -93,7 +92,7 @@ func (st *cacheStage) maybePrefetch(e *entry, h uint64, now time.Time) {
 func (st *cacheStage) fetch(h uint64, name string, qtype, qclass uint16, bits uint8) (*entry, error) {
 	s := st.s
 	key := flightKey(name, qtype, qclass, bits)
-	v, err, _ := st.flight.Do(key, func() (any, error) {
+	return st.flight.do(key, func() (*entry, error) {
 		snap := s.snapshot()
 		m := new(dns.Msg)
 		fqdn := name + "."
@@ -118,10 +117,6 @@ func (st *cacheStage) fetch(h uint64, name string, qtype, qclass uint16, bits ui
 		}
 		return e, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*entry), nil
 }
 
 func flightKey(name string, qtype, qclass uint16, bits uint8) string {

@@ -78,11 +78,13 @@ func newEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim ttl
 		minTTL = 0
 		for _, rr := range r.Ns {
 			if soa, ok := rr.(*dns.SOA); ok {
-				minTTL = min(soa.Hdr.Ttl, soa.Minttl)
+				// RFC 2308 §5: the SOA goes out with the negative TTL.
+				minTTL = min(soa.Hdr.Ttl, soa.Minttl, uint32(lim.negMax/time.Second))
+				soa.Hdr.Ttl = minTTL
 				break
 			}
 		}
-		e.ttl = min(time.Duration(minTTL)*time.Second, lim.negMax)
+		e.ttl = time.Duration(minTTL) * time.Second
 	} else {
 		for _, rr := range r.Ns {
 			minTTL = min(minTTL, rr.Header().Ttl)

@@ -234,9 +234,14 @@ func (s *Server) CountReloadFailure() { s.metrics.reloads.WithLabelValues("failu
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	s.mu.Unlock()
-	s.closeListeners()
-	s.mu.Lock()
+	for _, ln := range s.tcp {
+		ln.Close()
+	}
+	// UDP sockets stay open until the queries in flight have been answered
+	// on them: the readers are stopped by a read deadline instead.
+	for _, c := range s.udp {
+		c.SetReadDeadline(time.Now())
+	}
 	for c := range s.tcpConns {
 		c.SetReadDeadline(time.Now()) // stop reading; answers in flight still go out
 	}
@@ -252,6 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.cancel()
 	s.background.Wait()
+	s.closeListeners()
 	s.mu.Lock()
 	for c := range s.tcpConns {
 		c.Close()
@@ -309,3 +315,9 @@ func (s *Server) handlePacket(q *Query) (reply bool, err error) {
 
 // DrainTimeout is how long shutdown waits for queries in flight.
 func (s *Server) DrainTimeout() time.Duration { return s.snapshot().cfg.Server.Drain.D() }
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}

@@ -50,7 +50,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 		n, client, err := conn.ReadFromUDPAddrPort(q.in)
 		if err != nil {
 			s.pool.put(q)
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || s.isClosing() {
 				return
 			}
 			continue

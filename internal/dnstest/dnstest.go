@@ -1,0 +1,150 @@
+// Package dnstest has helpers for tests: in-process DNS servers on loopback
+// to stand in for upstreams, a client, and a clock tests can move.
+package dnstest
+
+import (
+	"crypto/tls"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Upstream is a fake upstream DNS server on 127.0.0.1, UDP and TCP on one port.
+type Upstream struct {
+	Addr    string
+	queries atomic.Int64
+	// Seen receives every question the server gets (buffered; extra ones are
+	// dropped when nobody reads), for tests to wait on instead of sleeping.
+	Seen chan dns.Question
+}
+
+// Queries is how many queries it has received.
+func (u *Upstream) Queries() int64 { return u.queries.Load() }
+
+// StartUpstream runs handler on UDP and TCP at a free loopback port until the test ends.
+func StartUpstream(t testing.TB, handler dns.HandlerFunc) *Upstream {
+	t.Helper()
+	u := &Upstream{Seen: make(chan dns.Question, 1024)}
+	wrapped := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		u.queries.Add(1)
+		if len(r.Question) > 0 {
+			select {
+			case u.Seen <- r.Question[0]:
+			default:
+			}
+		}
+		handler(w, r)
+	})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Addr = pc.LocalAddr().String()
+	ln, err := net.Listen("tcp", u.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, &dns.Server{PacketConn: pc, Handler: wrapped})
+	serve(t, &dns.Server{Listener: ln, Handler: wrapped})
+	return u
+}
+
+// StartTLSUpstream runs handler as a DNS-over-TLS server with cert.
+func StartTLSUpstream(t testing.TB, cert tls.Certificate, handler dns.HandlerFunc) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, &dns.Server{Listener: ln, Handler: handler, Net: "tcp-tls"})
+	return ln.Addr().String()
+}
+
+func serve(t testing.TB, s *dns.Server) {
+	started := make(chan struct{})
+	s.NotifyStartedFunc = func() { close(started) }
+	done := make(chan struct{})
+	go func() { s.ActivateAndServe(); close(done) }()
+	<-started
+	t.Cleanup(func() { s.Shutdown(); <-done })
+}
+
+// Answer is a handler that answers A questions with addr and ttl, and every
+// other type with an empty NOERROR carrying a SOA (negative TTL ttl).
+func Answer(addr string, ttl uint32) dns.HandlerFunc {
+	return func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.RecursionAvailable = true
+		q := r.Question[0]
+		if q.Qtype == dns.TypeA {
+			rr, _ := dns.NewRR(q.Name + " " + itoa(ttl) + " IN A " + addr)
+			m.Answer = append(m.Answer, rr)
+		} else {
+			m.Ns = append(m.Ns, SOA(q.Name, ttl))
+		}
+		w.WriteMsg(m)
+	}
+}
+
+// SOA is a SOA record for negative answers, with TTL and MINIMUM both ttl.
+func SOA(zone string, ttl uint32) dns.RR {
+	rr, _ := dns.NewRR(zone + " " + itoa(ttl) + " IN SOA ns.invalid. admin.invalid. 1 3600 600 86400 " + itoa(ttl))
+	return rr
+}
+
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// Exchange sends m to addr over network ("udp" or "tcp") and returns the answer.
+func Exchange(t testing.TB, network, addr string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: network, Timeout: 5 * time.Second, UDPSize: 1232}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("exchange %s %s: %v", network, addr, err)
+	}
+	return r
+}
+
+// Query makes a query for name and type with EDNS (1232 bytes).
+func Query(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	m.SetEdns0(1232, false)
+	return m
+}
+
+// Clock is a clock a test sets by hand.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts a clock at a fixed instant.
+func NewClock() *Clock { return &Clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}

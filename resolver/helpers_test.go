@@ -1,0 +1,93 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// testServer is a civicdns server on a free loopback port.
+type testServer struct {
+	*Server
+	Addr  string
+	Clock *dnstest.Clock
+	Reg   *prometheus.Registry
+}
+
+// startServer runs a server whose config is the given TOML, with the listen
+// address set to 127.0.0.1:0 and %s in the text replaced by upstreams.
+func startServer(t testing.TB, tomlText string, upstreams ...string) *testServer {
+	t.Helper()
+	quoted := make([]string, len(upstreams))
+	for i, u := range upstreams {
+		quoted[i] = fmt.Sprintf("%q", u)
+	}
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n" + strings.ReplaceAll(tomlText, "%s", strings.Join(quoted, ", "))
+	cfg, err := config.Parse("test.toml", []byte(text))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	ts := &testServer{Clock: dnstest.NewClock(), Reg: prometheus.NewRegistry()}
+	ts.Server, err = New(Options{Config: cfg, Now: ts.Clock.Now, Registry: ts.Reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ts.Addr = ts.Addrs()[0].String()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ts.Shutdown(ctx)
+	})
+	return ts
+}
+
+// counter reads a counter's value from the registry (0 when absent).
+func (ts *testServer) counter(t testing.TB, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := ts.Reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if matchLabels(m, labels) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func matchLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+const forwardTo = `
+[upstream]
+servers = [%s]
+timeout = "500ms"
+[metrics]
+listen = ""
+`
