@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"sort"
 	"strings"
 
@@ -14,6 +16,8 @@ import (
 
 //go:embed default.toml
 var defaultTOML []byte
+
+var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 // DefaultFile names the embedded default in messages.
 const DefaultFile = "(embedded default)"
@@ -63,7 +67,12 @@ func Parse(file string, data []byte) (*Config, error) {
 			}
 			return nil, Errors{{File: file, Line: pe.Position.Line, Col: pe.Position.Col, Msg: msg}}
 		}
-		return nil, Errors{{File: file, Msg: err.Error()}}
+		// Type mismatches come as plain errors: "toml: line N (last key "k"): …".
+		if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, Errors{{File: file, Line: line, Msg: m[2] + ": " + m[3]}}
+		}
+		return nil, Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
 	}
 	cfg.pos = scanPositions(text)
 	var errs Errors

@@ -154,7 +154,9 @@ func TestPrefetchRefreshesPopularEntries(t *testing.T) {
 		w.WriteMsg(m)
 	})
 	ts := startServer(t, forwardTo, up.Addr)
-	q := func() *dns.Msg { return dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("popular.example", dns.TypeA)) }
+	q := func() *dns.Msg {
+		return dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("popular.example", dns.TypeA))
+	}
 	q()
 	<-up.Seen
 	for i := 0; i < prefetchMinHits; i++ {

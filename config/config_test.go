@@ -1,0 +1,160 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAndEmbedded(t *testing.T) {
+	t.Parallel()
+	c, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Server.Listen; len(got) != 1 || got[0] != "127.0.0.1:5353" {
+		t.Errorf("listen %v", got)
+	}
+	if len(c.Upstream.Servers) != 0 || !c.Embedded || c.Lists.Dir != "" {
+		t.Errorf("the default forwards to the system's resolvers with the built-in lists: %+v", c.Upstream)
+	}
+	if got := strings.Join(c.Policy.Block, ","); got != "adult,gambling,filesharing,chat" {
+		t.Errorf("citywide minimum %s", got)
+	}
+}
+
+func TestParseFull(t *testing.T) {
+	t.Parallel()
+	text := `
+[server]
+listen = ["127.0.0.1:53", "[::1]:53"]
+[upstream]
+servers = ["192.0.2.10:53", "192.0.2.11", "tls://dns.example:853#dns.example"]
+timeout = "1500ms"
+[[upstream.zone]]
+name = "City.Internal."
+servers = ["10.0.0.10:53"]
+[cache]
+size = 5000
+max_ttl = "2h"
+serve_stale = "0s"
+`
+	c, err := Parse("civicdns.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.ListenAddrs) != 2 || c.Server.ListenAddrs[1].Addr().String() != "::1" {
+		t.Errorf("listen %v", c.Server.ListenAddrs)
+	}
+	if c.Upstream.Timeout.D() != 1500*time.Millisecond || c.Cache.MaxTTL.D() != 2*time.Hour || c.Cache.Size != 5000 {
+		t.Errorf("values not decoded: %+v %+v", c.Upstream, c.Cache)
+	}
+	if c.Upstream.Zone[0].Name != "city.internal" {
+		t.Errorf("zone name not normalised: %q", c.Upstream.Zone[0].Name)
+	}
+	if c.Server.TCPMaxConnections != 1000 {
+		t.Error("defaults lost for keys the file leaves out")
+	}
+}
+
+func TestBadConfigsNameFileAndLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, text string
+		want       []string // every line of the error, in order
+	}{
+		{"not TOML", "[server\nlisten = 1", []string{"c.toml:2:8: expected '.' or ']' to end table name"}},
+		{"wrong type", "[cache]\nsize = \"big\"", []string{`c.toml:2: cache.size: incompatible types: TOML value has type string; destination has type integer`}},
+		{"bad duration", "[upstream]\n\ntimeout = \"2x\"", []string{`c.toml:3:12: upstream.timeout: "2x" is not a duration`}},
+		{"unknown key", "[server]\nlisten = [\"127.0.0.1:53\"]\nlisen = 1\n", []string{`c.toml:3: unknown key "server.lisen"`}},
+		{"unknown table", "[sever]\nlisten = 1\n", []string{`c.toml:1: unknown key "sever"`}},
+		{"unknown key in an array table", "[[department]]\nname = \"A\"\nnetworks = [\"10.0.0.0/8\"]\n[[department]]\nname = \"B\"\nnetworks = [\"10.1.0.0/16\"]\nnetwork = 1\n",
+			[]string{`c.toml:7: unknown key "department.network"`}},
+		{"every error at once", "[server]\nlisten = [\"nope\"]\n[upstream]\nmode = \"magic\"\nservers = [\"https://x\"]\n[cache]\nsize = 0\n",
+			[]string{
+				`c.toml:2: server.listen: "nope" is not an IP:port`,
+				`c.toml:4: upstream.mode must be "forward" or "recursive", not "magic"`,
+				`c.toml:5: upstream.servers: "https://x": only plain (IP:port) and tls:// upstreams are supported`,
+				`c.toml:7: cache.size must be at least 1`,
+			}},
+		{"plain upstream by name", "[upstream]\nservers = [\"dns.google:53\"]\n", []string{`c.toml:2: upstream.servers: "dns.google:53": a plain upstream needs an IP address`}},
+		{"recursive not yet", "[upstream]\nmode = \"recursive\"\n", []string{`c.toml:2: upstream.mode "recursive" is not available in this release`}},
+		{"zone without servers", "[[upstream.zone]]\nname = \"a.b\"\n[[upstream.zone]]\nname = \"c.d\"\nservers = []\n", []string{
+			`c.toml:1: upstream.zone "a.b" needs at least one server`, `c.toml:5: upstream.zone "c.d" needs at least one server`}},
+		{"bad CIDR", "[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/33\"]\n", []string{`c.toml:3: department "Police": "10.20.0.0/33" is not a network`}},
+		{"host bits", "[[department]]\nname = \"Police\"\nnetworks = [\"10.20.1.0/16\"]\n", []string{`c.toml:3: department "Police": "10.20.1.0/16" has host bits set (did you mean 10.20.0.0/16?)`}},
+		{"bad date", "[[exemption]]\ndepartment = \"x\"\nexpires = \"June\"\n", []string{`c.toml:3:`, `is not a date`}},
+		{"bad block answer", "[block]\nanswer = \"drop\"\n", []string{`c.toml:2: block.answer must be "blockpage", "nxdomain" or "null", not "drop"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("c.toml", []byte(tc.text))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			rest := msg
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error %q\nlacks (in order) %q", msg, w)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestLoadResolvesPathsFromTheFileFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "civicdns.toml")
+	os.WriteFile(p, []byte("[lists]\ndir = \"lists\"\n"), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Path(c.Lists.Dir); got != filepath.Join(dir, "lists") {
+		t.Errorf("lists dir %s", got)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil {
+		t.Error("no error for a missing file")
+	}
+}
+
+func TestNormalizeName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"Example.COM.", "example.com"},
+		{"bücher.example", "xn--bcher-kva.example"},
+		{"  spaced.example ", "spaced.example"},
+		{"", ""},
+	} {
+		got, err := NormalizeName(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"a..b", "has space.com", strings.Repeat("a", 64) + ".com", "semi;colon.com"} {
+		if _, err := NormalizeName(bad); err == nil {
+			t.Errorf("NormalizeName(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("[server]\nlisten = [\"127.0.0.1:53\"]\n"))
+	f.Add(DefaultTOML())
+	f.Add([]byte("[[department]]\nname = \"P\"\nnetworks = [\"10.0.0.0/8\"]\n[[exemption]]\ndepartment = \"P\"\ncategory = \"adult\"\napproved_by = \"x\"\nreason = \"y\"\nexpires = 2027-01-01\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.toml", data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "fuzz.toml") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}
