@@ -40,35 +40,6 @@ func listenUDP(addr netip.AddrPort, n int) ([]*net.UDPConn, error) {
 	return conns, nil
 }
 
-// serveUDP is one socket's reader. It answers what it can at once (cache
-// hits, blocks, errors) and hands queries that must wait for an upstream to
-// a goroutine of their own, so one slow upstream never stalls the socket.
-func (s *Server) serveUDP(conn *net.UDPConn) {
-	defer s.readers.Done()
-	for {
-		q := s.pool.get()
-		n, client, err := conn.ReadFromUDPAddrPort(q.in)
-		if err != nil {
-			s.pool.put(q)
-			if errors.Is(err, net.ErrClosed) || s.isClosing() {
-				return
-			}
-			continue
-		}
-		q.Raw, q.Client, q.Received = q.in[:n], client, s.now()
-		reply, err := s.handlePacket(q)
-		if errors.Is(err, errWouldBlock) {
-			s.inflight.Add(1)
-			go s.answerLater(conn, q)
-			continue
-		}
-		if reply {
-			conn.WriteToUDPAddrPort(q.Answer, q.Client)
-		}
-		s.pool.put(q)
-	}
-}
-
 func (s *Server) answerLater(conn *net.UDPConn, q *Query) {
 	defer s.inflight.Done()
 	q.MayBlock = true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -16,6 +17,9 @@ import (
 type Plain struct {
 	addr   string
 	dialer net.Dialer
+	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
+	// an answer larger than 4096 bytes is not one we asked for.
+	bufs sync.Pool
 }
 
 // NewPlain makes a plain upstream for "IP:port" or "IP" (port 53).
@@ -23,7 +27,9 @@ func NewPlain(addr string) *Plain {
 	if _, err := netip.ParseAddr(addr); err == nil {
 		addr = net.JoinHostPort(addr, "53")
 	}
-	return &Plain{addr: addr}
+	p := &Plain{addr: addr}
+	p.bufs.New = func() any { b := make([]byte, 4096); return &b }
+	return p
 }
 
 // Address returns the server's IP:port.
@@ -64,7 +70,9 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if _, err := conn.Write(wire); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, dns.MaxMsgSize)
+	bufp := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(bufp)
+	buf := *bufp
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# make bench: civicdns and Unbound side by side on the same loopback upstream
+# and the same dnsperf loads; prints queries/second and civicdns/Unbound.
+# Every load is bounded in time (dnsperf -l). Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+OUT=${BENCH_OUT:-bench/out}
+UP=127.0.0.1:5390
+CIVIC_PORT=5391
+UNBOUND_PORT=5392
+mkdir -p "$OUT"
+
+for tool in dnsperf unbound; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install dnsperf unbound)"; exit 1; }
+done
+
+go build -o "$OUT/civicdns" ./cmd/civicdns
+go build -o "$OUT/upstream" ./bench/upstream
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# The shared upstream.
+"$OUT/upstream" -listen "$UP" & pids+=($!)
+
+# civicdns: 2 UDP sockets (one reader each), GOMAXPROCS 2.
+cat > "$OUT/civicdns.toml" <<TOML
+[server]
+listen = ["127.0.0.1:$CIVIC_PORT"]
+udp_sockets = 2
+[upstream]
+servers = ["$UP"]
+[cache]
+size = 300000
+[metrics]
+listen = ""
+${BENCH_CIVIC_EXTRA:-}
+TOML
+GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns.toml" -log-level warn & pids+=($!)
+civic_pid=$!
+
+# Unbound: 2 threads, forwarding everything to the same upstream, no validation.
+cat > "$OUT/unbound.conf" <<CONF
+server:
+  interface: 127.0.0.1@$UNBOUND_PORT
+  port: $UNBOUND_PORT
+  num-threads: 2
+  so-reuseport: yes
+  do-not-query-localhost: no
+  access-control: 127.0.0.0/8 allow
+  chroot: ""
+  username: ""
+  directory: "$PWD/$OUT"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  module-config: "iterator"
+  msg-cache-size: 64m
+  rrset-cache-size: 128m
+  num-queries-per-thread: 4096
+  outgoing-range: 8192
+  prefetch: yes
+forward-zone:
+  name: "."
+  forward-addr: ${UP%:*}@${UP#*:}
+CONF
+unbound -d -c "$OUT/unbound.conf" & pids+=($!)
+
+# Wait until both answer.
+for port in $CIVIC_PORT $UNBOUND_PORT; do
+  for i in $(seq 1 100); do
+    dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+done
+
+# Workloads. Cache hits: 1,000 real popular names, warmed first.
+# Misses: 100,000 distinct names, each asked once.
+head -n 1000 ../shared/realdata/opendns/opendns-top-domains.txt 2>/dev/null | awk 'NF{print $1" A"}' > "$OUT/hits.txt" || true
+[ -s "$OUT/hits.txt" ] || for i in $(seq 1 1000); do echo "host$i.example A"; done > "$OUT/hits.txt"
+make_distinct() { awk -v p="$1" 'BEGIN{for(i=0;i<100000;i++) printf "n%d.%s.bench A\n", i, p}' > "$OUT/distinct-$1.txt"; }
+
+qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
+lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }
+median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+run() { # name port file extra-args...
+  local name=$1 port=$2 file=$3; shift 3
+  dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 2 "$@" > "$OUT/$name.log" 2>&1 || true
+  echo "$(qps "$OUT/$name.log") $(lost "$OUT/$name.log")"
+}
+
+for port in $CIVIC_PORT $UNBOUND_PORT; do   # warm both caches with the hit set
+  dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
+done
+
+declare -A results
+for r in $(seq 1 "$ROUNDS"); do
+  for who in civicdns unbound; do
+    port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
+    read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
+    results[hits-$who]+="$q "
+    echo "round $r  cache hits       $who: $q q/s (lost $l)"
+    make_distinct "$who$r"
+    read -r q l < <(run "miss-$who-$r" $port "$OUT/distinct-$who$r.txt" -n 1)
+    results[miss-$who]+="$q "
+    echo "round $r  100k distinct    $who: $q q/s (lost $l)"
+  done
+done
+
+echo
+echo "median of $ROUNDS rounds, $SECONDS_PER_RUN s each, dnsperf -c 4 -T 2 -q 500, loopback"
+for w in hits miss; do
+  c=$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)
+  u=$(echo ${results[$w-unbound]} | tr ' ' '\n' | median)
+  label="cache hits      "; [ $w = miss ] && label="100k distinct   "
+  printf "%s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f\n" "$label" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+done
+echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak"
