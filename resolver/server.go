@@ -191,7 +191,11 @@ func (s *Server) Start() error {
 		s.readers.Add(1)
 		go s.serveTCP(ln)
 	}
-	s.log.Info("serving DNS", "listen", cfg.Server.Listen, "udp_sockets_per_address", n)
+	addrs := make([]string, len(s.tcp))
+	for i, ln := range s.tcp {
+		addrs[i] = ln.Addr().String()
+	}
+	s.log.Info("serving DNS", "addrs", addrs, "udp_sockets_per_address", n)
 	return nil
 }
 

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/dnstest"
+)
+
+// binary is the civicdns built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "civicdns-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "civicdns")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "civicdns ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errb.String())
+	}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.toml", "[server]\nlisten = [\"127.0.0.1:5353\"]\n[upstream]\nservers = [\"192.0.2.1\"]\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "-config", good}, &out, &errb); code != 0 {
+		t.Fatalf("check good: %d %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "OK") || !strings.Contains(out.String(), "192.0.2.1") {
+		t.Errorf("summary: %s", out.String())
+	}
+	bad := writeFile(t, dir, "bad.toml", "[server]\nlisten = [\"127.0.0.1:5353\"]\n\n[cache]\nsize = -1\nbogus = true\n")
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"check", "-config", bad}, &out, &errb); code != 1 {
+		t.Fatalf("check bad: exit %d", code)
+	}
+	for _, want := range []string{bad + ":5: cache.size must be at least 1", bad + `:6: unknown key "cache.bogus"`} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("check output %q lacks %q", errb.String(), want)
+		}
+	}
+}
+
+// daemon is a civicdns serve process.
+type daemon struct {
+	cmd  *exec.Cmd
+	logs chan map[string]any
+	addr string
+}
+
+func startDaemon(t *testing.T, cfgPath string) *daemon {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "-config", cfgPath, "-log-json", "-log-level", "debug")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, logs: make(chan map[string]any, 100)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil {
+				d.logs <- rec
+			} else {
+				t.Logf("stderr: %s", sc.Text())
+			}
+		}
+		close(d.logs)
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	rec := d.waitLog(t, "serving DNS")
+	d.addr = rec["addrs"].([]any)[0].(string)
+	return d
+}
+
+// waitLog reads log records until one with msg, failing if the process ends first.
+func (d *daemon) waitLog(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case rec, ok := <-d.logs:
+			if !ok {
+				t.Fatalf("civicdns exited before logging %q", msg)
+			}
+			if rec["msg"] == msg {
+				return rec
+			}
+		case <-timeout:
+			t.Fatalf("no %q in the log", msg)
+		}
+	}
+}
+
+// dig runs the real dig against the daemon and returns its short output.
+func dig(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	full := append([]string{"@" + host, "-p", port, "+time=5", "+tries=1"}, args...)
+	out, err := exec.Command("dig", full...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dig %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func TestServeReloadAndDrainWithDig(t *testing.T) {
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Fatal("dig is needed (apt-get install dnsutils); .ci/run installs it")
+	}
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	corp := dnstest.StartUpstream(t, dnstest.Answer("10.0.0.20", 300))
+	dir := t.TempDir()
+	base := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"" + up.Addr + "\"]\n"
+	cfg := writeFile(t, dir, "civicdns.toml", base)
+	d := startDaemon(t, cfg)
+
+	if got := dig(t, d.addr, "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
+		t.Errorf("dig: %q", got)
+	}
+	if got := dig(t, d.addr, "+tcp", "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
+		t.Errorf("dig +tcp: %q", got)
+	}
+	if got := dig(t, d.addr, "www.example.com", "ANY"); !strings.Contains(got, "status: REFUSED") {
+		t.Errorf("ANY: %s", got)
+	}
+
+	// A good reload adds a zone; a bad one keeps it.
+	writeFile(t, dir, "civicdns.toml", base+"[[upstream.zone]]\nname = \"city.internal\"\nservers = [\""+corp.Addr+"\"]\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "configuration reloaded")
+	if got := dig(t, d.addr, "+short", "dc1.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
+		t.Errorf("after reload: %q", got)
+	}
+	writeFile(t, dir, "civicdns.toml", base+"[cache]\nsize = \"many\"\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	rec := d.waitLog(t, "reload failed; the running configuration stays")
+	if e, _ := rec["err"].(string); !strings.Contains(e, "civicdns.toml:8: cache.size") {
+		t.Errorf("reload error %q does not name file:line", e)
+	}
+	if got := dig(t, d.addr, "+short", "dc2.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
+		t.Errorf("after a failed reload: %q", got)
+	}
+
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitLog(t, "stopped")
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+}
