@@ -30,7 +30,7 @@ type Config struct {
 	// Embedded reports the built-in default, whose lists come from the binary.
 	Embedded bool `toml:"-"`
 
-	pos positions
+	pos Positions
 }
 
 // Server is the [server] section: where DNS is served.

@@ -56,8 +56,25 @@ func DefaultTOML() []byte { return defaultTOML }
 func Parse(file string, data []byte) (*Config, error) {
 	cfg := defaults()
 	cfg.File = file
+	pos, errs := DecodeStrict(file, data, &cfg)
+	if pos == nil {
+		return nil, errs
+	}
+	cfg.pos = *pos
+	errs = append(errs, cfg.validate()...)
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &cfg, nil
+}
+
+// DecodeStrict decodes TOML text into v and reports every key v has no
+// place for, each with its line. A syntax or type error stops decoding: then
+// the positions are nil and the one error says where.
+func DecodeStrict(file string, data []byte, v any) (*Positions, Errors) {
 	text := string(data)
-	md, err := toml.Decode(text, &cfg)
+	md, err := toml.Decode(text, v)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
@@ -74,19 +91,12 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 		return nil, Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
 	}
-	cfg.pos = scanPositions(text)
-	var errs Errors
-	errs = append(errs, cfg.unknownKeys(md)...)
-	errs = append(errs, cfg.validate()...)
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return &cfg, nil
+	pos := scanPositions(text)
+	return &pos, unknownKeys(file, md, pos)
 }
 
 // unknownKeys reports keys the schema does not have: a typo must not pass.
-func (c *Config) unknownKeys(md toml.MetaData) Errors {
+func unknownKeys(file string, md toml.MetaData, pos Positions) Errors {
 	var errs Errors
 	seen := map[string]int{}
 	reported := map[string]bool{}
@@ -98,11 +108,11 @@ func (c *Config) unknownKeys(md toml.MetaData) Errors {
 		}
 		reported[path] = true
 		line := 0
-		if lines := c.pos.plain[path]; seen[path] < len(lines) {
+		if lines := pos.plain[path]; seen[path] < len(lines) {
 			line = lines[seen[path]]
 		}
 		seen[path]++
-		errs = append(errs, Error{File: c.File, Line: line, Msg: fmt.Sprintf("unknown key %q", path)})
+		errs = append(errs, Error{File: file, Line: line, Msg: fmt.Sprintf("unknown key %q", path)})
 	}
 	return errs
 }
@@ -110,7 +120,7 @@ func (c *Config) unknownKeys(md toml.MetaData) Errors {
 // Where names the file and line of a key path such as "department[1].networks"
 // for messages about it (e.g. "civicdns.toml:12").
 func (c *Config) Where(path string) string {
-	if n := c.pos.line(path); n > 0 {
+	if n := c.pos.Line(path); n > 0 {
 		return fmt.Sprintf("%s:%d", c.File, n)
 	}
 	return c.File
@@ -118,7 +128,7 @@ func (c *Config) Where(path string) string {
 
 // ErrorAt makes an Error located at a key path.
 func (c *Config) ErrorAt(path, format string, args ...any) Error {
-	return Error{File: c.File, Line: c.pos.line(path), Msg: fmt.Sprintf(format, args...)}
+	return Error{File: c.File, Line: c.pos.Line(path), Msg: fmt.Sprintf(format, args...)}
 }
 
 // Path resolves a path named in the configuration relative to its folder.

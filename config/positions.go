@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// positions maps key paths to the line they are written on, so that errors
+// Positions maps key paths to the line they are written on, so that errors
 // found after decoding (a bad CIDR, an unknown category) can name file:line.
 // The TOML decoder keeps key positions private; this is a line scanner over
 // the same text that knows tables, arrays of tables and key assignments.
-type positions struct {
+type Positions struct {
 	indexed map[string]int   // "department[1].networks" → line
 	plain   map[string][]int // "department.networks" → every line it is on
 }
@@ -21,8 +21,8 @@ var (
 	keyRe   = regexp.MustCompile(`^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=`)
 )
 
-func scanPositions(text string) positions {
-	p := positions{indexed: map[string]int{}, plain: map[string][]int{}}
+func scanPositions(text string) Positions {
+	p := Positions{indexed: map[string]int{}, plain: map[string][]int{}}
 	counts := map[string]int{} // array table → how many seen
 	prefix, plainPrefix := "", ""
 	inMulti := ""
@@ -81,7 +81,7 @@ func indexPath(name []string, counts map[string]int) string {
 	return b.String()
 }
 
-func (p positions) add(indexed, plain string, line int) {
+func (p Positions) add(indexed, plain string, line int) {
 	if _, ok := p.indexed[indexed]; !ok {
 		p.indexed[indexed] = line
 	}
@@ -122,9 +122,9 @@ func splitKey(k string) []string {
 	return out
 }
 
-// line finds the line of a key path such as "department[1].networks",
+// Line finds the line of a key path such as "department[1].networks",
 // falling back to its table, then to 0 (unknown).
-func (p positions) line(path string) int {
+func (p Positions) Line(path string) int {
 	for path != "" {
 		if n, ok := p.indexed[path]; ok {
 			return n

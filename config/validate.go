@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"golang.org/x/net/idna"
 )
 
 // validate checks every value that can be checked without the lists, and
@@ -129,43 +127,4 @@ func CheckUpstreamAddress(s string) error {
 		return fmt.Errorf("%q: a plain upstream needs an IP address (host names need DNS themselves)", s)
 	}
 	return nil
-}
-
-// NormalizeName gives a name's canonical form for matching: lower case, no
-// trailing dot, internationalised labels in punycode. "" stays "" (the root).
-func NormalizeName(s string) (string, error) {
-	s = strings.TrimSuffix(strings.TrimSpace(s), ".")
-	if s == "" {
-		return "", nil
-	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
-		a, err := idna.Lookup.ToASCII(s)
-		if err != nil {
-			return "", fmt.Errorf("%q: %v", s, err)
-		}
-		s = a
-	}
-	s = strings.ToLower(s)
-	if len(s) > 253 {
-		return "", fmt.Errorf("%q is longer than 253 characters", s)
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 {
-			return "", fmt.Errorf("%q has an empty or over-long label", s)
-		}
-		for i := 0; i < len(label); i++ {
-			ch := label[i]
-			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '*') {
-				return "", fmt.Errorf("%q has a character (%q) no host name has", s, ch)
-			}
-		}
-	}
-	return s, nil
 }

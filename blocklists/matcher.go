@@ -1,0 +1,180 @@
+package blocklists
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+)
+
+// MaxCategories is how many categories one Matcher holds (a bit each).
+const MaxCategories = 32
+
+// Matcher is the compiled form of every category list: an open-addressing
+// hash table of 32-bit references into an arena of names. Each arena record
+// is [len][name][block mask][allow mask][source], so a lookup touches the
+// table and one record, and two million names take about 80 MB. It is
+// immutable once built and safe for concurrent use.
+type Matcher struct {
+	seed       maphash.Seed
+	table      []uint32 // 0 empty, else arena reference + 1
+	mask       uint64   // len(table) - 1
+	chunks     [][]byte // the arena, in fixed-size chunks so it never moves
+	names      int
+	categories []string          // bit i is categories[i], sorted by name
+	files      []string          // source file of each source index
+	extra      map[extraKey]Source // sources of the 2nd, 3rd… category of one name
+}
+
+// Source is where an entry comes from: a file index and a line number.
+type Source uint32
+
+const (
+	sourceLineBits = 24
+	maxSourceLine  = 1<<sourceLineBits - 1
+	maxSourceFiles = 1 << (32 - sourceLineBits)
+)
+
+func makeSource(file, line int) Source {
+	return Source(uint32(file)<<sourceLineBits | uint32(min(line, maxSourceLine)))
+}
+
+// File and Line locate a source.
+func (m *Matcher) File(s Source) string { return m.files[s>>sourceLineBits] }
+
+// Line is the line number of a source (clamped at 16,777,215).
+func (s Source) Line() int { return int(s & maxSourceLine) }
+
+type extraKey struct {
+	ref   uint32
+	cat   uint8
+	allow bool
+}
+
+const (
+	chunkBits = 20 // 1 MiB chunks
+	chunkSize = 1 << chunkBits
+	recordFix = 1 + 4 + 4 + 4 // length byte, block, allow, source
+)
+
+// Hit is one suffix of a looked-up name that is in the lists.
+type Hit struct {
+	Start int    // where the suffix begins in the name
+	Block uint32 // categories whose block lists hold it
+	Allow uint32 // categories whose allow lists hold it
+	ref   uint32
+}
+
+// Categories lists the category names; bit i of a mask is Categories()[i].
+func (m *Matcher) Categories() []string { return m.categories }
+
+// Category returns the bit of a category name, or -1.
+func (m *Matcher) Category(name string) int {
+	for i, c := range m.categories {
+		if c == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Len is how many distinct names the matcher holds.
+func (m *Matcher) Len() int { return m.names }
+
+// Lookup appends to hits every suffix of name (the name itself, then each
+// parent domain) that is in the lists, longest first. name is lower case
+// without the trailing dot. With enough capacity in hits it does not allocate.
+func (m *Matcher) Lookup(name string, hits []Hit) []Hit {
+	if m == nil || len(m.table) == 0 {
+		return hits
+	}
+	for start := 0; start < len(name); {
+		suffix := name[start:]
+		if ref, ok := m.find(suffix); ok {
+			rec := m.record(ref)
+			hits = append(hits, Hit{
+				Start: start,
+				Block: binary.LittleEndian.Uint32(rec[1+len(suffix):]),
+				Allow: binary.LittleEndian.Uint32(rec[5+len(suffix):]),
+				ref:   ref,
+			})
+		}
+		dot := indexDot(suffix)
+		if dot < 0 {
+			break
+		}
+		start += dot + 1
+	}
+	return hits
+}
+
+func indexDot(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// Source tells where a hit's name is listed for category bit cat.
+func (m *Matcher) Source(h Hit, cat int, allow bool) (Source, bool) {
+	mask := h.Block
+	if allow {
+		mask = h.Allow
+	}
+	if mask&(1<<cat) == 0 {
+		return 0, false
+	}
+	if s, ok := m.extra[extraKey{h.ref, uint8(cat), allow}]; ok {
+		return s, true
+	}
+	rec := m.record(h.ref)
+	n := int(rec[0])
+	return Source(binary.LittleEndian.Uint32(rec[1+n+8:])), true
+}
+
+// Where formats a source as file:line.
+func (m *Matcher) Where(s Source) string { return fmt.Sprintf("%s:%d", m.File(s), s.Line()) }
+
+func (m *Matcher) record(ref uint32) []byte {
+	return m.chunks[ref>>chunkBits][ref&(chunkSize-1):]
+}
+
+// find returns the arena reference of name.
+func (m *Matcher) find(name string) (uint32, bool) {
+	h := maphash.String(m.seed, name)
+	for i := h & m.mask; ; i = (i + 1) & m.mask {
+		v := m.table[i]
+		if v == 0 {
+			return 0, false
+		}
+		rec := m.record(v - 1)
+		if int(rec[0]) == len(name) && string(rec[1:1+len(name)]) == name {
+			return v - 1, true
+		}
+	}
+}
+
+// findBytes is find for a name in a byte slice (building, without copies).
+func (m *Matcher) findBytes(name []byte) (uint32, bool) {
+	h := maphash.Bytes(m.seed, name)
+	for i := h & m.mask; ; i = (i + 1) & m.mask {
+		v := m.table[i]
+		if v == 0 {
+			return 0, false
+		}
+		rec := m.record(v - 1)
+		if int(rec[0]) == len(name) && string(rec[1:1+len(name)]) == string(name) {
+			return v - 1, true
+		}
+	}
+}
+
+// LowestCategory is the alphabetically first category of a mask (-1 for none).
+func LowestCategory(mask uint32) int {
+	if mask == 0 {
+		return -1
+	}
+	return bits.TrailingZeros32(mask)
+}

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// NormalizeName gives a name's canonical form for matching: lower case, no
+// trailing dot, internationalised labels in punycode. "" stays "" (the root).
+func NormalizeName(s string) (string, error) {
+	b, err := AppendNormalized(nil, []byte(strings.TrimSpace(s)))
+	return string(b), err
+}
+
+// AppendNormalized appends the canonical form of name to dst (see
+// NormalizeName). Plain ASCII names, nearly all of them, cost no allocation
+// beyond dst. A leading "*." (a wildcard some lists write) is dropped: a
+// name always covers its subdomains here.
+func AppendNormalized(dst, name []byte) ([]byte, error) {
+	if len(name) > 0 && name[len(name)-1] == '.' {
+		name = name[:len(name)-1]
+	}
+	if len(name) > 2 && name[0] == '*' && name[1] == '.' {
+		name = name[2:]
+	}
+	if len(name) == 0 {
+		return dst, nil
+	}
+	for _, c := range name {
+		if c >= 0x80 {
+			a, err := idna.Lookup.ToASCII(string(name))
+			if err != nil {
+				return dst, fmt.Errorf("%q: %v", name, err)
+			}
+			name = []byte(a)
+			break
+		}
+	}
+	if len(name) > 253 {
+		return dst, fmt.Errorf("%q is longer than 253 characters", name)
+	}
+	start := len(dst)
+	label := 0
+	for i, c := range name {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			if label == 0 || i == len(name)-1 {
+				return dst[:start], fmt.Errorf("%q has an empty label", name)
+			}
+			label = -1
+		default:
+			return dst[:start], fmt.Errorf("%q has a character (%q) no host name has", name, c)
+		}
+		label++
+		if label > 63 {
+			return dst[:start], fmt.Errorf("%q has a label longer than 63 characters", name)
+		}
+		dst = append(dst, c)
+	}
+	return dst, nil
+}

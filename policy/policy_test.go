@@ -1,0 +1,196 @@
+package policy
+
+import (
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/blocklists"
+	"github.com/civicdns/civicdns/config"
+)
+
+const testConfig = `
+[lists]
+dir = "testdata/lists"
+
+[policy]
+block = ["adult", "gambling", "filesharing", "chat"]
+allow = ["city.example"]
+
+[[department]]
+name = "Police"
+networks = ["10.20.0.0/16", "fd00:20::/48"]
+block = ["social"]
+block_domains = ["stream.example"]
+
+[[department]]
+name = "Vice"
+networks = ["10.20.30.0/24"]
+
+[[department]]
+name = "Library"
+networks = ["10.40.0.0/16"]
+safesearch = true
+
+[[exemption]]
+department = "Vice"
+category = "adult"
+approved_by = "Chief of Police"
+reason = "Vice unit investigations"
+reference = "Memo 2026-114"
+expires = 2026-12-31
+
+[[exemption]]
+clients = ["10.20.3.4", "10.20.9.0/24"]
+domains = ["bet.example"]
+approved_by = "Chief of Police"
+reason = "Fraud investigation"
+starts = 2026-12-01
+expires = 2027-01-31
+
+[[exemption]]
+department = "Police"
+category = "Police"
+approved_by = "Chief of Police"
+reason = "Training on streaming"
+expires = 2026-01-01
+`
+
+func compile(t testing.TB, text string) *Policy {
+	t.Helper()
+	cfg, err := config.Parse("civicdns.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := blocklists.Load(blocklists.Options{FS: os.DirFS(cfg.Lists.Dir), DisplayDir: cfg.Lists.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(cfg, set, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	p := compile(t, testConfig)
+	nov := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	dec := time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, client, qname string
+		at                  time.Time
+		action, category    string
+		dept, matched       string
+		where               string
+		exemption           int
+	}{
+		{"citywide block, no department", "192.0.2.1", "casino.example", nov, Blocked, "gambling", "", "casino.example", "testdata/lists/gambling.toml:5", 0},
+		{"a subdomain of a listed name", "192.0.2.1", "www.poker.example", nov, Blocked, "gambling", "", "poker.example", "testdata/lists/gambling.hosts:2", 0},
+		{"the category's allow wins over its block", "192.0.2.1", "x.lottery.casino.example", nov, Allowed, "", "", "", "", 0},
+		{"not listed", "192.0.2.1", "news.example", nov, Allowed, "", "", "", "", 0},
+		{"[policy] allow is never blocked", "192.0.2.1", "casino.city.example", nov, Allowed, "", "", "", "", 0},
+		{"social is not citywide", "192.0.2.1", "social.example", nov, Allowed, "", "", "", "", 0},
+		{"a department blocks more", "10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", 0},
+		{"a department over IPv6", "fd00:20::9", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", 0},
+		{"IPv4-mapped client", "::ffff:10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "", 0},
+		{"department block_domains: a category of its own", "10.20.1.1", "live.stream.example", nov, Blocked, "Police", "Police", "stream.example", "civicdns.toml:13", 0},
+		{"the longest matching name decides the category", "10.20.1.1", "www.casino.example", nov, Blocked, "social", "Police", "www.casino.example", "", 0},
+		{"the same for a client without social", "192.0.2.1", "www.casino.example", nov, Blocked, "gambling", "", "casino.example", "", 0},
+		{"ties on length go alphabetically", "192.0.2.1", "a.sub.shared.example", nov, Blocked, "gambling", "", "sub.shared.example", "", 0},
+		{"longest prefix: Vice is inside Police", "10.20.30.5", "social.example", nov, Allowed, "", "Vice", "", "", 0},
+		{"department exemption lifts its category", "10.20.30.5", "adult.example", nov, Exempted, "adult", "Vice", "adult.example", "", 1},
+		{"the exemption does not reach Police", "10.20.1.1", "adult.example", nov, Blocked, "adult", "Police", "adult.example", "", 0},
+		{"an exemption lifts only its category", "10.20.30.5", "casino.example", nov, Blocked, "gambling", "Vice", "casino.example", "", 0},
+		{"after its expiry day it lifts nothing", "10.20.30.5", "adult.example", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Blocked, "adult", "Vice", "", "", 0},
+		{"through the end of its expiry day", "10.20.30.5", "adult.example", time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), Exempted, "adult", "Vice", "", "", 1},
+		{"a client exemption before it starts", "10.20.3.4", "bet.example", nov, Blocked, "gambling", "Police", "bet.example", "", 0},
+		{"a client exemption once started", "10.20.3.4", "www.bet.example", dec, Exempted, "gambling", "Police", "bet.example", "", 2},
+		{"a client exemption by network", "10.20.9.77", "bet.example", dec, Exempted, "gambling", "Police", "", "", 2},
+		{"not for other clients", "10.20.3.5", "bet.example", dec, Blocked, "gambling", "Police", "", "", 0},
+		{"domain exemptions lift only their names", "10.20.3.4", "casino.example", dec, Blocked, "gambling", "Police", "", "", 0},
+		{"an expired exemption of the department's own category", "10.20.1.1", "stream.example", nov, Blocked, "Police", "Police", "", "", 0},
+		{"the canary is always NXDOMAIN", "192.0.2.1", "use-application-dns.net", nov, Blocked, "bypass", "", "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Department(netip.MustParseAddr(tc.client))
+			got := p.Decide(d, netip.MustParseAddr(tc.client).Unmap(), tc.qname, tc.at)
+			dept := ""
+			if got.Department != nil {
+				dept = got.Department.Name
+			}
+			if got.Action != tc.action || got.Category != tc.category || dept != tc.dept {
+				t.Fatalf("got %s %q (department %q), want %s %q (department %q)", got.Action, got.Category, dept, tc.action, tc.category, tc.dept)
+			}
+			if tc.matched != "" && got.Matched != tc.matched {
+				t.Errorf("matched %q, want %q", got.Matched, tc.matched)
+			}
+			if tc.where != "" && got.Where() != tc.where {
+				t.Errorf("where %q, want %q", got.Where(), tc.where)
+			}
+			id := 0
+			if got.Exemption != nil {
+				id = got.Exemption.ID
+			}
+			if id != tc.exemption {
+				t.Errorf("exemption %d, want %d", id, tc.exemption)
+			}
+		})
+	}
+}
+
+func TestSafeSearchForTheDepartmentThatAsks(t *testing.T) {
+	t.Parallel()
+	p := compile(t, testConfig)
+	lib := netip.MustParseAddr("10.40.1.1")
+	now := time.Now()
+	if got := p.Decide(p.Department(lib), lib, "www.google.com", now); got.SafeSearch != "forcesafesearch.google.com" {
+		t.Errorf("library: %+v", got)
+	}
+	if got := p.Decide(p.Department(lib), lib, "www.youtube.com", now); got.SafeSearch != "restrict.youtube.com" {
+		t.Errorf("library youtube: %+v", got)
+	}
+	other := netip.MustParseAddr("10.20.1.1")
+	if got := p.Decide(p.Department(other), other, "www.google.com", now); got.SafeSearch != "" {
+		t.Errorf("police gets safe search: %+v", got)
+	}
+}
+
+func TestCompileErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
+	text := strings.Replace(testConfig, `block = ["social"]`, `block = ["socail"]`, 1)
+	text = strings.Replace(text, `category = "adult"`, `category = "adlut"`, 1)
+	cfg, err := config.Parse("civicdns.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := blocklists.Load(blocklists.Options{FS: os.DirFS(cfg.Lists.Dir), DisplayDir: cfg.Lists.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(cfg, set, time.UTC)
+	if err == nil {
+		t.Fatal("no error for unknown categories")
+	}
+	for _, want := range []string{`civicdns.toml:12: unknown category "socail"`, `civicdns.toml:26: exemption for unknown category "adlut"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	p := compile(b, testConfig)
+	client := netip.MustParseAddr("10.20.30.5")
+	d := p.Department(client)
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p.Decide(d, client, "www.sub.casino.example", now).Action != Blocked {
+			b.Fatal("not blocked")
+		}
+	}
+}
