@@ -128,6 +128,13 @@ type Director struct {
 // the lists built into the binary.
 type Lists struct {
 	Dir string `toml:"dir"`
+	// Update turns on downloading the imports that have a url and a refresh
+	// period; the copies are kept in DownloadDir (default: [state] dir/lists).
+	Update      bool   `toml:"update"`
+	DownloadDir string `toml:"download_dir"`
+	// Watch is how often the configuration and list files are checked for
+	// changes (which reload them); 0 turns watching off (SIGHUP still reloads).
+	Watch Duration `toml:"watch"`
 }
 
 // Policy is the [policy] section: the citywide minimum.
@@ -179,7 +186,8 @@ func defaults() Config {
 			ServeStale: Duration(time.Hour),
 			Prefetch:   true,
 		},
-		Block:   Block{Answer: "blockpage", TTL: Duration(60 * time.Second)},
+		Block:   Block{Answer: "nxdomain", TTL: Duration(60 * time.Second)},
+		Lists:   Lists{Watch: Duration(2 * time.Second)},
 		Metrics: Metrics{Listen: "127.0.0.1:9153"},
 		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat"}},
 	}

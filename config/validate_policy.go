@@ -37,6 +37,19 @@ func (c *Config) validatePolicy() Errors {
 		bad("block.ttl", "block.ttl must be between 0 and 24h")
 	}
 
+	if c.Block.Answer == "blockpage" && c.Block.BlockpageIPv4 == "" && c.Block.BlockpageIPv6 == "" {
+		bad("block.answer", `block.answer "blockpage" needs blockpage_ipv4 or blockpage_ipv6 (the block page's address)`)
+	}
+	if c.Lists.Update && c.Lists.DownloadDir == "" {
+		if c.State.Dir == "" {
+			bad("lists.update", "lists.update needs lists.download_dir (or [state] dir) to keep the downloaded lists in")
+		} else {
+			c.Lists.DownloadDir = c.State.Dir + "/lists"
+		}
+	}
+	if c.Lists.Watch < 0 {
+		bad("lists.watch", "lists.watch must not be negative")
+	}
 	for i, n := range c.Policy.Allow {
 		name, err := NormalizeName(n)
 		if err != nil || name == "" {

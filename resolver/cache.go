@@ -34,8 +34,8 @@ func newCacheStore(size int) *cacheStore {
 	return c
 }
 
-func (c *cacheStore) key(name []byte, qtype, qclass uint16, bits uint8) uint64 {
-	h := maphash.Bytes(c.seed, name)
+func (c *cacheStore) key(name string, qtype, qclass uint16, bits uint8) uint64 {
+	h := maphash.String(c.seed, name)
 	return h ^ (uint64(qtype)<<24|uint64(qclass)<<8|uint64(bits))*0x9E3779B97F4A7C15
 }
 
@@ -44,9 +44,9 @@ func (c *cacheStore) shard(h uint64) *lru.Cache[uint64, *entry] {
 }
 
 // get returns the entry for the question, fresh or not, or nil.
-func (c *cacheStore) get(h uint64, name []byte, qtype, qclass uint16, bits uint8) *entry {
+func (c *cacheStore) get(h uint64, name string, qtype, qclass uint16, bits uint8) *entry {
 	e, ok := c.shard(h).Get(h)
-	if !ok || e.qtype != qtype || e.qclass != qclass || e.bits != bits || e.name != string(name) {
+	if !ok || e.qtype != qtype || e.qclass != qclass || e.bits != bits || e.name != name {
 		return nil
 	}
 	return e

@@ -22,6 +22,8 @@ var errWouldBlock = errors.New("resolver: would block")
 // buildChain assembles the query path in its fixed order. The cache stage
 // ends the chain: behind it is the upstream, which it asks on a miss.
 func buildChain(s *Server) Handler {
-	cache := &cacheStage{s: s}
-	return &sanityStage{s: s, next: cache}
+	s.cacheStage = &cacheStage{s: s}
+	policy := &policyStage{s: s, next: s.cacheStage}
+	identify := &identifyStage{next: policy}
+	return &sanityStage{next: identify}
 }

@@ -138,10 +138,10 @@ func (e *entry) writeAnswer(q *Query, now time.Time, stale bool) {
 		ad = e.flags & dnswire.FlagAD
 	}
 	binary.BigEndian.PutUint16(b[2:], dnswire.ReplyFlags(m.Flags, ad)|uint16(e.rcode&0xF))
-	if e.qEnd == m.QEnd {
+	if e.qEnd == m.QEnd && e.name == nameString(m.Name) {
 		copy(b[12:e.qEnd], q.Raw[12:m.QEnd])
 	}
-	elapsed := uint32(now.Sub(e.stored) / time.Second)
+	elapsed := uint32(max(now.Sub(e.stored), 0) / time.Second)
 	for _, off := range e.ttlOffs {
 		ttl := uint32(staleTTL)
 		if !stale {

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"testing"
+	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
@@ -10,7 +11,7 @@ import (
 // warmServer starts a server with www.example.com A cached.
 func warmServer(tb testing.TB) *testServer {
 	up := dnstest.StartUpstream(tb, dnstest.Answer("192.0.2.1", 3600))
-	ts := startServer(tb, forwardTo, up.Addr)
+	ts := startServerClock(tb, time.Now, forwardTo, up.Addr)
 	dnstest.Exchange(tb, "udp", ts.Addr, dnstest.Query("www.example.com", dns.TypeA))
 	return ts
 }

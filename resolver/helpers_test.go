@@ -25,6 +25,12 @@ type testServer struct {
 // address set to 127.0.0.1:0 and %s in the text replaced by upstreams.
 func startServer(t testing.TB, tomlText string, upstreams ...string) *testServer {
 	t.Helper()
+	return startServerClock(t, nil, tomlText, upstreams...)
+}
+
+// startServerClock is startServer with the server's clock given.
+func startServerClock(t testing.TB, now func() time.Time, tomlText string, upstreams ...string) *testServer {
+	t.Helper()
 	quoted := make([]string, len(upstreams))
 	for i, u := range upstreams {
 		quoted[i] = fmt.Sprintf("%q", u)
@@ -35,7 +41,10 @@ func startServer(t testing.TB, tomlText string, upstreams ...string) *testServer
 		t.Fatalf("config: %v", err)
 	}
 	ts := &testServer{Clock: dnstest.NewClock(), Reg: prometheus.NewRegistry()}
-	ts.Server, err = New(Options{Config: cfg, Now: ts.Clock.Now, Registry: ts.Reg})
+	if now == nil {
+		now = ts.Clock.Now
+	}
+	ts.Server, err = New(Options{Config: cfg, Now: now, Registry: ts.Reg})
 	if err != nil {
 		t.Fatal(err)
 	}

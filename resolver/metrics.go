@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"github.com/civicdns/civicdns/policy"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ type metrics struct {
 	upDuration   *prometheus.HistogramVec
 	upErrors     *prometheus.CounterVec
 	reloads      *prometheus.CounterVec
+	listNames    *prometheus.GaugeVec
 
 	// The labelled counters a query increments, looked up without building
 	// a label slice per query (WithLabelValues allocates).
@@ -30,7 +32,7 @@ type metrics struct {
 
 type queryLabels struct{ action, category, department string }
 
-func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, cacheLen, activeExemptions func() float64) *metrics {
 	m := &metrics{
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted), category and department.",
@@ -63,13 +65,19 @@ func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_config_reloads_total", Help: "Configuration reloads, by result (success, failure).",
 		}, []string{"result"}),
+		listNames: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "civicdns_list_names", Help: "Names (with their subdomains) in the block lists, by category.",
+		}, []string{"category"}),
 		byLabels: map[queryLabels]prometheus.Counter{},
 	}
+	exemptions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "civicdns_exemptions_active", Help: "Exemptions in force now.",
+	}, activeExemptions)
 	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "civicdns_cache_entries", Help: "Entries in the cache, fresh and expired.",
 	}, cacheLen)
 	reg.MustRegister(m.queries, m.responses, m.cacheHits, m.cacheMisses, m.staleAnswers, m.prefetches,
-		m.dropped, m.upDuration, m.upErrors, m.reloads, cacheEntries)
+		m.dropped, m.upDuration, m.upErrors, m.reloads, m.listNames, cacheEntries, exemptions)
 	other := m.responses.WithLabelValues("OTHER")
 	for i := range m.byRcode {
 		m.byRcode[i] = other
@@ -123,5 +131,13 @@ func (m *metrics) ObserveExchange(up string, took time.Duration, err error) {
 	m.upDuration.WithLabelValues(up).Observe(took.Seconds())
 	if err != nil {
 		m.upErrors.WithLabelValues(up).Inc()
+	}
+}
+
+// setPolicy publishes the sizes of a new policy's lists.
+func (m *metrics) setPolicy(p *policy.Policy) {
+	m.listNames.Reset()
+	for name, c := range p.Lists().Categories {
+		m.listNames.WithLabelValues(name).Set(float64(c.Blocked))
 	}
 }

@@ -1,11 +1,13 @@
 package resolver
 
 import (
+	"unsafe"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/policy"
 )
 
 // Query is one client query on its way through the chain, and the answer it
@@ -22,7 +24,9 @@ type Query struct {
 	MayBlock bool
 
 	// Filled in by the stages.
-	Department string   // "" for the citywide policy alone
+	Dept       *policy.Department // the client's department (nil: none)
+	Decision   policy.Decision    // why it was allowed, blocked or exempted
+	Department string             // "" for the citywide policy alone
 	Action     string   // "allowed", "blocked" or "exempted"
 	Category   string   // the category that blocked it (or was exempted)
 	Answer     []byte   // the reply on the wire
@@ -33,6 +37,8 @@ type Query struct {
 	Err        error    // why an answer is an error, for the logs
 
 	Record Record // what the recorder is given once the answer is out
+
+	snap *snapshot // the configuration and policy this query is answered with
 
 	in  []byte // receive buffer (UDP)
 	out []byte // answer buffer
@@ -79,6 +85,16 @@ func (p *queryPool) put(q *Query) {
 
 func (q *Query) reset() {
 	q.Raw, q.Client, q.TCP, q.MayBlock = nil, netip.AddrPort{}, false, false
+	q.Dept, q.Decision, q.snap = nil, policy.Decision{}, nil
 	q.Department, q.Action, q.Category = "", "", ""
 	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Err = nil, 0, false, false, nil, nil
+}
+
+// nameString views a name buffer as a string without copying; the string
+// is valid only while the buffer is (the life of the query).
+func nameString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

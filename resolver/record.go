@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"github.com/civicdns/civicdns/policy"
 	"net/netip"
 	"time"
 )
@@ -21,6 +22,9 @@ type Record struct {
 	Stale      bool
 	TCP        bool
 	Elapsed    time.Duration
+	// Decision carries the list file:line and the exemption of a blocked or
+	// exempted query; valid only during Record.
+	Decision *policy.Decision
 }
 
 // Recorder receives every answered query. It runs on the answering
@@ -57,6 +61,7 @@ func (q *Query) fillRecord(now time.Time) *Record {
 	r.Stale = q.Stale
 	r.TCP = q.TCP
 	r.Elapsed = now.Sub(q.Received)
+	r.Decision = &q.Decision
 	return r
 }
 

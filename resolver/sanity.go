@@ -10,7 +10,6 @@ import (
 // opcodes other than QUERY (NOTIMP), EDNS versions above 0 (BADVERS), OPT as
 // a question type (FORMERR), and ANY, AXFR, IXFR or non-IN classes (REFUSED).
 type sanityStage struct {
-	s    *Server
 	next Handler
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -27,12 +28,15 @@ type Options struct {
 	Recorder   Recorder              // more recorders besides the metrics
 	ResolvConf string                // default: /etc/resolv.conf
 	RootCAs    *x509.CertPool        // for tls:// upstreams; default: the system's
+	// Policy is the compiled policy for Config; nil loads it from Config.
+	Policy *policy.Policy
 }
 
 // snapshot is everything the query path reads that a reload may replace.
 // It is immutable; the server swaps it whole through an atomic pointer.
 type snapshot struct {
 	cfg      *config.Config
+	policy   *policy.Policy
 	upstream upstream.Upstream
 	ttl      ttlLimits
 }
@@ -48,6 +52,8 @@ type Server struct {
 	pool     *queryPool
 	chain    Handler
 	snap     atomic.Pointer[snapshot]
+
+	cacheStage *cacheStage // also asked by the policy stage (safe search)
 
 	ctx    context.Context // the server's life: upstream exchanges end with it
 	cancel context.CancelFunc
@@ -86,16 +92,25 @@ func New(opts Options) (*Server, error) {
 		tcpConns: map[net.Conn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.len()) })
+	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.len()) },
+		func() float64 { return float64(s.snapshot().policy.ActiveExemptions(s.now())) })
 	s.recorder = s.metrics
 	if opts.Recorder != nil {
 		s.recorder = Recorders{s.metrics, opts.Recorder}
 	}
-	snap, err := s.newSnapshot(opts.Config)
+	pol := opts.Policy
+	if pol == nil {
+		var err error
+		if pol, err = policy.Load(opts.Config, nil); err != nil {
+			return nil, err
+		}
+	}
+	snap, err := s.newSnapshot(opts.Config, pol)
 	if err != nil {
 		return nil, err
 	}
 	s.snap.Store(snap)
+	s.metrics.setPolicy(pol)
 	s.chain = buildChain(s)
 	return s, nil
 }
@@ -103,13 +118,14 @@ func New(opts Options) (*Server, error) {
 func (s *Server) snapshot() *snapshot { return s.snap.Load() }
 
 // newSnapshot builds what a configuration needs on the query path.
-func (s *Server) newSnapshot(cfg *config.Config) (*snapshot, error) {
+func (s *Server) newSnapshot(cfg *config.Config, pol *policy.Policy) (*snapshot, error) {
 	up, err := s.buildUpstream(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &snapshot{
 		cfg:      cfg,
+		policy:   pol,
 		upstream: up,
 		ttl:      ttlLimits{min: cfg.Cache.MinTTL.D(), max: cfg.Cache.MaxTTL.D(), negMax: cfg.Cache.NegMaxTTL.D()},
 	}, nil
@@ -210,17 +226,19 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-// Reload swaps in a new validated configuration. The running one stays when
-// the new one cannot be used. Listen addresses and the cache size take
-// effect at the next start.
-func (s *Server) Reload(cfg *config.Config) error {
-	snap, err := s.newSnapshot(cfg)
+// Reload swaps in a new validated configuration and its compiled policy in
+// one atomic step: a query is answered wholly by the old or wholly by the
+// new. The running one stays when the new one cannot be used. Listen
+// addresses and the cache size take effect at the next start.
+func (s *Server) Reload(cfg *config.Config, pol *policy.Policy) error {
+	snap, err := s.newSnapshot(cfg, pol)
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("failure").Inc()
 		return err
 	}
 	old := s.snap.Swap(snap)
 	s.metrics.reloads.WithLabelValues("success").Inc()
+	s.metrics.setPolicy(pol)
 	if fmt.Sprint(old.cfg.Server.Listen) != fmt.Sprint(cfg.Server.Listen) || old.cfg.Cache.Size != cfg.Cache.Size {
 		s.log.Warn("server.listen and cache.size changes take effect at the next restart")
 	}
@@ -285,6 +303,7 @@ func (s *Server) closeListeners() {
 // answer runs a parsed query through the chain and records it. It returns
 // errWouldBlock when q.MayBlock is false and the chain must wait.
 func (s *Server) answer(q *Query) error {
+	q.snap = s.snapshot()
 	err := s.chain.Resolve(s.ctx, q)
 	if errors.Is(err, errWouldBlock) {
 		return err

@@ -96,18 +96,25 @@ func TestCacheTTLCountdownAndClamp(t *testing.T) {
 	if n := up.Queries(); n != 1 {
 		t.Errorf("upstream asked %d times, want 1", n)
 	}
-	ts.Clock.Advance(200 * time.Second)
+	// Another name of the same length goes through the same receive buffer:
+	// the cached entry must not change with it.
+	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("other.example", dns.TypeA))
 	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("count.example", dns.TypeA))
 	if n := up.Queries(); n != 2 {
-		t.Errorf("after expiry upstream asked %d times, want 2", n)
+		t.Errorf("upstream asked %d times, want 2 (count.example once, other.example once)", n)
+	}
+	ts.Clock.Advance(200 * time.Second)
+	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("count.example", dns.TypeA))
+	if n := up.Queries(); n != 3 {
+		t.Errorf("after expiry upstream asked %d times, want 3", n)
 	}
 
 	r = dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("long.example", dns.TypeA))
 	if _, ttl := aRecord(t, r); ttl != 3600 {
 		t.Errorf("TTL %d, want it clamped to max_ttl 3600", ttl)
 	}
-	if hits := ts.counter(t, "civicdns_cache_hits_total", nil); hits != 2 {
-		t.Errorf("cache hits %v, want 2", hits)
+	if hits := ts.counter(t, "civicdns_cache_hits_total", nil); hits != 3 {
+		t.Errorf("cache hits %v, want 3", hits)
 	}
 }
 
@@ -327,7 +334,7 @@ func TestIdenticalMissesShareOneUpstreamQuery(t *testing.T) {
 		}()
 	}
 	key := flightKey("same.example", dns.TypeA, dns.ClassINET, 0)
-	cs := ts.chain.(*sanityStage).next.(*cacheStage)
+	cs := ts.cacheStage
 	for cs.flight.waiting(key) < clients {
 		select {
 		case <-time.After(10 * time.Second):

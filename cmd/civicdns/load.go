@@ -1,8 +1,11 @@
 package main
 
 import (
+	"log/slog"
+
 	"errors"
 	"flag"
+	"github.com/civicdns/civicdns/policy"
 	"io/fs"
 	"os"
 
@@ -30,4 +33,29 @@ func loadConfig(path string) (*config.Config, error) {
 		return config.LoadDefault()
 	}
 	return config.Load(path)
+}
+
+// loadPolicy reads the configuration and compiles its policy with the lists.
+func loadPolicy(path string) (*config.Config, *policy.Policy, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := policy.Load(cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, pol, nil
+}
+
+// logWarnings logs the lines of imported lists that were skipped.
+func logWarnings(log *slog.Logger, pol *policy.Policy) {
+	w := pol.Lists().Warnings
+	for i, e := range w {
+		if i == 20 {
+			log.Warn("more skipped list lines not logged", "count", len(w)-i)
+			break
+		}
+		log.Warn("list line skipped", "where", e.Error())
+	}
 }

@@ -52,16 +52,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 
-	cfg, err := loadConfig(*cfgPath)
+	cfg, pol, err := loadPolicy(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns: %v\n", err)
 		return 1
 	}
-	log.Info("configuration loaded", "file", cfg.File)
+	logWarnings(log, pol)
+	log.Info("configuration loaded", "file", cfg.File, "names", pol.Lists().Matcher.Len())
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := resolver.New(resolver.Options{Config: cfg, Logger: log, Registry: reg})
+	srv, err := resolver.New(resolver.Options{Config: cfg, Policy: pol, Logger: log, Registry: reg})
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns: %v\n", err)
 		return 1
@@ -109,12 +110,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reload reads the configuration again and swaps it in; on any error the
-// running configuration stays and the error is logged with its file:line.
+// reload reads the configuration and the lists again, compiles the policy
+// off the query path and swaps both in at once; on any error the running
+// policy stays and the error is logged with its file:line.
 func reload(srv *resolver.Server, cfgPath string, log *slog.Logger) {
-	cfg, err := loadConfig(cfgPath)
+	cfg, pol, err := loadPolicy(cfgPath)
 	if err == nil {
-		err = srv.Reload(cfg)
+		err = srv.Reload(cfg, pol)
 	} else {
 		srv.CountReloadFailure()
 	}
@@ -122,5 +124,5 @@ func reload(srv *resolver.Server, cfgPath string, log *slog.Logger) {
 		log.Error("reload failed; the running configuration stays", "err", err)
 		return
 	}
-	log.Info("configuration reloaded", "file", cfg.File)
+	log.Info("configuration reloaded", "file", cfg.File, "names", pol.Lists().Matcher.Len())
 }
