@@ -29,37 +29,55 @@ const (
 )
 
 func (st *cacheStage) Resolve(ctx context.Context, q *Query) error {
-	s := st.s
 	m := &q.Msg
-	bits := questionBits(m)
-	h := s.cache.key(m.Name, m.QType, m.QClass, bits)
-	now := s.now()
-	e := s.cache.get(h, m.Name, m.QType, m.QClass, bits)
-	if e != nil && e.fresh(now) {
-		s.metrics.cacheHits.Inc()
-		e.writeAnswer(q, now, false)
-		q.Cached = true
-		st.maybePrefetch(e, h, now)
-		return nil
-	}
-	if !q.MayBlock {
-		return errWouldBlock
-	}
-	s.metrics.cacheMisses.Inc()
-	fresh, err := st.fetch(h, string(m.Name), m.QType, m.QClass, bits)
-	if err != nil {
+	e, how, err := st.entryFor(q, nameString(m.Name), m.QType, m.QClass, questionBits(m))
+	switch {
+	case err == errWouldBlock:
+		return err
+	case err != nil:
 		q.Err = err
-		if e != nil && now.Sub(e.stored) < e.ttl+s.snapshot().cfg.Cache.ServeStale.D() {
-			s.metrics.staleAnswers.Inc()
-			e.writeAnswer(q, now, true)
-			q.Cached = true
-			return nil
-		}
 		q.errorAnswer(dnswire.RcodeServFail, int(dns.ExtendedErrorCodeNoReachableAuthority), "no upstream answered")
 		return nil
 	}
-	fresh.writeAnswer(q, s.now(), false)
+	e.writeAnswer(q, q.Received, how == fromStale)
+	q.Cached = how != fromUpstream
 	return nil
+}
+
+// How an entry was found.
+const (
+	fromCache = iota
+	fromUpstream
+	fromStale
+)
+
+// entryFor returns the answer for a question: from the cache when fresh,
+// else from the upstream (errWouldBlock when q may not wait), else from the
+// expired entry when every upstream fails and serve_stale allows it.
+func (st *cacheStage) entryFor(q *Query, name string, qtype, qclass uint16, bits uint8) (*entry, int, error) {
+	s := st.s
+	h := s.cache.key(name, qtype, qclass, bits)
+	now := q.Received
+	e := s.cache.get(h, name, qtype, qclass, bits)
+	if e != nil && e.fresh(now) {
+		s.metrics.cacheHits.Inc()
+		st.maybePrefetch(e, h, now)
+		return e, fromCache, nil
+	}
+	if !q.MayBlock {
+		return nil, 0, errWouldBlock
+	}
+	s.metrics.cacheMisses.Inc()
+	fresh, err := st.fetch(h, name, qtype, qclass, bits)
+	if err == nil {
+		return fresh, fromUpstream, nil
+	}
+	if e != nil && now.Sub(e.stored) < e.ttl+q.snap.cfg.Cache.ServeStale.D() {
+		q.Err = err
+		s.metrics.staleAnswers.Inc()
+		return e, fromStale, nil
+	}
+	return nil, 0, err
 }
 
 // maybePrefetch refreshes a popular entry in the background in the last
@@ -92,6 +110,7 @@ func (st *cacheStage) maybePrefetch(e *entry, h uint64, now time.Time) {
 func (st *cacheStage) fetch(h uint64, name string, qtype, qclass uint16, bits uint8) (*entry, error) {
 	s := st.s
 	key := flightKey(name, qtype, qclass, bits)
+	name = key[:len(name)] // name may view a query's buffer: the entry keeps a copy
 	return st.flight.do(key, func() (*entry, error) {
 		snap := s.snapshot()
 		m := new(dns.Msg)

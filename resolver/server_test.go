@@ -78,7 +78,8 @@ func TestCacheTTLCountdownAndClamp(t *testing.T) {
 		m.Answer = []dns.RR{rr}
 		w.WriteMsg(m)
 	})
-	ts := startServer(t, forwardTo+"[cache]\nmax_ttl = \"1h\"\n", up.Addr)
+	// One UDP socket, so that consecutive queries use the same receive buffer.
+	ts := startServer(t, strings.Replace(forwardTo, "[upstream]", "udp_sockets = 1\n[upstream]", 1)+"[cache]\nmax_ttl = \"1h\"\n", up.Addr)
 
 	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("count.example", dns.TypeA))
 	if _, ttl := aRecord(t, r); ttl != 300 {
