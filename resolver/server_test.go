@@ -358,3 +358,19 @@ func TestIdenticalMissesShareOneUpstreamQuery(t *testing.T) {
 		t.Errorf("upstream asked %d times for %d identical misses, want 1", n, clients)
 	}
 }
+
+func TestCachedNameDoesNotViewTheQueryBuffer(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.8", 300))
+	ts := startServer(t, forwardTo, up.Addr)
+	buf := []byte("alias.example")
+	name := nameString(buf)
+	h := ts.cache.key(name, dns.TypeA, dns.ClassINET, 0)
+	if _, err := ts.cacheStage.fetch(h, name, dns.TypeA, dns.ClassINET, 0); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "zzzzz") // the receive buffer is reused for the next query
+	if ts.cache.get(h, "alias.example", dns.TypeA, dns.ClassINET, 0) == nil {
+		t.Fatal("the cached entry changed with the query buffer")
+	}
+}
