@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/policy"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -16,16 +18,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, pol, err := loadPolicy(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	printSummary(stdout, cfg)
+	printSummary(stdout, cfg, pol, time.Now())
 	return 0
 }
 
-func printSummary(w io.Writer, cfg *config.Config) {
+func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.Time) {
 	fmt.Fprintf(w, "%s: OK\n", cfg.File)
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
@@ -40,5 +42,57 @@ func printSummary(w io.Writer, cfg *config.Config) {
 		cfg.Cache.Size, cfg.Cache.MaxTTL, cfg.Cache.ServeStale, cfg.Cache.Prefetch)
 	if cfg.Metrics.Listen != "" {
 		fmt.Fprintf(w, "metrics:   http://%s/metrics\n", cfg.Metrics.Listen)
+	}
+	fmt.Fprintf(w, "block:     answered %s, TTL %s\n", cfg.Block.Answer, cfg.Block.TTL)
+
+	lists := pol.Lists()
+	fmt.Fprintf(w, "\ncategories (%d names in all):\n", lists.Matcher.Len())
+	for _, name := range lists.Names() {
+		c := lists.Categories[name]
+		fmt.Fprintf(w, "  %-12s %9d names  %4d allowed  %s — %s\n", name, c.Blocked, c.Allowed, c.Title, orDash(c.Policy))
+	}
+	if n := len(lists.Warnings); n > 0 {
+		fmt.Fprintf(w, "  %d lines of imported lists were skipped, for example:\n", n)
+		for i, e := range lists.Warnings {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", e.Error())
+		}
+	}
+	fmt.Fprintf(w, "\ncitywide:  blocks %s", strings.Join(pol.Citywide(), ", "))
+	if len(cfg.Policy.Allow) > 0 {
+		fmt.Fprintf(w, "; never blocks %s", strings.Join(cfg.Policy.Allow, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\ndepartments (%d):\n", len(pol.Departments()))
+	for _, d := range pol.Departments() {
+		nets := make([]string, len(d.Networks))
+		for i, n := range d.Networks {
+			nets[i] = n.String()
+		}
+		extra := ""
+		if len(d.Block) > 0 {
+			extra = "; also blocks " + strings.Join(d.Block, ", ")
+		}
+		if d.SafeSearch {
+			extra += "; safe search"
+		}
+		fmt.Fprintf(w, "  %-16s %s%s\n", d.Name, strings.Join(nets, ", "), extra)
+	}
+	fmt.Fprintf(w, "\nexemptions (%d, %d active now):\n", len(pol.Exemptions()), pol.ActiveExemptions(now))
+	for _, e := range pol.Exemptions() {
+		what := e.Category
+		if len(e.Domains) > 0 {
+			what = strings.Join(e.Domains, ", ")
+		}
+		state := fmt.Sprintf("%d days left", daysLeft(e.Expires, now))
+		switch {
+		case !now.Before(e.Expires):
+			state = "EXPIRED"
+		case now.Before(e.Starts):
+			state = "starts " + e.Starts.Format("2006-01-02")
+		}
+		fmt.Fprintf(w, "  #%d %s for %s, approved by %s, expires %s (%s)\n", e.ID, what, exemptionFor(e), e.ApprovedBy, e.ExpiresOn, state)
 	}
 }

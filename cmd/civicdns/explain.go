@@ -1,11 +1,149 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/civicdns/civicdns/policy"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "civicdns explain: not available yet")
-	return 1
+	fl := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	clientFlag := fl.String("client", "", "the client's IP address")
+	at := fl.String("at", "", "decide as of this time (RFC 3339 or YYYY-MM-DD; default now)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() != 1 || *clientFlag == "" {
+		fmt.Fprintln(stderr, "usage: civicdns explain [-config FILE] -client IP NAME")
+		return 2
+	}
+	client, err := netip.ParseAddr(*clientFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns explain: -client %q is not an IP address\n", *clientFlag)
+		return 2
+	}
+	now := time.Now()
+	if *at != "" {
+		if now, err = parseAt(*at); err != nil {
+			fmt.Fprintf(stderr, "civicdns explain: -at: %v\n", err)
+			return 2
+		}
+	}
+	_, pol, err := loadPolicy(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ex, err := pol.Explain(client, fl.Arg(0), now)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns explain: %v\n", err)
+		return 2
+	}
+	printExplanation(stdout, ex, now)
+	return 0
+}
+
+func parseAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation("2006-01-02", s, time.Local)
+}
+
+func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
+	d := ex.Decision
+	verdict := strings.ToUpper(d.Action)
+	if d.Category != "" {
+		verdict += " (" + d.Category + ")"
+	}
+	fmt.Fprintf(w, "%s for %s: %s\n\n", ex.Name, ex.Client, verdict)
+	if ex.Department != nil {
+		fmt.Fprintf(w, "department:   %s (network %s, %s)\n", ex.Department.Name, ex.Network, ex.Department.Where)
+	} else {
+		fmt.Fprintln(w, "department:   none (the citywide policy alone)")
+	}
+	fmt.Fprintf(w, "blocked set:  %s\n", strings.Join(ex.Blocked, ", "))
+	if ex.PolicyAllow != nil {
+		fmt.Fprintf(w, "policy allow: %s (%s): never blocked\n", ex.PolicyAllow.Name, ex.PolicyAllow.Where)
+	}
+	if len(ex.Listings) == 0 {
+		fmt.Fprintln(w, "lists:        the name and its parents are in no list")
+	} else {
+		fmt.Fprintln(w, "lists:")
+		for _, l := range ex.Listings {
+			kind := "block"
+			note := ""
+			switch {
+			case l.Allow:
+				kind, note = "allow", " (lifts this category)"
+			case !l.InBlockSet:
+				note = " (category not blocked for this client)"
+			}
+			fmt.Fprintf(w, "  %-12s %-5s %s  %s%s\n", l.Category, kind, l.Entry.Name, l.Entry.Where, note)
+		}
+	}
+	for _, c := range ex.Exemptions {
+		e := c.Exemption
+		state := "expired"
+		switch {
+		case c.Active:
+			state = fmt.Sprintf("active, %d days left", daysLeft(e.Expires, now))
+		case now.Before(e.Starts):
+			state = "not started (starts " + e.Starts.Format("2006-01-02") + ")"
+		}
+		what := e.Category
+		if len(e.Domains) > 0 {
+			what = strings.Join(e.Domains, ", ")
+		}
+		applies := ""
+		if c.Applies {
+			applies = "  ← lifts this block"
+		}
+		fmt.Fprintf(w, "exemption #%d: %s for %s, approved by %s (%s; ref %s), expires %s, %s (%s)%s\n",
+			e.ID, what, exemptionFor(e), e.ApprovedBy, e.Reason, orDash(e.Reference), e.ExpiresOn, state, e.Where, applies)
+	}
+	fmt.Fprintln(w)
+	switch d.Action {
+	case policy.Blocked:
+		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", d.Category, d.Matched, d.Where())
+		if d.NXDomain {
+			fmt.Fprintln(w, "          answered NXDOMAIN: browsers then keep their own DNS over HTTPS off")
+		}
+	case policy.Exempted:
+		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption #%d\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
+	default:
+		fmt.Fprintln(w, "decision: allowed")
+		if d.SafeSearch != "" {
+			fmt.Fprintf(w, "          answered with the safe-search host %s\n", d.SafeSearch)
+		}
+	}
+}
+
+func exemptionFor(e *policy.Exemption) string {
+	if e.Department != "" {
+		return "department " + e.Department
+	}
+	s := make([]string, len(e.Clients))
+	for i, c := range e.Clients {
+		s[i] = c.String()
+	}
+	return "clients " + strings.Join(s, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func daysLeft(until, now time.Time) int {
+	return int(until.Sub(now).Hours()/24 + 0.999)
 }
