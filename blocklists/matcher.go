@@ -21,8 +21,8 @@ type Matcher struct {
 	mask       uint64   // len(table) - 1
 	chunks     [][]byte // the arena, in fixed-size chunks so it never moves
 	names      int
-	categories []string          // bit i is categories[i], sorted by name
-	files      []string          // source file of each source index
+	categories []string            // bit i is categories[i], sorted by name
+	files      []string            // source file of each source index
 	extra      map[extraKey]Source // sources of the 2nd, 3rd… category of one name
 }
 

@@ -1,10 +1,10 @@
 package resolver
 
 import (
-	"unsafe"
 	"net/netip"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/policy"
@@ -27,14 +27,14 @@ type Query struct {
 	Dept       *policy.Department // the client's department (nil: none)
 	Decision   policy.Decision    // why it was allowed, blocked or exempted
 	Department string             // "" for the citywide policy alone
-	Action     string   // "allowed", "blocked" or "exempted"
-	Category   string   // the category that blocked it (or was exempted)
-	Answer     []byte   // the reply on the wire
-	Rcode      int      // the reply's rcode
-	Cached     bool     // answered from the cache
-	Stale      bool     // answered from an expired cache entry
-	CNAMEs     []string // CNAME targets in the answer, for the policy's chain check
-	Err        error    // why an answer is an error, for the logs
+	Action     string             // "allowed", "blocked" or "exempted"
+	Category   string             // the category that blocked it (or was exempted)
+	Answer     []byte             // the reply on the wire
+	Rcode      int                // the reply's rcode
+	Cached     bool               // answered from the cache
+	Stale      bool               // answered from an expired cache entry
+	CNAMEs     []string           // CNAME targets in the answer, for the policy's chain check
+	Err        error              // why an answer is an error, for the logs
 
 	Record Record // what the recorder is given once the answer is out
 
