@@ -1,0 +1,282 @@
+package resolver
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/miekg/dns"
+)
+
+// policyConfig makes loopback clients members of departments: 127.0.0.1 is
+// Police, 127.0.0.2 the Library (safe search); any other is citywide only.
+const policyConfig = forwardTo + `
+[lists]
+dir = "testdata/lists"
+[block]
+answer = "blockpage"
+blockpage_ipv4 = "10.0.0.53"
+blockpage_ipv6 = "fd00::53"
+ttl = "45s"
+[policy]
+block = ["adult", "gambling", "filesharing", "chat"]
+[[department]]
+name = "Police"
+networks = ["127.0.0.1/32"]
+block = ["social"]
+[[department]]
+name = "Library"
+networks = ["127.0.0.2/32"]
+safesearch = true
+[[exemption]]
+department = "Police"
+category = "chat"
+approved_by = "Chief of Police"
+reason = "Undercover work"
+expires = 2099-12-31
+`
+
+// exchangeFrom sends m from a chosen loopback address.
+func exchangeFrom(t *testing.T, from, addr string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	c.Dialer = &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(from)}}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("exchange from %s: %v", from, err)
+	}
+	return r
+}
+
+// upstreamWithCNAMEs answers "alias.example" with a CNAME chain into a
+// gambling name, and everything else with an A.
+func upstreamWithCNAMEs(t *testing.T) *dnstest.Upstream {
+	return dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		q := r.Question[0]
+		m := new(dns.Msg)
+		m.SetReply(r)
+		switch strings.ToLower(q.Name) {
+		case "alias.example.":
+			for _, s := range []string{"alias.example. 300 IN CNAME hop.example.", "hop.example. 300 IN CNAME cdn.casino.example.", "cdn.casino.example. 300 IN A 192.0.2.66"} {
+				rr, _ := dns.NewRR(s)
+				m.Answer = append(m.Answer, rr)
+			}
+		case "forcesafesearch.google.com.":
+			rr, _ := dns.NewRR("forcesafesearch.google.com. 300 IN A 216.239.38.120")
+			m.Answer = []dns.RR{rr}
+		default:
+			if q.Qtype == dns.TypeA {
+				rr, _ := dns.NewRR(q.Name + " 300 IN A 192.0.2.1")
+				m.Answer = []dns.RR{rr}
+			}
+		}
+		w.WriteMsg(m)
+	})
+}
+
+func TestBlockedAnswersOnTheWire(t *testing.T) {
+	t.Parallel()
+	up := upstreamWithCNAMEs(t)
+	ts := startServer(t, policyConfig, up.Addr)
+	for _, tc := range []struct {
+		name    string
+		from    string
+		qname   string
+		qtype   uint16
+		rcode   int
+		answer  string // the A/AAAA/CNAME in the answer, "" for none
+		ede     string // EDE 15 text, "" for none
+		comment string
+	}{
+		{"A → the block page", "127.0.0.9", "www.casino.example", dns.TypeA, dns.RcodeSuccess, "10.0.0.53", "Blocked (gambling)", ""},
+		{"AAAA → the block page", "127.0.0.9", "casino.example", dns.TypeAAAA, dns.RcodeSuccess, "fd00::53", "Blocked (gambling)", ""},
+		{"other types: empty NOERROR", "127.0.0.9", "casino.example", dns.TypeMX, dns.RcodeSuccess, "", "Blocked (gambling)", ""},
+		{"allowed names pass", "127.0.0.9", "news.example", dns.TypeA, dns.RcodeSuccess, "192.0.2.1", "", ""},
+		{"social is blocked for Police only", "127.0.0.1", "social.example", dns.TypeA, dns.RcodeSuccess, "10.0.0.53", "Blocked (social)", ""},
+		{"not for others", "127.0.0.9", "social.example", dns.TypeA, dns.RcodeSuccess, "192.0.2.1", "", ""},
+		{"an exempted lookup gets the real answer", "127.0.0.1", "chat.example", dns.TypeA, dns.RcodeSuccess, "192.0.2.1", "", ""},
+		{"CNAME chain into a blocked name", "127.0.0.9", "alias.example", dns.TypeA, dns.RcodeSuccess, "10.0.0.53", "Blocked (gambling)", ""},
+		{"the canary is NXDOMAIN", "127.0.0.9", "use-application-dns.net", dns.TypeA, dns.RcodeNameError, "", "Blocked (bypass)", ""},
+		{"safe search for the Library", "127.0.0.2", "www.google.com", dns.TypeA, dns.RcodeSuccess, "forcesafesearch.google.com.", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := exchangeFrom(t, tc.from, ts.Addr, dnstest.Query(tc.qname, tc.qtype))
+			if r.Rcode != tc.rcode {
+				t.Fatalf("rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tc.rcode])
+			}
+			got := ""
+			if len(r.Answer) > 0 {
+				switch rr := r.Answer[0].(type) {
+				case *dns.A:
+					got = rr.A.String()
+					if tc.ede != "" && rr.Hdr.Ttl != 45 {
+						t.Errorf("block TTL %d, want 45", rr.Hdr.Ttl)
+					}
+				case *dns.AAAA:
+					got = rr.AAAA.String()
+				case *dns.CNAME:
+					got = rr.Target
+				}
+			}
+			if got != tc.answer {
+				t.Errorf("answer %q, want %q (%v)", got, tc.answer, r.Answer)
+			}
+			code, text, ok := ede(r)
+			if tc.ede == "" {
+				if ok {
+					t.Errorf("unexpected EDE %d %q", code, text)
+				}
+				return
+			}
+			if !ok || code != dns.ExtendedErrorCodeBlocked || text != tc.ede {
+				t.Errorf("EDE %d %q, want 15 %q", code, text, tc.ede)
+			}
+		})
+	}
+	// A blocked name never reaches the upstream.
+	asked := map[string]bool{}
+	for len(up.Seen) > 0 {
+		asked[(<-up.Seen).Name] = true
+	}
+	for _, name := range []string{"casino.example.", "www.casino.example.", "use-application-dns.net."} {
+		if asked[name] {
+			t.Errorf("%s reached the upstream", name)
+		}
+	}
+	if !asked["alias.example."] || !asked["news.example."] {
+		t.Errorf("allowed names did not reach the upstream: %v", asked)
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"action": "blocked", "category": "gambling", "department": ""}, 4},
+		{map[string]string{"action": "blocked", "category": "social", "department": "Police"}, 1},
+		{map[string]string{"action": "exempted", "category": "chat", "department": "Police"}, 1},
+	} {
+		if got := ts.counter(t, "civicdns_queries_total", tc.labels); got != tc.want {
+			t.Errorf("queries_total%v = %v, want %v", tc.labels, got, tc.want)
+		}
+	}
+}
+
+func TestBlockAnswerModes(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 60))
+	for _, tc := range []struct {
+		mode  string
+		qtype uint16
+		rcode int
+		want  string
+	}{
+		{"nxdomain", dns.TypeA, dns.RcodeNameError, ""},
+		{"null", dns.TypeA, dns.RcodeSuccess, "0.0.0.0"},
+		{"null", dns.TypeAAAA, dns.RcodeSuccess, "::"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			cfg := strings.Replace(policyConfig, `answer = "blockpage"`, `answer = "`+tc.mode+`"`, 1)
+			ts := startServer(t, cfg, up.Addr)
+			r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("casino.example", tc.qtype))
+			got := ""
+			if len(r.Answer) == 1 {
+				switch rr := r.Answer[0].(type) {
+				case *dns.A:
+					got = rr.A.String()
+				case *dns.AAAA:
+					got = rr.AAAA.String()
+				}
+			}
+			if r.Rcode != tc.rcode || got != tc.want {
+				t.Errorf("%s %s: rcode %s answer %q", tc.mode, dns.TypeToString[tc.qtype], dns.RcodeToString[r.Rcode], got)
+			}
+			if code, _, ok := ede(r); !ok || code != dns.ExtendedErrorCodeBlocked {
+				t.Errorf("no EDE 15")
+			}
+			// Without EDNS the answer carries no OPT (RFC 6891) but is still blocked.
+			plain := new(dns.Msg)
+			plain.SetQuestion("casino.example.", tc.qtype)
+			r = dnstest.Exchange(t, "udp", ts.Addr, plain)
+			if r.Rcode != tc.rcode || r.IsEdns0() != nil {
+				t.Errorf("without EDNS: rcode %s, OPT %v", dns.RcodeToString[r.Rcode], r.IsEdns0())
+			}
+		})
+	}
+}
+
+func TestReloadUnderConcurrentQueries(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 300))
+	ts := startServer(t, policyConfig, up.Addr)
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n" + strings.ReplaceAll(policyConfig, "%s", `"`+up.Addr+`"`)
+	cfgA, err := config.Parse("a.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B also blocks social citywide.
+	cfgB, err := config.Parse("b.toml", []byte(strings.Replace(text, `block = ["adult", "gambling", "filesharing", "chat"]`, `block = ["adult", "gambling", "filesharing", "chat", "social"]`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	polA, err := policy.Load(cfgA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polB, err := policy.Load(cfgB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var failures, answered atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := []string{"casino.example.", "news.example.", "social.example."}[i%3]
+				r, _, err := c.Exchange(dnstest.Query(name, dns.TypeA), ts.Addr)
+				if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+					failures.Add(1)
+					continue
+				}
+				a := r.Answer[0].(*dns.A).A.String()
+				if name == "casino.example." && a != "10.0.0.53" || name == "news.example." && a != "192.0.2.1" {
+					failures.Add(1)
+				}
+				answered.Add(1)
+			}
+		}()
+	}
+	// Swap policies back and forth for as long as it takes to see 300 answers.
+	reloads := 0
+	for ; answered.Load() < 300 || reloads < 20; reloads++ {
+		pol := polA
+		if reloads%2 == 1 {
+			pol = polB
+		}
+		if err := ts.Reload(cfgA, pol); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d queries failed or were answered wrongly during reloads", n)
+	}
+	if got := ts.counter(t, "civicdns_config_reloads_total", map[string]string{"result": "success"}); got != float64(reloads) {
+		t.Errorf("reloads counted %v, want %d", got, reloads)
+	}
+}
+
