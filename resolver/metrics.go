@@ -22,6 +22,7 @@ type metrics struct {
 	upErrors     *prometheus.CounterVec
 	reloads      *prometheus.CounterVec
 	listNames    *prometheus.GaugeVec
+	downloads    *prometheus.CounterVec
 
 	// The labelled counters a query increments, looked up without building
 	// a label slice per query (WithLabelValues allocates).
@@ -68,6 +69,9 @@ func newMetrics(reg prometheus.Registerer, cacheLen, activeExemptions func() flo
 		listNames: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "civicdns_list_names", Help: "Names (with their subdomains) in the block lists, by category.",
 		}, []string{"category"}),
+		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_list_downloads_total", Help: "Downloads of imported lists, by category and result (success, not_modified, failure).",
+		}, []string{"category", "result"}),
 		byLabels: map[queryLabels]prometheus.Counter{},
 	}
 	exemptions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -77,7 +81,7 @@ func newMetrics(reg prometheus.Registerer, cacheLen, activeExemptions func() flo
 		Name: "civicdns_cache_entries", Help: "Entries in the cache, fresh and expired.",
 	}, cacheLen)
 	reg.MustRegister(m.queries, m.responses, m.cacheHits, m.cacheMisses, m.staleAnswers, m.prefetches,
-		m.dropped, m.upDuration, m.upErrors, m.reloads, m.listNames, cacheEntries, exemptions)
+		m.dropped, m.upDuration, m.upErrors, m.reloads, m.listNames, m.downloads, cacheEntries, exemptions)
 	other := m.responses.WithLabelValues("OTHER")
 	for i := range m.byRcode {
 		m.byRcode[i] = other

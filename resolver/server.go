@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/policy"
@@ -245,6 +246,18 @@ func (s *Server) Reload(cfg *config.Config, pol *policy.Policy) error {
 	// Exchanges in flight may still use the old upstreams; they only lose idle connections.
 	old.upstream.Close()
 	return nil
+}
+
+// CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
+func (s *Server) CountListDownload(d blocklists.Download, err error) {
+	result := "success"
+	switch {
+	case errors.Is(err, blocklists.ErrNotModified):
+		result = "not_modified"
+	case err != nil:
+		result = "failure"
+	}
+	s.metrics.downloads.WithLabelValues(d.Category, result).Inc()
 }
 
 // CountReloadFailure counts a reload that failed before reaching the server

@@ -186,3 +186,74 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
+
+func TestListChangesReloadWithoutSignal(t *testing.T) {
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lists"), 0o755)
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\"casino.example\"]\n")
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[lists]\ndir = \"lists\"\nwatch = \"50ms\"\n[policy]\nblock = [\"gambling\"]\n")
+	d := startDaemon(t, cfg)
+	if got := dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NOERROR") || !strings.Contains(got, "192.0.2.20") {
+		t.Fatalf("before the change: %s", got)
+	}
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\"casino.example\", \"poker.example\"]\n")
+	rec := d.waitLog(t, "configuration reloaded")
+	if why, _ := rec["why"].(string); !strings.Contains(why, "gambling.toml") {
+		t.Errorf("reload reason %q", why)
+	}
+	got := dig(t, d.addr, "www.poker.example", "A")
+	if !strings.Contains(got, "status: NXDOMAIN") || !strings.Contains(got, "EDE: 15 (Blocked): (Blocked (gambling))") {
+		t.Errorf("after the change: %s", got)
+	}
+	// A list that does not parse keeps the running policy.
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\"casino.example\", \"bad name\"]\n")
+	rec = d.waitLog(t, "reload failed; the running configuration stays")
+	if e, _ := rec["err"].(string); !strings.Contains(e, "gambling.toml:2: block: \"bad name\" is not a domain name") {
+		t.Errorf("reload error %q", e)
+	}
+	if got := dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NXDOMAIN") {
+		t.Errorf("after a failed reload: %s", got)
+	}
+}
+
+func TestExplainCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lists"), 0o755)
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\n  \"casino.example\",\n]\n")
+	cfg := writeFile(t, dir, "civicdns.toml", "[lists]\ndir = \"lists\"\n[policy]\nblock = [\"gambling\"]\n"+
+		"[[department]]\nname = \"Parks\"\nnetworks = [\"10.30.0.0/16\"]\n"+
+		"[[exemption]]\ndepartment = \"Parks\"\ncategory = \"gambling\"\napproved_by = \"Parks Director\"\nreason = \"Charity raffle research\"\nreference = \"Memo 7\"\nexpires = 2026-12-31\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"explain", "-config", cfg, "-client", "192.0.2.7", "WWW.Casino.Example."}, &out, &errb); code != 0 {
+		t.Fatalf("explain: %d %s", code, errb.String())
+	}
+	for _, want := range []string{"www.casino.example for 192.0.2.7: BLOCKED (gambling)", "department:   none", "lists/gambling.toml:3", "decision: blocked as gambling, by casino.example"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"explain", "-config", cfg, "-client", "10.30.1.1", "-at", "2026-12-01", "casino.example"}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	for _, want := range []string{"EXEMPTED (gambling)", "department:   Parks (network 10.30.0.0/16", "exemption #1: gambling for department Parks, approved by Parks Director (Charity raffle research; ref Memo 7), expires 2026-12-31, active, 31 days left", "by exemption #1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	run([]string{"explain", "-config", cfg, "-client", "10.30.1.1", "-at", "2027-01-01", "casino.example"}, &out, &errb)
+	if !strings.Contains(out.String(), "BLOCKED (gambling)") || !strings.Contains(out.String(), "expired") {
+		t.Errorf("after expiry:\n%s", out.String())
+	}
+	out.Reset()
+	run([]string{"check", "-config", cfg}, &out, &errb)
+	for _, want := range []string{"gambling", "1 names", "Parks", "#1 gambling for department Parks"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

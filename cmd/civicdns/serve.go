@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/resolver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -85,17 +86,30 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Info("serving metrics", "listen", ln.Addr().String())
 	}
 
+	rl := newReloader(srv, *cfgPath, pol, log)
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	if iv := cfg.Lists.Watch.D(); iv > 0 {
+		go rl.watch(bg, iv)
+	}
+	if cfg.Lists.Update {
+		up := &blocklists.Updater{Log: log, OnChange: func() { rl.reload("list downloaded") }, OnResult: srv.CountListDownload}
+		go up.Run(bg, time.Minute, rl.downloads)
+		log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
+	}
+
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			reload(srv, *cfgPath, log)
+			rl.reload("SIGHUP")
 			continue
 		}
 		log.Info("shutting down: draining queries in flight", "signal", sig.String())
 		break
 	}
 	signal.Stop(sigs)
+	stopBackground()
 	ctx, cancel := context.WithTimeout(context.Background(), srv.DrainTimeout())
 	defer cancel()
 	if metricsSrv != nil {
@@ -110,19 +124,3 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reload reads the configuration and the lists again, compiles the policy
-// off the query path and swaps both in at once; on any error the running
-// policy stays and the error is logged with its file:line.
-func reload(srv *resolver.Server, cfgPath string, log *slog.Logger) {
-	cfg, pol, err := loadPolicy(cfgPath)
-	if err == nil {
-		err = srv.Reload(cfg, pol)
-	} else {
-		srv.CountReloadFailure()
-	}
-	if err != nil {
-		log.Error("reload failed; the running configuration stays", "err", err)
-		return
-	}
-	log.Info("configuration reloaded", "file", cfg.File, "names", pol.Lists().Matcher.Len())
-}

@@ -1,0 +1,184 @@
+package blocklists
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Updater downloads the imports that have a url and a refresh period, and
+// keeps the last good copy of each on disk. A download that fails, or whose
+// content does not parse as its format, changes nothing: the running policy
+// keeps the copy it has.
+type Updater struct {
+	Client   *http.Client
+	Log      *slog.Logger
+	Now      func() time.Time
+	MaxBytes int64 // largest list accepted (default 256 MiB)
+	// OnChange is called after a new copy is in place (to reload the policy).
+	OnChange func()
+	// OnResult is told of every attempt (metrics).
+	OnResult func(d Download, err error)
+
+	mu   sync.Mutex
+	last map[string]time.Time // url → last attempt
+}
+
+// Check downloads every list in downloads that is due: never fetched, or
+// last tried (or last written) a refresh period ago. It returns how many
+// new copies it wrote.
+func (u *Updater) Check(ctx context.Context, downloads []Download) int {
+	now := u.now()
+	written := 0
+	for _, d := range downloads {
+		if !u.due(d, now) {
+			continue
+		}
+		err := u.fetch(ctx, d)
+		if u.OnResult != nil {
+			u.OnResult(d, err)
+		}
+		switch {
+		case errors.Is(err, ErrNotModified):
+		case err != nil:
+			u.log().Warn("list download failed; keeping the copy we have", "category", d.Category, "url", d.URL, "err", err)
+		default:
+			u.log().Info("list downloaded", "category", d.Category, "url", d.URL, "file", d.Path)
+			written++
+		}
+	}
+	if written > 0 && u.OnChange != nil {
+		u.OnChange()
+	}
+	return written
+}
+
+// Run checks every interval until ctx ends, asking current for the downloads
+// of the running policy each time.
+func (u *Updater) Run(ctx context.Context, interval time.Duration, current func() []Download) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		u.Check(ctx, current())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (u *Updater) due(d Download, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.last == nil {
+		u.last = map[string]time.Time{}
+	}
+	last, ok := u.last[d.URL]
+	if !ok {
+		if fi, err := os.Stat(d.Path); err == nil {
+			last = fi.ModTime()
+		}
+	}
+	if now.Sub(last) < d.Refresh.D() {
+		return false
+	}
+	u.last[d.URL] = now
+	return true
+}
+
+// ErrNotModified is reported (to OnResult) when the server says the copy we have is current.
+var ErrNotModified = errors.New("not modified")
+
+func (u *Updater) fetch(ctx context.Context, d Download) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL, nil)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(d.Path); err == nil {
+		req.Header.Set("If-Modified-Since", fi.ModTime().UTC().Format(http.TimeFormat))
+	}
+	client := u.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		now := u.now()
+		os.Chtimes(d.Path, now, now)
+		return ErrNotModified
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+	max := u.MaxBytes
+	if max == 0 {
+		max = 256 << 20
+	}
+	if err := os.MkdirAll(filepath.Dir(d.Path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(d.Path), ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, io.LimitReader(resp.Body, max+1))
+	if err == nil && n > max {
+		err = fmt.Errorf("larger than %d bytes", max)
+	}
+	if err == nil {
+		err = validateDownload(tmp, d.Format)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), d.Path)
+}
+
+// validateDownload parses the whole file: a list with no usable name, or
+// with more bad lines than names, is not a list of that format (an error
+// page, a moved file) and must not replace a good copy.
+func validateDownload(f *os.File, format string) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	st, err := Parse(format, f, func([]byte, int, bool) {})
+	if err != nil {
+		return err
+	}
+	if st.Names == 0 || len(st.Bad) > st.Names {
+		return fmt.Errorf("not a %s list: %d names, %d bad lines", format, st.Names, len(st.Bad))
+	}
+	return nil
+}
+
+func (u *Updater) now() time.Time {
+	if u.Now != nil {
+		return u.Now()
+	}
+	return time.Now()
+}
+
+func (u *Updater) log() *slog.Logger {
+	if u.Log != nil {
+		return u.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}

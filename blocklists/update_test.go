@@ -1,0 +1,92 @@
+package blocklists
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/dnstest"
+)
+
+func TestUpdaterKeepsTheLastGoodCopy(t *testing.T) {
+	t.Parallel()
+	var body atomic.Value
+	var status atomic.Int32
+	body.Store("fresh.example\nnewer.example\n")
+	status.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+		w.Write([]byte(body.Load().(string)))
+	}))
+	defer srv.Close()
+
+	dl := t.TempDir()
+	fsys := fstest.MapFS{
+		"a.toml":       {Data: []byte("category = \"a\"\n[[import]]\npath = \"bundled.list\"\nurl = \"" + srv.URL + "/a.list\"\nformat = \"domains\"\nrefresh = \"1h\"\n")},
+		"bundled.list": {Data: []byte("bundled.example\n")},
+	}
+	load := func() *Set {
+		set, err := Load(Options{FS: fsys, DisplayDir: "lists", DownloadDir: dl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	blocked := func(set *Set, name string) bool { return len(set.Matcher.Lookup(name, nil)) > 0 }
+
+	set := load()
+	if !blocked(set, "bundled.example") || len(set.Downloads) != 1 {
+		t.Fatalf("before any download the bundled copy is used: %+v", set.Downloads)
+	}
+	clock := dnstest.NewClock()
+	var changes atomic.Int32
+	var results []error
+	u := &Updater{Now: clock.Now, OnChange: func() { changes.Add(1) }, OnResult: func(d Download, err error) { results = append(results, err) }}
+	ctx := context.Background()
+
+	if n := u.Check(ctx, set.Downloads); n != 1 || changes.Load() != 1 {
+		t.Fatalf("first check wrote %d, changes %d", n, changes.Load())
+	}
+	set = load()
+	if !blocked(set, "fresh.example") || blocked(set, "bundled.example") {
+		t.Fatal("the downloaded copy is not the one used")
+	}
+	if n := u.Check(ctx, set.Downloads); n != 0 {
+		t.Error("downloaded again before the refresh period")
+	}
+
+	// A failing server and a page that is not a list change nothing.
+	for _, tc := range []struct {
+		status int
+		body   string
+	}{{500, "oops"}, {200, "<html><body>moved</body></html>\n<p>see elsewhere</p>\n"}, {200, ""}} {
+		clock.Advance(2 * time.Hour)
+		status.Store(int32(tc.status))
+		body.Store(tc.body)
+		if n := u.Check(ctx, set.Downloads); n != 0 {
+			t.Errorf("status %d %q replaced the good copy", tc.status, tc.body)
+		}
+		if results[len(results)-1] == nil {
+			t.Errorf("status %d %q: no error reported", tc.status, tc.body)
+		}
+		if !blocked(load(), "fresh.example") {
+			t.Errorf("status %d: the last good copy is gone", tc.status)
+		}
+	}
+	if changes.Load() != 1 {
+		t.Errorf("%d reloads asked for, want 1", changes.Load())
+	}
+	path := DownloadPath(dl, "a", srv.URL+"/a.list")
+	if filepath.Dir(path) != dl {
+		t.Errorf("copy kept at %s", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}
