@@ -39,14 +39,15 @@ const maxReported = 100
 // exception (allow). Lines that cannot be used are counted and, up to a
 // hundred, reported with their line numbers.
 func Parse(format string, r io.Reader, add func(name []byte, line int, allow bool)) (ParseStats, error) {
+	var lp lineParser
 	var parseLine func(line []byte) (names [][]byte, allow bool, ignored bool, err error)
 	switch format {
 	case FormatHosts:
-		parseLine = hostsLine
+		parseLine = lp.hostsLine
 	case FormatDomains:
-		parseLine = domainsLine
+		parseLine = lp.domainsLine
 	case FormatAdblock:
-		parseLine = adblockLine
+		parseLine = lp.adblockLine
 	default:
 		return ParseStats{}, fmt.Errorf("unknown format %q (hosts, domains or adblock)", format)
 	}
@@ -106,22 +107,45 @@ func stripComment(line []byte, marks string) []byte {
 	return line
 }
 
-func hostsLine(line []byte) ([][]byte, bool, bool, error) {
+// lineParser parses lines without allocating: the fields it returns are
+// views of the line in a slice it reuses.
+type lineParser struct {
+	fields [][]byte
+}
+
+// split cuts line at spaces and tabs into p.fields.
+func (p *lineParser) split(line []byte) [][]byte {
+	p.fields = p.fields[:0]
+	for i := 0; i < len(line); {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		start := i
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		if i > start {
+			p.fields = append(p.fields, line[start:i])
+		}
+	}
+	return p.fields
+}
+
+func (p *lineParser) hostsLine(line []byte) ([][]byte, bool, bool, error) {
 	line = stripComment(line, "#")
 	if len(line) == 0 {
 		return nil, false, true, nil
 	}
-	fields := bytes.Fields(line)
+	fields := p.split(line)
 	if len(fields) == 1 {
 		// A bare name: some "hosts" lists mix them in.
-		return domainsLine(fields[0])
+		return p.domainsLine(fields[0])
 	}
-	if _, err := netip.ParseAddr(string(fields[0])); err != nil {
+	if !isAddr(fields[0]) {
 		return nil, false, false, fmt.Errorf("%q: a hosts line starts with an address", truncate(line))
 	}
-	names := fields[1:]
-	out := names[:0]
-	for _, n := range names {
+	out := fields[:0]
+	for _, n := range fields[1:] {
 		if !hostsSelf[string(n)] {
 			out = append(out, n)
 		}
@@ -129,22 +153,32 @@ func hostsLine(line []byte) ([][]byte, bool, bool, error) {
 	return out, false, len(out) == 0, nil
 }
 
-func domainsLine(line []byte) ([][]byte, bool, bool, error) {
+func (p *lineParser) domainsLine(line []byte) ([][]byte, bool, bool, error) {
 	line = stripComment(line, "#!")
 	if len(line) == 0 {
 		return nil, false, true, nil
 	}
-	fields := bytes.Fields(line)
+	fields := p.split(line)
 	if len(fields) != 1 {
 		return nil, false, false, fmt.Errorf("%q: one name per line", truncate(line))
 	}
-	if _, err := netip.ParseAddr(string(fields[0])); err == nil {
+	if isAddr(fields[0]) {
 		return nil, false, true, nil // an IP address: nothing for DNS to block
 	}
 	return fields, false, false, nil
 }
 
-func adblockLine(line []byte) ([][]byte, bool, bool, error) {
+// isAddr reports an IP address; names never start with a digit and hold a
+// colon, or are all digits and dots, so most lines need no parse.
+func isAddr(b []byte) bool {
+	if len(b) == 0 || !(b[0] >= '0' && b[0] <= '9' || b[0] == ':' || b[0] >= 'a' && b[0] <= 'f' && bytes.IndexByte(b, ':') >= 0) {
+		return false
+	}
+	_, err := netip.ParseAddr(string(b))
+	return err == nil
+}
+
+func (p *lineParser) adblockLine(line []byte) ([][]byte, bool, bool, error) {
 	switch {
 	case line[0] == '!' || line[0] == '#' || line[0] == '[':
 		return nil, false, true, nil // comment or header
@@ -158,7 +192,7 @@ func adblockLine(line []byte) ([][]byte, bool, bool, error) {
 	rule, ok := bytes.CutPrefix(line, []byte("||"))
 	if !ok {
 		if !bytes.ContainsAny(line, "|^/*$") {
-			names, _, ignored, err := domainsLine(line)
+			names, _, ignored, err := p.domainsLine(line)
 			return names, allow, ignored, err
 		}
 		return nil, false, false, fmt.Errorf("%q: only ||name^ rules can be applied to DNS", truncate(line))
@@ -175,7 +209,8 @@ func adblockLine(line []byte) ([][]byte, bool, bool, error) {
 	if len(rule) == 0 || bytes.ContainsAny(rule, "/*^|") {
 		return nil, false, false, fmt.Errorf("%q: only ||name^ rules can be applied to DNS", truncate(line))
 	}
-	return [][]byte{rule}, allow, false, nil
+	p.fields = append(p.fields[:0], rule)
+	return p.fields, allow, false, nil
 }
 
 func truncate(b []byte) string {
