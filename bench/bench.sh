@@ -121,4 +121,48 @@ for w in hits miss; do
   label="cache hits      "; [ $w = miss ] && label="100k distinct   "
   printf "%s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f\n" "$label" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
 done
-echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak"
+echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
+
+# Part 2: the real lists scaled to 2,000,000 names; memory of the whole
+# serving process, and no query lost or failed while the policy is reloaded
+# over and over under a dnsperf load.
+CIVIC2M_PORT=5393
+go run ./bench/scalelist -n 2000000 -out "$OUT/lists2m"
+cat > "$OUT/civicdns-2m.toml" <<TOML
+[server]
+listen = ["127.0.0.1:$CIVIC2M_PORT"]
+udp_sockets = 2
+[upstream]
+servers = ["$UP"]
+[metrics]
+listen = ""
+[lists]
+dir = "lists2m"
+watch = "0s"
+[policy]
+block = ["adult", "gambling", "filesharing", "chat", "scaled"]
+TOML
+start=$(date +%s.%N)
+GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns-2m.toml" -log-level warn & pids+=($!)
+c2m=$!
+for i in $(seq 1 200); do
+  dig +time=1 +tries=1 @127.0.0.1 -p $CIVIC2M_PORT ready.bench A >/dev/null 2>&1 && break
+  sleep 0.05
+done
+ready=$(date +%s.%N)
+echo
+printf "2M names: serving %.2f s after start; RSS now %s kB, peak %s kB\n" "$(echo "$ready - $start" | bc)" \
+  "$(awk '/VmRSS/{print $2}' /proc/$c2m/status)" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
+# A mixed load: popular names (some listed) and listed names under the scaled lists.
+{ cat "$OUT/hits.txt"; head -n 1000 "$OUT/lists2m/scaled.domains" | awk '{print "www."$1" A"}'; } > "$OUT/mixed.txt"
+dnsperf -s 127.0.0.1 -p $CIVIC2M_PORT -d "$OUT/mixed.txt" -n 1 -q 200 >/dev/null 2>&1 || true
+dnsperf -s 127.0.0.1 -p $CIVIC2M_PORT -d "$OUT/mixed.txt" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 2 > "$OUT/reload.log" 2>&1 &
+perf_pid=$!
+reloads=0
+while kill -0 $perf_pid 2>/dev/null; do
+  kill -HUP $c2m; reloads=$((reloads+1)); sleep 0.5
+done
+wait $perf_pid || true
+echo "under $reloads reloads (SIGHUP every 0.5 s, 2M names each):"
+grep -E "Queries sent|Queries completed|Queries lost|Response codes|Queries per second" "$OUT/reload.log" | sed 's/^ */  /'
+printf "  RSS peak over the run: %s kB\n" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
