@@ -257,3 +257,16 @@ func TestExplainCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConfigChecks(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "-config", "../../testdata/civicdns.example.toml"}, &out, &errb); code != 0 {
+		t.Fatalf("the README's example does not check: %s", errb.String())
+	}
+	for _, want := range []string{"Police", "Library", "zone city.internal", "#2 example-research.com for clients 10.40.9.0/24"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
