@@ -96,3 +96,20 @@ func BenchmarkCachedAnswerParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBlockedAnswer measures a blocked query: decode, department,
+// policy decision on the shipped lists, block answer with EDE 15, record.
+func BenchmarkBlockedAnswer(b *testing.B) {
+	ts := warmServer(b)
+	q := dnstest.Query("www.pokerstars.com", dns.TypeA)
+	raw, _ := q.Pack()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q, reply, err := ts.serveOnce(raw)
+		if !reply || err != nil || q.Action != ActionBlocked {
+			b.Fatalf("not blocked: %v %v %q", reply, err, q.Action)
+		}
+		ts.pool.put(q)
+	}
+}
