@@ -180,6 +180,10 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 		t.Errorf("after a failed reload: %q", got)
 	}
 
+	// A burst of SIGHUPs must not crowd out the SIGTERM that follows.
+	for i := 0; i < 20; i++ {
+		d.cmd.Process.Signal(syscall.SIGHUP)
+	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitLog(t, "stopped")
 	if err := d.cmd.Wait(); err != nil {

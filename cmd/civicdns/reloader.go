@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -55,6 +56,10 @@ func (r *reloader) reload(why string) {
 	}
 	r.pol = pol
 	r.watched = r.stamps()
+	// The old policy (its matcher can be ~100 MB) is garbage now: collect it
+	// and give the memory back at once, rather than let the heap grow to
+	// twice its size before the next collection.
+	debug.FreeOSMemory()
 	logWarnings(r.log, pol)
 	r.log.Info("configuration reloaded", "why", why, "file", cfg.File, "names", pol.Lists().Matcher.Len())
 }

@@ -98,17 +98,28 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			rl.reload("SIGHUP")
-			continue
+	// SIGHUP and SIGTERM have channels of their own: a burst of SIGHUPs
+	// during a long reload must never crowd out the SIGTERM (os/signal drops
+	// what a full channel cannot take). SIGHUPs that arrive during a reload
+	// are coalesced into one more reload.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-hup:
+				rl.reload("SIGHUP")
+			}
 		}
-		log.Info("shutting down: draining queries in flight", "signal", sig.String())
-		break
-	}
-	signal.Stop(sigs)
+	}()
+	sig := <-term
+	log.Info("shutting down: draining queries in flight", "signal", sig.String())
+	signal.Stop(hup)
+	signal.Stop(term)
 	stopBackground()
 	ctx, cancel := context.WithTimeout(context.Background(), srv.DrainTimeout())
 	defer cancel()
