@@ -35,7 +35,18 @@ func startServerClock(t testing.TB, now func() time.Time, tomlText string, upstr
 	for i, u := range upstreams {
 		quoted[i] = fmt.Sprintf("%q", u)
 	}
-	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n" + strings.ReplaceAll(tomlText, "%s", strings.Join(quoted, ", "))
+	return startServerFull(t, now, `["127.0.0.1:0"]`, strings.ReplaceAll(tomlText, "%s", strings.Join(quoted, ", ")))
+}
+
+// startServerListen runs a server on the given listen array (TOML).
+func startServerListen(t testing.TB, listen, tomlText string) *testServer {
+	t.Helper()
+	return startServerFull(t, nil, listen, tomlText)
+}
+
+func startServerFull(t testing.TB, now func() time.Time, listen, tomlText string) *testServer {
+	t.Helper()
+	text := "[server]\nlisten = " + listen + "\n" + tomlText
 	cfg, err := config.Parse("test.toml", []byte(text))
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -343,7 +343,8 @@ func (s *Server) handlePacket(q *Query) (reply bool, err error) {
 	default:
 		q.Rcode = dnswire.RcodeFormErr
 		q.Answer = dnswire.HeaderOnlyReply(q.out, q.Raw, dnswire.RcodeFormErr)
-		s.metrics.byRcode[dnswire.RcodeFormErr].Inc()
+		q.Msg.Name = q.Msg.Name[:0] // the question could not be read
+		s.recorder.Record(q.fillRecord(s.now()))
 		return true, nil
 	}
 	return true, s.answer(q)

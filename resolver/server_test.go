@@ -374,3 +374,19 @@ func TestCachedNameDoesNotViewTheQueryBuffer(t *testing.T) {
 		t.Fatal("the cached entry changed with the query buffer")
 	}
 }
+
+func TestServesIPv6(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 60))
+	cfgText := strings.Replace(forwardTo, "%s", `"`+up.Addr+`"`, 1)
+	v6 := startServerListen(t, `["[::1]:0"]`, cfgText)
+	for _, network := range []string{"udp", "tcp"} {
+		r := dnstest.Exchange(t, network, v6.Addr, dnstest.Query("v6.example", dns.TypeA))
+		if ip, _ := aRecord(t, r); ip != "192.0.2.1" {
+			t.Errorf("%s over IPv6: %s", network, ip)
+		}
+	}
+	if got := v6.counter(t, "civicdns_queries_total", map[string]string{"action": "allowed"}); got != 2 {
+		t.Errorf("queries %v", got)
+	}
+}
