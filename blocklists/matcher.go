@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
+	"unsafe"
 )
 
 // MaxCategories is how many categories one Matcher holds (a bit each).
@@ -143,20 +144,14 @@ func (m *Matcher) record(ref uint32) []byte {
 
 // find returns the arena reference of name.
 func (m *Matcher) find(name string) (uint32, bool) {
-	h := maphash.String(m.seed, name)
-	for i := h & m.mask; ; i = (i + 1) & m.mask {
-		v := m.table[i]
-		if v == 0 {
-			return 0, false
-		}
-		rec := m.record(v - 1)
-		if int(rec[0]) == len(name) && string(rec[1:1+len(name)]) == name {
-			return v - 1, true
-		}
+	if name == "" {
+		return 0, false
 	}
+	// A read-only view of the string's bytes: no copy on the lookup path.
+	return m.findBytes(unsafe.Slice(unsafe.StringData(name), len(name)))
 }
 
-// findBytes is find for a name in a byte slice (building, without copies).
+// findBytes returns the arena reference of a name given as bytes.
 func (m *Matcher) findBytes(name []byte) (uint32, bool) {
 	h := maphash.Bytes(m.seed, name)
 	for i := h & m.mask; ; i = (i + 1) & m.mask {

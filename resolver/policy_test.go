@@ -279,4 +279,3 @@ func TestReloadUnderConcurrentQueries(t *testing.T) {
 		t.Errorf("reloads counted %v, want %d", got, reloads)
 	}
 }
-

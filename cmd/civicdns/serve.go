@@ -134,4 +134,3 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	log.Info("stopped")
 	return 0
 }
-
