@@ -13,6 +13,7 @@ run:
 	$(GO) run ./cmd/civicdns serve
 
 test:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

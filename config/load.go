@@ -24,16 +24,24 @@ const DefaultFile = "(embedded default)"
 
 // Load reads, decodes and validates the main configuration file.
 func Load(path string) (*Config, error) {
+	cfg, errs := LoadAll(path)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// LoadAll is Load keeping the configuration when only values were wrong (see ParseAll).
+func LoadAll(path string) (*Config, Errors) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	cfg, err := Parse(path, data)
-	if err != nil {
-		return nil, err
+	cfg, errs := ParseAll(path, data)
+	if cfg != nil {
+		cfg.Dir = filepath.Dir(path)
 	}
-	cfg.Dir = filepath.Dir(path)
-	return cfg, nil
+	return cfg, errs
 }
 
 // LoadDefault returns the embedded default: 127.0.0.1:5353, the system's
@@ -54,6 +62,17 @@ func DefaultTOML() []byte { return defaultTOML }
 // Parse decodes TOML text over the defaults, rejects unknown keys and
 // validates everything, returning every problem with its file:line.
 func Parse(file string, data []byte) (*Config, error) {
+	cfg, errs := ParseAll(file, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// ParseAll is Parse for `civicdns check`: it also returns the configuration
+// when only values were wrong (nil only when the text cannot be decoded),
+// so that the lists it names can be checked in the same run.
+func ParseAll(file string, data []byte) (*Config, Errors) {
 	cfg := defaults()
 	cfg.File = file
 	pos, errs := DecodeStrict(file, data, &cfg)
@@ -63,10 +82,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	cfg.pos = *pos
 	errs = append(errs, cfg.validate()...)
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return &cfg, nil
+	return &cfg, errs
 }
 
 // DecodeStrict decodes TOML text into v and reports every key v has no

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,9 +19,24 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	cfg, pol, err := loadPolicy(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	// Every file is checked in one run: the lists too when the main file
+	// has wrong values (but can be read).
+	cfg, errs := loadConfigAll(*cfgPath)
+	var pol *policy.Policy
+	if cfg != nil {
+		var err error
+		if pol, err = policy.Load(cfg, nil); err != nil {
+			var more config.Errors
+			if errors.As(err, &more) {
+				errs = append(errs, more...)
+			} else {
+				errs = append(errs, config.Error{File: cfg.File, Msg: err.Error()})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Fprintln(stderr, errs.Error())
+		fmt.Fprintf(stderr, "%d errors\n", len(errs))
 		return 1
 	}
 	printSummary(stdout, cfg, pol, time.Now())

@@ -35,6 +35,23 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
+// loadConfigAll is loadConfig keeping a configuration with wrong values (for check).
+func loadConfigAll(path string) (*config.Config, config.Errors) {
+	if path == "" {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			path = defaultConfigFile
+		}
+	}
+	if path == "" {
+		cfg, err := config.LoadDefault()
+		if err != nil {
+			return nil, config.Errors{{File: config.DefaultFile, Msg: err.Error()}}
+		}
+		return cfg, nil
+	}
+	return config.LoadAll(path)
+}
+
 // loadPolicy reads the configuration and compiles its policy with the lists.
 func loadPolicy(path string) (*config.Config, *policy.Policy, error) {
 	cfg, err := loadConfig(path)

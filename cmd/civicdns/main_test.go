@@ -274,3 +274,26 @@ func TestExampleConfigChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckReportsEveryFileAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lists"), 0o755)
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\"ok.example\", \"bad name\"]\n")
+	writeFile(t, dir, "lists/chat.toml", "category = \"chat\"\ntitel = \"typo\"\n")
+	cfg := writeFile(t, dir, "civicdns.toml", "[lists]\ndir = \"lists\"\n[policy]\nblock = [\"gambling\"]\n[[department]]\nname = \"Parks\"\nnetworks = [\"10.30.0.0/33\"]\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "-config", cfg}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		cfg + `:7: department "Parks": "10.30.0.0/33" is not a network`,
+		filepath.Join(dir, "lists/chat.toml") + `:2: unknown key "titel"`,
+		filepath.Join(dir, "lists/gambling.toml") + `:2: block: "bad name" is not a domain name`,
+		"3 errors",
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
