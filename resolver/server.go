@@ -65,6 +65,9 @@ type Server struct {
 	tcpConns map[net.Conn]struct{}
 	closing  bool
 
+	laterJobs    chan laterJob // to idle workers for queries that wait (unbuffered)
+	laterWorkers atomic.Int32
+
 	inflight   sync.WaitGroup // queries being answered
 	readers    sync.WaitGroup // socket readers and acceptors
 	background sync.WaitGroup // prefetches
@@ -85,12 +88,13 @@ func New(opts Options) (*Server, error) {
 		opts.ResolvConf = "/etc/resolv.conf"
 	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		now:      opts.Now,
-		cache:    newCacheStore(opts.Config.Cache.Size),
-		pool:     newQueryPool(),
-		tcpConns: map[net.Conn]struct{}{},
+		opts:      opts,
+		log:       opts.Logger,
+		now:       opts.Now,
+		cache:     newCacheStore(opts.Config.Cache.Size),
+		pool:      newQueryPool(),
+		tcpConns:  map[net.Conn]struct{}{},
+		laterJobs: make(chan laterJob),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.len()) },

@@ -40,6 +40,45 @@ func listenUDP(addr netip.AddrPort, n int) ([]*net.UDPConn, error) {
 	return conns, nil
 }
 
+// maxLaterWorkers bounds the goroutines kept to answer queries that wait
+// for an upstream; past it each such query gets a goroutine of its own.
+const maxLaterWorkers = 512
+
+type laterJob struct {
+	conn *net.UDPConn
+	q    *Query
+}
+
+// later hands a query that must wait for an upstream to an idle worker, or
+// starts one. Workers stay for the next query: a new goroutine per miss
+// spent an eighth of the miss path growing its stack.
+func (s *Server) later(conn *net.UDPConn, q *Query) {
+	s.inflight.Add(1)
+	select {
+	case s.laterJobs <- laterJob{conn, q}:
+		return
+	default:
+	}
+	if s.laterWorkers.Add(1) <= maxLaterWorkers {
+		go s.laterWorker(laterJob{conn, q})
+		return
+	}
+	s.laterWorkers.Add(-1)
+	go s.answerLater(conn, q)
+}
+
+func (s *Server) laterWorker(j laterJob) {
+	defer s.laterWorkers.Add(-1)
+	for {
+		s.answerLater(j.conn, j.q)
+		select {
+		case j = <-s.laterJobs:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
 func (s *Server) answerLater(conn *net.UDPConn, q *Query) {
 	defer s.inflight.Done()
 	q.MayBlock = true

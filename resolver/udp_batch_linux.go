@@ -116,8 +116,7 @@ func (b *batchReader) answer(n int) {
 		q.Raw, q.Client, q.Received = q.in[:b.recv[i].len], client, now
 		reply, err := s.handlePacket(q)
 		if errors.Is(err, errWouldBlock) {
-			s.inflight.Add(1)
-			go s.answerLater(b.conn, q)
+			s.later(b.conn, q)
 			b.queries[i] = s.pool.get() // the slot gets a fresh query; q now belongs to the goroutine
 			continue
 		}

@@ -24,8 +24,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 		q.Raw, q.Client, q.Received = q.in[:n], client, s.now()
 		reply, err := s.handlePacket(q)
 		if errors.Is(err, errWouldBlock) {
-			s.inflight.Add(1)
-			go s.answerLater(conn, q)
+			s.later(conn, q)
 			continue
 		}
 		if reply {

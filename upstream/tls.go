@@ -49,7 +49,7 @@ func (t *TLS) Address() string { return "tls://" + t.addr }
 // Exchange sends q over a pooled connection, or a new one when a pooled one
 // turns out to be closed by the server.
 func (t *TLS) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
-	q.Id = dns.Id()
+	q.Id = newID()
 	if c := t.take(); c != nil {
 		if r, err := exchangeConn(ctx, c, q); err == nil {
 			t.put(c)

@@ -224,3 +224,37 @@ func TestSystemServers(t *testing.T) {
 		t.Error("no error for a resolv.conf without nameservers")
 	}
 }
+
+func TestPlainReusesSocketsThenChangesPort(t *testing.T) {
+	t.Parallel()
+	ports := make(chan string, 100)
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		ports <- w.RemoteAddr().String()
+		dnstest.Answer("192.0.2.14", 60)(w, r)
+	})
+	p := NewPlain(up.Addr)
+	defer p.Close()
+	ctx := context.Background()
+	seen := map[string]int{}
+	for i := 0; i < 2*maxSocketUses; i++ {
+		if _, err := p.Exchange(ctx, question("reuse.example")); err != nil {
+			t.Fatal(err)
+		}
+		seen[<-ports]++
+	}
+	if len(seen) != 2 {
+		t.Errorf("%d source ports for %d sequential queries, want 2 (each used %d times): %v", len(seen), 2*maxSocketUses, maxSocketUses, seen)
+	}
+	// A socket whose exchange timed out is not reused: a late answer to it
+	// must not be taken for the next query's.
+	slow := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
+	sp := NewPlain(slow.Addr)
+	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := sp.Exchange(tctx, question("late.example")); err == nil {
+		t.Fatal("no timeout")
+	}
+	if n := len(sp.idle); n != 0 {
+		t.Errorf("%d sockets kept after a timeout", n)
+	}
+}
