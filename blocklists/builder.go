@@ -31,7 +31,7 @@ func NewBuilder(categories []string, sizeHint int) (*Builder, error) {
 	for size*3/4 < sizeHint {
 		size *= 2
 	}
-	b.m.table = make([]uint32, size)
+	b.m.table = make([]uint64, size)
 	b.m.mask = uint64(size - 1)
 	return b, nil
 }
@@ -99,7 +99,7 @@ func (b *Builder) insert(ref uint32, name []byte) {
 	h := maphash.Bytes(b.m.seed, name)
 	for i := h & b.m.mask; ; i = (i + 1) & b.m.mask {
 		if b.m.table[i] == 0 {
-			b.m.table[i] = ref + 1
+			b.m.table[i] = h&^0xFFFFFFFF | uint64(ref+1)
 			b.used++
 			return
 		}
@@ -108,13 +108,13 @@ func (b *Builder) insert(ref uint32, name []byte) {
 
 func (b *Builder) grow() {
 	old := b.m.table
-	b.m.table = make([]uint32, 2*len(old))
+	b.m.table = make([]uint64, 2*len(old))
 	b.m.mask = uint64(len(b.m.table) - 1)
 	for _, v := range old {
 		if v == 0 {
 			continue
 		}
-		rec := b.m.record(v - 1)
+		rec := b.m.record(uint32(v) - 1)
 		h := maphash.Bytes(b.m.seed, rec[1:1+int(rec[0])])
 		for i := h & b.m.mask; ; i = (i + 1) & b.m.mask {
 			if b.m.table[i] == 0 {

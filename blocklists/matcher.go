@@ -12,13 +12,14 @@ import (
 const MaxCategories = 32
 
 // Matcher is the compiled form of every category list: an open-addressing
-// hash table of 32-bit references into an arena of names. Each arena record
-// is [len][name][block mask][allow mask][source], so a lookup touches the
-// table and one record, and two million names take about 80 MB. It is
-// immutable once built and safe for concurrent use.
+// hash table of slots into an arena of names. Each slot holds 32 bits of the
+// name's hash and a 32-bit arena reference, so a probe for a name that is
+// not listed rarely leaves the table; each arena record is
+// [len][name][block mask][allow mask][source]. Two million names take about
+// 100 MB. It is immutable once built and safe for concurrent use.
 type Matcher struct {
 	seed       maphash.Seed
-	table      []uint32 // 0 empty, else arena reference + 1
+	table      []uint64 // 0 empty, else hash<<32 | (arena reference + 1)
 	mask       uint64   // len(table) - 1
 	chunks     [][]byte // the arena, in fixed-size chunks so it never moves
 	names      int
@@ -154,14 +155,19 @@ func (m *Matcher) find(name string) (uint32, bool) {
 // findBytes returns the arena reference of a name given as bytes.
 func (m *Matcher) findBytes(name []byte) (uint32, bool) {
 	h := maphash.Bytes(m.seed, name)
+	fp := h &^ 0xFFFFFFFF
 	for i := h & m.mask; ; i = (i + 1) & m.mask {
 		v := m.table[i]
 		if v == 0 {
 			return 0, false
 		}
-		rec := m.record(v - 1)
+		if v&^0xFFFFFFFF != fp {
+			continue
+		}
+		ref := uint32(v) - 1
+		rec := m.record(ref)
 		if int(rec[0]) == len(name) && string(rec[1:1+len(name)]) == string(name) {
-			return v - 1, true
+			return ref, true
 		}
 	}
 }
