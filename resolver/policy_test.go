@@ -1,7 +1,9 @@
 package resolver
 
 import (
+	"context"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,5 +279,54 @@ func TestReloadUnderConcurrentQueries(t *testing.T) {
 	}
 	if got := ts.counter(t, "civicdns_config_reloads_total", map[string]string{"result": "success"}); got != float64(reloads) {
 		t.Errorf("reloads counted %v, want %d", got, reloads)
+	}
+}
+
+// After a reload nothing keeps the old policy alive: a 2M-name matcher must
+// not be kept twice.
+func TestReloadReleasesTheOldPolicy(t *testing.T) {
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 300))
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n" + strings.ReplaceAll(policyConfig, "%s", `"`+up.Addr+`"`)
+	cfg0, err := config.Parse("a.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := policy.Load(cfg0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Config: cfg0, Policy: first}) // as civicdns serve makes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	ts := &testServer{Server: srv, Addr: srv.Addrs()[0].String()}
+	collected := make(chan struct{})
+	runtime.AddCleanup(first, func(struct{}) { close(collected) }, struct{}{})
+	first = nil
+	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("casino.example", dns.TypeA))
+	cfg := ts.snapshot().cfg
+	pol, err := policy.Load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg0 = nil
+	if err := ts.Reload(cfg, pol); err != nil {
+		t.Fatal(err)
+	}
+	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("casino.example", dns.TypeA))
+	deadline := time.After(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		case <-deadline:
+			t.Fatal("the policy replaced by the reload is still referenced")
+		case <-time.After(10 * time.Millisecond): // let the cleanup goroutine run
+		}
 	}
 }

@@ -116,6 +116,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.snap.Store(snap)
 	s.metrics.setPolicy(pol)
+	// The snapshot holds them from now on: keeping them here too would keep
+	// the first policy (its matcher may be 100 MB) alive after every reload.
+	s.opts.Config, s.opts.Policy = nil, nil
 	s.chain = buildChain(s)
 	return s, nil
 }
