@@ -3,7 +3,11 @@ GO       ?= go
 FUZZTIME ?= 30s
 BIN      := bin/civicdns
 
-.PHONY: build run test bench fuzz lint check clean
+.PHONY: build run test test-deps bench bench-deps fuzz lint check clean
+
+# Debian packages a target needs, installed when missing (as root, or with sudo).
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); fi
 
 build:
 	$(GO) build -o $(BIN) ./cmd/civicdns
@@ -12,13 +16,21 @@ build:
 run:
 	$(GO) run ./cmd/civicdns serve
 
-test:
+# dig (dnsutils) for the end-to-end tests.
+test-deps:
+	@command -v dig >/dev/null || { $(call APT_INSTALL,dnsutils); }
+
+test: test-deps
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
 # Go benchmarks (allocations per query), then civicdns against Unbound under dnsperf.
-bench:
+bench-deps:
+	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null || \
+		{ $(call APT_INSTALL,dnsperf unbound bc dnsutils); }
+
+bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	bash bench/bench.sh
 
