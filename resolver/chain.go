@@ -27,3 +27,10 @@ func buildChain(s *Server) Handler {
 	identify := &identifyStage{next: policy}
 	return &sanityStage{next: identify}
 }
+
+var (
+	_ Stage = (*sanityStage)(nil)
+	_ Stage = (*identifyStage)(nil)
+	_ Stage = (*policyStage)(nil)
+	_ Stage = (*cacheStage)(nil)
+)
