@@ -70,6 +70,10 @@ type Cache struct {
 	MaxTTL     Duration `toml:"max_ttl"`
 	NegMaxTTL  Duration `toml:"negative_max_ttl"`
 	ServeStale Duration `toml:"serve_stale"`
+	// StaleAfter is how long a client whose entry has expired waits for the
+	// upstream before it gets the expired answer (RFC 8767's client response
+	// timer); the refresh goes on. 0 waits for the upstream to fail.
+	StaleAfter Duration `toml:"stale_answer_after"`
 	Prefetch   bool     `toml:"prefetch"`
 }
 
@@ -184,6 +188,7 @@ func defaults() Config {
 			MaxTTL:     Duration(24 * time.Hour),
 			NegMaxTTL:  Duration(time.Hour),
 			ServeStale: Duration(time.Hour),
+			StaleAfter: Duration(1800 * time.Millisecond),
 			Prefetch:   true,
 		},
 		Block:   Block{Answer: "nxdomain", TTL: Duration(60 * time.Second)},

@@ -92,6 +92,9 @@ func (c *Config) validate() Errors {
 	if c.Cache.ServeStale < 0 {
 		bad("cache.serve_stale", "cache.serve_stale must not be negative")
 	}
+	if c.Cache.StaleAfter < 0 {
+		bad("cache.stale_answer_after", "cache.stale_answer_after must not be negative")
+	}
 
 	// [metrics]
 	if l := c.Metrics.Listen; l != "" {

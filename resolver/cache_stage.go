@@ -2,6 +2,8 @@ package resolver
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/dnswire"
@@ -68,16 +70,54 @@ func (st *cacheStage) entryFor(q *Query, name string, qtype, qclass uint16, bits
 		return nil, 0, errWouldBlock
 	}
 	s.metrics.cacheMisses.Inc()
-	fresh, err := st.fetch(h, name, qtype, qclass, bits)
+	cfg := &q.snap.cfg.Cache
+	staleOK := e != nil && now.Sub(e.stored) < e.ttl+cfg.ServeStale.D()
+	var fresh *entry
+	var err error
+	if staleOK && cfg.StaleAfter > 0 {
+		fresh, err = st.fetchOrStale(h, name, qtype, qclass, bits, cfg.StaleAfter.D())
+	} else {
+		fresh, err = st.fetch(h, name, qtype, qclass, bits)
+	}
 	if err == nil {
 		return fresh, fromUpstream, nil
 	}
-	if e != nil && now.Sub(e.stored) < e.ttl+q.snap.cfg.Cache.ServeStale.D() {
+	if staleOK {
 		q.Err = err
 		s.metrics.staleAnswers.Inc()
 		return e, fromStale, nil
 	}
 	return nil, 0, err
+}
+
+// errStillWaiting is why a client got the expired answer: the upstream had
+// not answered within stale_answer_after.
+var errStillWaiting = errors.New("upstream still resolving: answered from the expired entry")
+
+// fetchOrStale is fetch with RFC 8767's client response timer: if the
+// upstream has not answered within wait, the caller serves its expired entry
+// and the refresh goes on in the background to update the cache.
+func (st *cacheStage) fetchOrStale(h uint64, name string, qtype, qclass uint16, bits uint8, wait time.Duration) (*entry, error) {
+	type result struct {
+		e   *entry
+		err error
+	}
+	done := make(chan result, 1)
+	name = strings.Clone(name) // name may view the query's buffer, which outlives no wait
+	st.s.background.Add(1)
+	go func() {
+		defer st.s.background.Done()
+		e, err := st.fetch(h, name, qtype, qclass, bits)
+		done <- result{e, err}
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.e, r.err
+	case <-t.C:
+		return nil, errStillWaiting
+	}
 }
 
 // maybePrefetch refreshes a popular entry in the background in the last

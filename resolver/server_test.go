@@ -390,3 +390,39 @@ func TestServesIPv6(t *testing.T) {
 		t.Errorf("queries %v", got)
 	}
 }
+
+func TestStaleAnswerWhileTheUpstreamIsSlow(t *testing.T) {
+	t.Parallel()
+	var slow atomic.Bool
+	release := make(chan struct{})
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		if slow.Load() {
+			<-release
+		}
+		dnstest.Answer("192.0.2.9", 10)(w, r)
+	})
+	cfg := strings.Replace(forwardTo, "500ms", "10s", 1) + "[cache]\nserve_stale = \"1h\"\nstale_answer_after = \"100ms\"\n"
+	ts := startServer(t, cfg, up.Addr)
+	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("slow.example", dns.TypeA))
+	slow.Store(true)
+	ts.Clock.Advance(20 * time.Second)
+	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("slow.example", dns.TypeA))
+	if _, ttl := aRecord(t, r); ttl != 30 {
+		t.Errorf("TTL %d, want 30 (stale)", ttl)
+	}
+	if code, _, ok := ede(r); !ok || code != dns.ExtendedErrorCodeStaleAnswer {
+		t.Errorf("no EDE 3")
+	}
+	// The refresh goes on and fills the cache once the upstream answers.
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("slow.example", dns.TypeA))
+		if _, ttl := aRecord(t, r); ttl == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background refresh never reached the cache")
+		}
+	}
+}
