@@ -62,7 +62,15 @@ func (s *Server) serveConn(c net.Conn) {
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	var lenBuf [2]byte
 	for {
+		// Under the lock Shutdown takes to stop every reader, so that a new
+		// idle deadline never undoes its "stop now".
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			return
+		}
 		c.SetReadDeadline(time.Now().Add(s.snapshot().cfg.Server.TCPIdleTimeout.D()))
+		s.mu.Unlock()
 		if _, err := io.ReadFull(c, lenBuf[:]); err != nil {
 			return
 		}
