@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"context"
 	"net"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
 )
@@ -424,5 +426,28 @@ func TestStaleAnswerWhileTheUpstreamIsSlow(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the background refresh never reached the cache")
 		}
+	}
+}
+
+func TestForwardingOverTLS(t *testing.T) {
+	t.Parallel()
+	cert, pool := dnstest.SelfSigned(t, "dns.test")
+	addr := dnstest.StartTLSUpstream(t, cert, dnstest.Answer("192.0.2.53", 60))
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n[upstream]\nservers = [\"tls://" + addr + "#dns.test\"]\n[metrics]\nlisten = \"\"\n"
+	cfg, err := config.Parse("tls.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Config: cfg, RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	r := dnstest.Exchange(t, "udp", srv.Addrs()[0].String(), dnstest.Query("dot.example", dns.TypeA))
+	if ip, _ := aRecord(t, r); ip != "192.0.2.53" {
+		t.Errorf("answer over DoT: %s", ip)
 	}
 }
