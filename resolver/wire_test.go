@@ -234,10 +234,16 @@ func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 		dnstest.Answer("192.0.2.6", 60)(w, r)
 	})
 	ts := startServer(t, strings.Replace(forwardTo, "500ms", "10s", 1), up.Addr)
-	got := make(chan *dns.Msg, 2)
+	got := make(chan string, 2)
 	for _, network := range []string{"udp", "tcp"} {
 		go func() {
-			got <- dnstest.Exchange(t, network, ts.Addr, dnstest.Query(network+".drain.example", dns.TypeA))
+			r, err := dnstest.TryExchange(network, ts.Addr, dnstest.Query(network+".drain.example", dns.TypeA))
+			if err != nil {
+				t.Error(err)
+				got <- ""
+				return
+			}
+			got <- dnstest.FirstA(r)
 		}()
 	}
 	<-up.Seen
@@ -260,8 +266,8 @@ func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 	}
 	close(release)
 	for i := 0; i < 2; i++ {
-		if ip, _ := aRecord(t, <-got); ip != "192.0.2.6" {
-			t.Errorf("drained answer %s", ip)
+		if ip := <-got; ip != "192.0.2.6" {
+			t.Errorf("drained answer %q", ip)
 		}
 	}
 	if err := <-done; err != nil {

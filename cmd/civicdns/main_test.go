@@ -92,20 +92,33 @@ func startDaemon(t *testing.T, cfgPath string) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, logs: make(chan map[string]any, 100)}
+	d := &daemon{cmd: cmd, logs: make(chan map[string]any, 1000)}
+	exited := make(chan struct{})
+	var other []string // lines that are not log records (a race report, a panic)
 	go func() {
+		defer close(exited)
+		defer close(d.logs)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil {
-				d.logs <- rec
-			} else {
-				t.Logf("stderr: %s", sc.Text())
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				other = append(other, sc.Text())
+				continue
+			}
+			select {
+			case d.logs <- rec:
+			default: // nobody is reading: the test has what it needs
 			}
 		}
-		close(d.logs)
 	}()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		cmd.Wait()
+		for _, l := range other {
+			t.Logf("civicdns stderr: %s", l)
+		}
+	})
 	rec := d.waitLog(t, "serving DNS")
 	d.addr = rec["addrs"].([]any)[0].(string)
 	return d

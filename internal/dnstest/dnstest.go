@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"strconv"
@@ -106,15 +107,35 @@ func SOA(zone string, ttl uint32) dns.RR {
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
-// Exchange sends m to addr over network ("udp" or "tcp") and returns the answer.
+// Exchange sends m to addr over network ("udp" or "tcp") and returns the
+// answer; it fails the test on error (call it from the test's goroutine).
 func Exchange(t testing.TB, network, addr string, m *dns.Msg) *dns.Msg {
 	t.Helper()
+	r, err := TryExchange(network, addr, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TryExchange is Exchange returning the error, for other goroutines.
+func TryExchange(network, addr string, m *dns.Msg) (*dns.Msg, error) {
 	c := &dns.Client{Net: network, Timeout: 5 * time.Second, UDPSize: 1232}
 	r, _, err := c.Exchange(m, addr)
 	if err != nil {
-		t.Fatalf("exchange %s %s: %v", network, addr, err)
+		return nil, fmt.Errorf("exchange %s %s: %w", network, addr, err)
 	}
-	return r
+	return r, nil
+}
+
+// FirstA returns the address of the first A record of r ("" for none).
+func FirstA(r *dns.Msg) string {
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			return a.A.String()
+		}
+	}
+	return ""
 }
 
 // Query makes a query for name and type with EDNS (1232 bytes).
