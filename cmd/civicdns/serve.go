@@ -118,8 +118,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}()
 	sig := <-term
 	log.Info("shutting down: draining queries in flight", "signal", sig.String())
-	signal.Stop(hup)
-	signal.Stop(term)
+	// hup and term stay registered until the process exits: a late SIGHUP
+	// must not take its default action (terminate) in the middle of the drain.
 	stopBackground()
 	ctx, cancel := context.WithTimeout(context.Background(), srv.DrainTimeout())
 	defer cancel()
