@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -185,18 +186,8 @@ func (s *Server) Start() error {
 		n = runtime.GOMAXPROCS(0)
 	}
 	for _, addr := range cfg.Server.ListenAddrs {
-		conns, err := listenUDP(addr, n)
+		conns, ln, err := listenBoth(addr, n)
 		if err != nil {
-			s.closeListeners()
-			return err
-		}
-		// TCP takes the port UDP got, so that ":0" (tests) is one port for both.
-		port := conns[0].LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr.Addr().String(), fmt.Sprint(port)))
-		if err != nil {
-			for _, c := range conns {
-				c.Close()
-			}
 			s.closeListeners()
 			return err
 		}
@@ -221,6 +212,32 @@ func (s *Server) Start() error {
 	}
 	s.log.Info("serving DNS", "addrs", addrs, "udp_sockets_per_address", n)
 	return nil
+}
+
+// listenBoth binds addr on UDP (n sockets) and TCP. TCP takes the port UDP
+// got, so that port 0 (tests) is one port for both; when that port is taken
+// on TCP, another is tried.
+func listenBoth(addr netip.AddrPort, n int) ([]*net.UDPConn, net.Listener, error) {
+	tries := 1
+	if addr.Port() == 0 {
+		tries = 20
+	}
+	var err error
+	for ; tries > 0; tries-- {
+		var conns []*net.UDPConn
+		if conns, err = listenUDP(addr, n); err != nil {
+			return nil, nil, err
+		}
+		port := conns[0].LocalAddr().(*net.UDPAddr).Port
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", net.JoinHostPort(addr.Addr().String(), fmt.Sprint(port))); err == nil {
+			return conns, ln, nil
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	return nil, nil, err
 }
 
 // Addrs returns the bound addresses, one per listen entry (UDP and TCP share it).

@@ -47,18 +47,31 @@ func StartUpstream(t testing.TB, handler dns.HandlerFunc) *Upstream {
 		}
 		handler(w, r)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listenBoth(t)
 	u.Addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", u.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	serve(t, &dns.Server{PacketConn: pc, Handler: wrapped})
 	serve(t, &dns.Server{Listener: ln, Handler: wrapped})
 	return u
+}
+
+// listenBoth binds UDP and TCP on one free loopback port. The free UDP port
+// may be taken on TCP (by a client's ephemeral port): then it tries another.
+func listenBoth(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var err error
+	for try := 0; try < 20; try++ {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			continue
+		}
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, ln
+		}
+		pc.Close()
+	}
+	t.Fatal(err)
+	return nil, nil
 }
 
 // StartTLSUpstream runs handler as a DNS-over-TLS server with cert.
