@@ -74,9 +74,6 @@ func (q *Query) RD() bool { return q.Flags&FlagRD != 0 }
 // CD reports whether the client disabled DNSSEC checking.
 func (q *Query) CD() bool { return q.Flags&FlagCD != 0 }
 
-// WireNameLen is the length of the question name as it is on the wire.
-func (q *Query) WireNameLen() int { return q.QEnd - 4 - headerLen }
-
 // FQDN returns the name with its trailing dot, as miekg/dns wants it. It allocates.
 func (q *Query) FQDN() string {
 	if len(q.Name) == 0 {

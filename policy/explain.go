@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/config"
 )
 
@@ -88,6 +87,3 @@ func (p *Policy) Explain(client netip.Addr, name string, now time.Time) (Explana
 	}
 	return ex, nil
 }
-
-// Matcher exposes the compiled lists (for summaries).
-func (p *Policy) Matcher() *blocklists.Matcher { return p.m }

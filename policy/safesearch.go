@@ -26,12 +26,6 @@ var safeSearchHosts = map[string]string{
 	"pixabay.com":              "safesearch.pixabay.com",
 }
 
-// SafeSearchTarget returns the safe-search host for name, if it has one.
-func SafeSearchTarget(name string) (string, bool) {
-	t, ok := safeSearchHosts[name]
-	return t, ok
-}
-
 // safeSearch marks an allowed decision for a department that enforces safe search.
 func (p *Policy) safeSearch(dec Decision, name string) Decision {
 	if dec.Department != nil && dec.Department.SafeSearch {
