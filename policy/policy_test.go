@@ -60,6 +60,17 @@ expires = 2026-01-01
 
 func compile(t testing.TB, text string) *Policy {
 	t.Helper()
+	p, err := compileErr(t, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// compileErr parses text and its lists (which must be good) and returns
+// what Compile makes of them.
+func compileErr(t testing.TB, text string) (*Policy, error) {
+	t.Helper()
 	cfg, err := config.Parse("civicdns.toml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +79,7 @@ func compile(t testing.TB, text string) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Compile(cfg, set, time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return Compile(cfg, set, time.UTC)
 }
 
 func TestPrecedence(t *testing.T) {
@@ -163,15 +170,7 @@ func TestCompileErrorsNameTheLine(t *testing.T) {
 	t.Parallel()
 	text := strings.Replace(testConfig, `block = ["social"]`, `block = ["socail"]`, 1)
 	text = strings.Replace(text, `category = "adult"`, `category = "adlut"`, 1)
-	cfg, err := config.Parse("civicdns.toml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := blocklists.Load(blocklists.Options{FS: os.DirFS(cfg.Lists.Dir), DisplayDir: cfg.Lists.Dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Compile(cfg, set, time.UTC)
+	_, err := compileErr(t, text)
 	if err == nil {
 		t.Fatal("no error for unknown categories")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -111,3 +112,14 @@ timeout = "500ms"
 [metrics]
 listen = ""
 `
+
+// heldUpstream answers A questions with ip only once release is closed, so a
+// test can hold queries in flight.
+func heldUpstream(t testing.TB, ip string) (*dnstest.Upstream, chan struct{}) {
+	release := make(chan struct{})
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		<-release
+		dnstest.Answer(ip, 60)(w, r)
+	})
+	return up, release
+}

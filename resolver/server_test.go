@@ -320,11 +320,7 @@ servers = ["` + lab.Addr + `"]
 
 func TestIdenticalMissesShareOneUpstreamQuery(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
-		<-release
-		dnstest.Answer("192.0.2.4", 60)(w, r)
-	})
+	up, release := heldUpstream(t, "192.0.2.4")
 	ts := startServer(t, strings.Replace(forwardTo, "500ms", "10s", 1), up.Addr)
 	const clients = 20
 	var wg sync.WaitGroup

@@ -228,11 +228,7 @@ func isReset(err error) bool {
 
 func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
-		<-release
-		dnstest.Answer("192.0.2.6", 60)(w, r)
-	})
+	up, release := heldUpstream(t, "192.0.2.6")
 	ts := startServer(t, strings.Replace(forwardTo, "500ms", "10s", 1), up.Addr)
 	got := make(chan string, 2)
 	for _, network := range []string{"udp", "tcp"} {
