@@ -63,7 +63,7 @@ func (st *cacheStage) entryFor(q *Query, name string, qtype, qclass uint16, bits
 	e := s.cache.get(h, name, qtype, qclass, bits)
 	if e != nil && e.fresh(now) {
 		s.metrics.cacheHits.Inc()
-		st.maybePrefetch(e, h, now)
+		st.maybePrefetch(q, e, h)
 		return e, fromCache, nil
 	}
 	if !q.MayBlock {
@@ -122,12 +122,12 @@ func (st *cacheStage) fetchOrStale(h uint64, name string, qtype, qclass uint16, 
 
 // maybePrefetch refreshes a popular entry in the background in the last
 // tenth of its lifetime, so that its clients never wait for the upstream.
-func (st *cacheStage) maybePrefetch(e *entry, h uint64, now time.Time) {
+func (st *cacheStage) maybePrefetch(q *Query, e *entry, h uint64) {
 	s := st.s
-	if e.ttl < prefetchMinTTL || !s.snapshot().cfg.Cache.Prefetch {
+	if e.ttl < prefetchMinTTL || !q.snap.cfg.Cache.Prefetch {
 		return
 	}
-	if e.hits.Add(1) < prefetchMinHits || now.Sub(e.stored) < e.ttl-e.ttl/prefetchWindow {
+	if e.hits.Add(1) < prefetchMinHits || q.Received.Sub(e.stored) < e.ttl-e.ttl/prefetchWindow {
 		return
 	}
 	if !e.prefetching.CompareAndSwap(false, true) {
