@@ -43,7 +43,10 @@ func newReloader(srv *resolver.Server, cfgPath string, pol *policy.Policy, log *
 func (r *reloader) reload(why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.watched = r.stamps() // what this reload reads, so that it is not read twice
+	// The files as this reload reads them: a change made while it runs
+	// differs from these stamps and brings one more reload.
+	before := r.stamps()
+	r.watched = before
 	cfg, pol, err := loadPolicy(r.cfgPath)
 	if err == nil {
 		err = r.srv.Reload(cfg, pol)
@@ -55,7 +58,15 @@ func (r *reloader) reload(why string) {
 		return
 	}
 	r.pol = pol
-	r.watched = r.stamps()
+	// The new policy may read other files: watch them from now on, keeping
+	// the stamps taken before the reload for the files already known.
+	after := r.stamps()
+	for f, st := range before {
+		if _, ok := after[f]; ok {
+			after[f] = st
+		}
+	}
+	r.watched = after
 	// The old policy (its matcher can be ~100 MB) is garbage now: collect it
 	// and give the memory back at once, rather than let the heap grow to
 	// twice its size before the next collection.
