@@ -22,6 +22,34 @@ var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.
 // DefaultFile names the embedded default in messages.
 const DefaultFile = "(embedded default)"
 
+// DefaultPath is the file a command reads when none is named and it exists.
+const DefaultPath = "civicdns.toml"
+
+// ResolvePath returns the file a command reads: path when given, else
+// DefaultPath when it exists, else "" (the embedded default).
+func ResolvePath(path string) string {
+	if path != "" {
+		return path
+	}
+	if _, err := os.Stat(DefaultPath); err == nil {
+		return DefaultPath
+	}
+	return ""
+}
+
+// LoadPath is LoadAll for the file ResolvePath picks, or the embedded default.
+func LoadPath(path string) (*Config, Errors) {
+	path = ResolvePath(path)
+	if path == "" {
+		cfg, err := LoadDefault()
+		if err != nil {
+			return nil, Errors{{File: DefaultFile, Msg: err.Error()}}
+		}
+		return cfg, nil
+	}
+	return LoadAll(path)
+}
+
 // Load reads, decodes and validates the main configuration file.
 func Load(path string) (*Config, error) {
 	cfg, errs := LoadAll(path)

@@ -64,3 +64,7 @@ func AppendNormalized(dst, name []byte) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// DepartmentKey is how department names are compared: without surrounding
+// spaces and case-insensitively, so that "Police" and "police " are one.
+func DepartmentKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }

@@ -7,11 +7,15 @@ import (
 	"github.com/civicdns/civicdns/blocklists"
 )
 
-// The actions a decision can take.
+// The actions a query can end with. The policy decides the first three;
+// Refused and Malformed are recorded by the resolver for queries it
+// refuses (ANY, AXFR, other classes) or cannot read, before any policy.
 const (
-	Allowed  = "allowed"
-	Blocked  = "blocked"
-	Exempted = "exempted"
+	Allowed   = "allowed"
+	Blocked   = "blocked"
+	Exempted  = "exempted"
+	Refused   = "refused"
+	Malformed = "malformed"
 )
 
 // Canary is the name browsers ask before turning on their own DNS over
@@ -61,9 +65,11 @@ const ownCategory = -2
 const maxHits = 16
 
 // Decide applies the policy to client in department d (see Department)
-// asking for name (lower case, no trailing dot) at now. It does not
-// allocate; the Decision's Matched is a substring of name.
-func (p *Policy) Decide(d *Department, client netip.Addr, name string, now time.Time) Decision {
+// asking for name (lower case, no trailing dot) at now, with the exemptions
+// ex (compiled for this policy; nil: none). It does not allocate; the
+// Decision's Matched is a substring of name. Three steps: the blocked set,
+// the best match in it, then the exemptions that lift it.
+func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name string, now time.Time) Decision {
 	dec := Decision{Action: Allowed, Department: d, m: p.m}
 	if name == Canary {
 		dec.Action, dec.Category, dec.Matched, dec.NXDomain = Blocked, "bypass", name, true
@@ -73,67 +79,90 @@ func (p *Policy) Decide(d *Department, client netip.Addr, name string, now time.
 	if p.allow.longest(name) >= 0 {
 		return p.safeSearch(dec, name)
 	}
-	blocked := p.citywide
-	if d != nil {
-		blocked = d.blocked
-	}
 	var buf [maxHits]blocklists.Hit
 	hits := p.m.Lookup(name, buf[:0])
-	var allowMask uint32
-	for _, h := range hits {
-		allowMask |= h.Allow
-	}
-	cand := blocked &^ allowMask
+	cand := p.blockedSet(d, hits)
 	best := p.best(d, name, hits, cand, true)
 	if best.cat == -1 {
 		return p.safeSearch(dec, name)
 	}
-	// Exemptions covering the client lift categories or names.
-	var lifted uint32
-	var liftOwn bool
-	var byCat, byName *Exemption
-	consider := func(e *Exemption) {
-		if !e.Active(now) || !e.covers(d, client) {
-			return
-		}
-		switch {
-		case len(e.domains) > 0:
-			if byName == nil && e.domains.longest(name) >= 0 {
-				byName = e
-			}
-		case e.catBit >= 0:
-			lifted |= 1 << e.catBit
-			if best.cat == e.catBit && byCat == nil {
-				byCat = e
-			}
-		case d != nil && e.Category == d.Name:
-			liftOwn = true
-			if best.cat == ownCategory && byCat == nil {
-				byCat = e
-			}
-		}
-	}
-	if d != nil {
-		for _, e := range d.exemptions {
-			consider(e)
-		}
-	}
-	for _, e := range p.clientEx {
-		consider(e)
-	}
 	dec.fill(p, d, name, hits, best)
-	if byName != nil {
-		dec.Action, dec.Exemption = Exempted, byName
+	l := ex.lifting(d, client, name, now, best.cat)
+	if l.byName != nil {
+		dec.Action, dec.Exemption = Exempted, l.byName
 		return dec
 	}
-	rest := p.best(d, name, hits, cand&^lifted, !liftOwn)
+	rest := p.best(d, name, hits, cand&^l.cats, !l.own)
 	if rest.cat == -1 {
-		dec.Action, dec.Exemption = Exempted, byCat
+		dec.Action, dec.Exemption = Exempted, l.byCat
 		return dec
 	}
 	dec.fill(p, d, name, hits, rest)
 	dec.Action = Blocked
 	return dec
+}
+
+// blockedSet is the categories that may block the name for department d:
+// the citywide set plus d's own, less those whose allow entries cover the name.
+func (p *Policy) blockedSet(d *Department, hits []blocklists.Hit) uint32 {
+	blocked := p.citywide
+	if d != nil {
+		blocked = d.blocked
+	}
+	var allowMask uint32
+	for _, h := range hits {
+		allowMask |= h.Allow
+	}
+	return blocked &^ allowMask
+}
+
+// lift is what the active exemptions covering a client lift for one name.
+type lift struct {
+	cats   uint32     // categories lifted
+	own    bool       // the department's own category lifted
+	byCat  *Exemption // the one that lifts the best match's category
+	byName *Exemption // the first that lifts the name itself (domains)
+}
+
+// lifting gathers the active exemptions covering client in department d
+// for name, whose best match is category bestCat (ownCategory: d's own).
+func (x *Exemptions) lifting(d *Department, client netip.Addr, name string, now time.Time, bestCat int) lift {
+	var l lift
+	if x == nil {
+		return l
+	}
+	consider := func(e *liftEntry) {
+		if !e.e.Active(now) {
+			return
+		}
+		switch {
+		case e.domains != nil:
+			if l.byName == nil && e.domains.longest(name) >= 0 {
+				l.byName = e.e
+			}
+		case e.own:
+			l.own = true
+			if bestCat == ownCategory && l.byCat == nil {
+				l.byCat = e.e
+			}
+		case e.catBit >= 0:
+			l.cats |= 1 << e.catBit
+			if bestCat == e.catBit && l.byCat == nil {
+				l.byCat = e.e
+			}
+		}
+	}
+	if d != nil && d.index < len(x.byDept) {
+		for i := range x.byDept[d.index] {
+			consider(&x.byDept[d.index][i])
+		}
+	}
+	for i := range x.clients {
+		if e := &x.clients[i]; e.covers(d, client) {
+			consider(e)
+		}
+	}
+	return l
 }
 
 // best finds the category with the longest matching name among cand (and

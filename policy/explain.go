@@ -43,20 +43,20 @@ type ExemptionCheck struct {
 
 // Explain decides like Decide and gathers why. It allocates; it is for
 // people, not for the query path.
-func (p *Policy) Explain(client netip.Addr, name string, now time.Time) (Explanation, error) {
+func (p *Policy) Explain(ex *Exemptions, client netip.Addr, name string, now time.Time) (Explanation, error) {
 	client = client.Unmap()
 	n, err := config.NormalizeName(name)
 	if err != nil {
 		return Explanation{}, err
 	}
-	ex := Explanation{Client: client, Name: n}
-	ex.Department, ex.Network = p.nets.lookup(client)
-	ex.Blocked = p.BlockedFor(ex.Department)
+	x := Explanation{Client: client, Name: n}
+	x.Department, x.Network = p.nets.lookup(client)
+	x.Blocked = p.BlockedFor(x.Department)
 	if s := p.allow.longest(n); s >= 0 {
-		ex.PolicyAllow = &Entry{Name: n[s:], Where: p.allow[n[s:]]}
+		x.PolicyAllow = &Entry{Name: n[s:], Where: p.allow[n[s:]]}
 	}
 	blockedSet := map[string]bool{}
-	for _, c := range ex.Blocked {
+	for _, c := range x.Blocked {
 		blockedSet[c] = true
 	}
 	for _, h := range p.m.Lookup(n, nil) {
@@ -67,23 +67,20 @@ func (p *Policy) Explain(client netip.Addr, name string, now time.Time) (Explana
 					continue
 				}
 				c := p.categories[cat].name
-				ex.Listings = append(ex.Listings, Listing{
+				x.Listings = append(x.Listings, Listing{
 					Category: c, Entry: Entry{Name: n[h.Start:], Where: p.m.Where(src)}, Allow: allow, InBlockSet: blockedSet[c],
 				})
 			}
 		}
 	}
-	if d := ex.Department; d != nil {
+	if d := x.Department; d != nil {
 		if s := d.domains.longest(n); s >= 0 {
-			ex.Listings = append(ex.Listings, Listing{Category: d.Name, Entry: Entry{Name: n[s:], Where: d.domains[n[s:]]}, InBlockSet: true})
+			x.Listings = append(x.Listings, Listing{Category: d.Name, Entry: Entry{Name: n[s:], Where: d.domains[n[s:]]}, InBlockSet: true})
 		}
 	}
-	ex.Decision = p.Decide(ex.Department, client, n, now)
-	for _, e := range p.exemptions {
-		if !e.covers(ex.Department, client) {
-			continue
-		}
-		ex.Exemptions = append(ex.Exemptions, ExemptionCheck{Exemption: e, Active: e.Active(now), Applies: ex.Decision.Exemption == e})
+	x.Decision = p.Decide(ex, x.Department, client, n, now)
+	for _, e := range ex.For(x.Department, client) {
+		x.Exemptions = append(x.Exemptions, ExemptionCheck{Exemption: e, Active: e.Active(now), Applies: x.Decision.Exemption == e})
 	}
-	return ex, nil
+	return x, nil
 }

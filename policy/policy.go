@@ -10,7 +10,8 @@ import (
 	"github.com/civicdns/civicdns/config"
 )
 
-// Policy is the compiled, immutable policy: safe for concurrent use.
+// Policy is the compiled, immutable policy: safe for concurrent use. The
+// exemptions are a set of their own (Exemptions), swapped without it.
 type Policy struct {
 	lists      *blocklists.Set
 	m          *blocklists.Matcher
@@ -18,9 +19,9 @@ type Policy struct {
 	citywide   uint32         // the citywide blocked set
 	allow      suffixSet      // [policy] allow
 	depts      []*Department
+	deptByName map[string]*Department // by config.DepartmentKey
 	nets       networks
-	clientEx   []*Exemption // exemptions given to listed clients
-	exemptions []*Exemption // all, in file order
+	configEx   *Exemptions // the configuration's [[exemption]] entries
 	loc        *time.Location
 	cfg        *config.Config
 }
@@ -32,53 +33,17 @@ type categoryInfo struct {
 
 // Department is a [[department]] as compiled.
 type Department struct {
-	Name       string
-	Networks   []netip.Prefix
-	Block      []string // its own categories beyond the citywide set
-	SafeSearch bool
-	Where      string // file:line of its [[department]]
+	Name         string
+	Networks     []netip.Prefix
+	Block        []string // its own categories beyond the citywide set
+	BlockDomains []string // its own names, a category named after it
+	SafeSearch   bool
+	Where        string // file:line of its [[department]]
 
-	blocked    uint32    // citywide plus its own categories
-	domains    suffixSet // block_domains: a category of its own, named after it
-	edeText    string
-	exemptions []*Exemption // exemptions given to the whole department
-}
-
-// Exemption is an [[exemption]]: a director's written authorization.
-type Exemption struct {
-	ID         int // its place in the configuration, from 1
-	Department string
-	Clients    []netip.Prefix
-	Category   string
-	Domains    []string
-	ApprovedBy string
-	Reason     string
-	Reference  string
-	Starts     time.Time // zero: from the start
-	Expires    time.Time // the first instant it no longer applies
-	ExpiresOn  config.Date
-	Where      string // file:line
-
-	catBit  int // -1 when it lifts domains (or the department's own category)
-	domains suffixSet
-}
-
-// Active reports whether the exemption applies at now.
-func (e *Exemption) Active(now time.Time) bool {
-	return !now.Before(e.Starts) && now.Before(e.Expires)
-}
-
-// covers reports whether the exemption is for client (in department d).
-func (e *Exemption) covers(d *Department, client netip.Addr) bool {
-	if e.Department != "" {
-		return d != nil && d.Name == e.Department
-	}
-	for _, p := range e.Clients {
-		if p.Contains(client) {
-			return true
-		}
-	}
-	return false
+	index   int       // in Policy.depts, and in Exemptions.byDept
+	blocked uint32    // citywide plus its own categories
+	domains suffixSet // block_domains: a category of its own, named after it
+	edeText string
 }
 
 // Compile builds the policy from a validated configuration and the loaded
@@ -88,73 +53,24 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	if loc == nil {
 		loc = time.Local
 	}
-	p := &Policy{lists: lists, m: lists.Matcher, allow: suffixSet{}, loc: loc, cfg: cfg}
+	p := &Policy{lists: lists, m: lists.Matcher, allow: suffixSet{}, loc: loc, cfg: cfg, deptByName: map[string]*Department{}}
 	for _, name := range p.m.Categories() {
 		p.categories = append(p.categories, categoryInfo{name: name, edeText: "Blocked (" + name + ")"})
 	}
 	var errs config.Errors
-	maskOf := func(path string, cats []string) uint32 {
-		var mask uint32
-		for _, c := range cats {
-			bit := p.m.Category(c)
-			if bit < 0 {
-				errs = append(errs, cfg.ErrorAt(path, "unknown category %q (the lists define: %v)", c, p.m.Categories()))
-				continue
-			}
-			mask |= 1 << bit
-		}
-		return mask
-	}
-	p.citywide = maskOf("policy.block", cfg.Policy.Block)
+	p.citywide = p.categoryMask(cfg, "policy.block", cfg.Policy.Block, &errs)
 	for _, a := range cfg.Policy.Allow {
 		p.allow[a] = cfg.Where("policy.allow")
 	}
-	byName := map[string]*Department{}
 	for i, dc := range cfg.Department {
-		path := fmt.Sprintf("department[%d]", i)
-		d := &Department{
-			Name: dc.Name, Networks: dc.Prefixes, Block: dc.Block, SafeSearch: dc.SafeSearch,
-			Where: cfg.Where(path), domains: suffixSet{}, edeText: "Blocked (" + dc.Name + ")",
-		}
-		if p.m.Category(dc.Name) >= 0 {
-			errs = append(errs, cfg.ErrorAt(path+".name", "department %q has the name of a category: its block_domains would be confused with it", dc.Name))
-		}
-		d.blocked = p.citywide | maskOf(path+".block", dc.Block)
-		for _, n := range dc.BlockDomains {
-			d.domains[n] = cfg.Where(path + ".block_domains")
-		}
-		for _, pfx := range dc.Prefixes {
-			p.nets.add(pfx, d)
-		}
-		p.depts = append(p.depts, d)
-		byName[d.Name] = d
+		p.addDepartment(cfg, i, dc, &errs)
 	}
+	p.configEx = &Exemptions{byDept: make([][]liftEntry, len(p.depts))}
 	for i, ec := range cfg.Exemption {
 		path := fmt.Sprintf("exemption[%d]", i)
-		e := &Exemption{
-			ID: i + 1, Department: ec.Department, Clients: ec.ClientPrefixes, Category: ec.Category, Domains: ec.Domains,
-			ApprovedBy: ec.ApprovedBy, Reason: ec.Reason, Reference: ec.Reference, ExpiresOn: ec.Expires,
-			Where: cfg.Where(path), catBit: -1, domains: suffixSet{},
-		}
-		if !ec.Starts.IsZero() {
-			e.Starts = ec.Starts.Start(loc)
-		}
-		e.Expires = ec.Expires.Start(loc).AddDate(0, 0, 1) // valid through its expiry day
-		if ec.Category != "" {
-			e.catBit = p.m.Category(ec.Category)
-			own := ec.Department != "" && ec.Category == ec.Department
-			if e.catBit < 0 && !own {
-				errs = append(errs, cfg.ErrorAt(path+".category", "exemption for unknown category %q", ec.Category))
-			}
-		}
-		for _, n := range ec.Domains {
-			e.domains[n] = e.Where
-		}
-		p.exemptions = append(p.exemptions, e)
-		if d := byName[ec.Department]; d != nil {
-			d.exemptions = append(d.exemptions, e)
-		} else {
-			p.clientEx = append(p.clientEx, e)
+		e := FromConfig(ec, cfg.Where(path), loc)
+		if err := p.addExemption(p.configEx, e); err != nil {
+			errs = append(errs, cfg.ErrorAt(path+".category", "exemption for unknown category %q", ec.Category))
 		}
 	}
 	if len(errs) > 0 {
@@ -164,14 +80,45 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	return p, nil
 }
 
+// categoryMask turns category names into matcher bits, reporting unknown ones at path.
+func (p *Policy) categoryMask(cfg *config.Config, path string, cats []string, errs *config.Errors) uint32 {
+	var mask uint32
+	for _, c := range cats {
+		bit := p.m.Category(c)
+		if bit < 0 {
+			*errs = append(*errs, cfg.ErrorAt(path, "unknown category %q (the lists define: %v)", c, p.m.Categories()))
+			continue
+		}
+		mask |= 1 << bit
+	}
+	return mask
+}
+
+func (p *Policy) addDepartment(cfg *config.Config, i int, dc config.Department, errs *config.Errors) {
+	path := fmt.Sprintf("department[%d]", i)
+	d := &Department{
+		Name: dc.Name, Networks: dc.Prefixes, Block: dc.Block, BlockDomains: dc.BlockDomains, SafeSearch: dc.SafeSearch,
+		Where: cfg.Where(path), index: len(p.depts), domains: suffixSet{}, edeText: "Blocked (" + dc.Name + ")",
+	}
+	if p.m.Category(dc.Name) >= 0 {
+		*errs = append(*errs, cfg.ErrorAt(path+".name", "department %q has the name of a category: its block_domains would be confused with it", dc.Name))
+	}
+	d.blocked = p.citywide | p.categoryMask(cfg, path+".block", dc.Block, errs)
+	for _, n := range dc.BlockDomains {
+		d.domains[n] = cfg.Where(path + ".block_domains")
+	}
+	for _, pfx := range dc.Prefixes {
+		p.nets.add(pfx, d)
+	}
+	p.depts = append(p.depts, d)
+	p.deptByName[config.DepartmentKey(d.Name)] = d
+}
+
 // Lists returns the category lists the policy was built from.
 func (p *Policy) Lists() *blocklists.Set { return p.lists }
 
 // Departments lists the departments in configuration order.
 func (p *Policy) Departments() []*Department { return p.depts }
-
-// Exemptions lists every exemption in configuration order.
-func (p *Policy) Exemptions() []*Exemption { return p.exemptions }
 
 // Citywide lists the categories blocked for every client.
 func (p *Policy) Citywide() []string { return p.maskNames(p.citywide) }
@@ -194,16 +141,14 @@ func (p *Policy) maskNames(mask uint32) []string {
 	return out
 }
 
-// ActiveExemptions counts the exemptions in force at now.
-func (p *Policy) ActiveExemptions(now time.Time) int {
-	n := 0
-	for _, e := range p.exemptions {
-		if e.Active(now) {
-			n++
-		}
-	}
-	return n
+// DepartmentNamed returns the department of that name (compared as
+// config.DepartmentKey does), or nil.
+func (p *Policy) DepartmentNamed(name string) *Department {
+	return p.deptByName[config.DepartmentKey(name)]
 }
+
+// Location is the time zone exemption dates are days in.
+func (p *Policy) Location() *time.Location { return p.loc }
 
 // Department returns the department of a client (nil: none, the citywide policy alone).
 func (p *Policy) Department(client netip.Addr) *Department {

@@ -47,6 +47,7 @@ clients = ["10.20.3.4", "10.20.9.0/24"]
 domains = ["bet.example"]
 approved_by = "Chief of Police"
 reason = "Fraud investigation"
+reference = "Memo 2026-200"
 starts = 2026-12-01
 expires = 2027-01-31
 
@@ -93,38 +94,38 @@ func TestPrecedence(t *testing.T) {
 		action, category    string
 		dept, matched       string
 		where               string
-		exemption           int
+		exemption           string // its reference
 	}{
-		{"citywide block, no department", "192.0.2.1", "casino.example", nov, Blocked, "gambling", "", "casino.example", "testdata/lists/gambling.toml:5", 0},
-		{"a subdomain of a listed name", "192.0.2.1", "www.poker.example", nov, Blocked, "gambling", "", "poker.example", "testdata/lists/gambling.hosts:2", 0},
-		{"the category's allow wins over its block", "192.0.2.1", "x.lottery.casino.example", nov, Allowed, "", "", "", "", 0},
-		{"not listed", "192.0.2.1", "news.example", nov, Allowed, "", "", "", "", 0},
-		{"[policy] allow is never blocked", "192.0.2.1", "casino.city.example", nov, Allowed, "", "", "", "", 0},
-		{"social is not citywide", "192.0.2.1", "social.example", nov, Allowed, "", "", "", "", 0},
-		{"a department blocks more", "10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", 0},
-		{"a department over IPv6", "fd00:20::9", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", 0},
-		{"IPv4-mapped client", "::ffff:10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "", 0},
-		{"department block_domains: a category of its own", "10.20.1.1", "live.stream.example", nov, Blocked, "Police", "Police", "stream.example", "civicdns.toml:13", 0},
-		{"the longest matching name decides the category", "10.20.1.1", "www.casino.example", nov, Blocked, "social", "Police", "www.casino.example", "", 0},
-		{"the same for a client without social", "192.0.2.1", "www.casino.example", nov, Blocked, "gambling", "", "casino.example", "", 0},
-		{"ties on length go alphabetically", "192.0.2.1", "a.sub.shared.example", nov, Blocked, "gambling", "", "sub.shared.example", "", 0},
-		{"longest prefix: Vice is inside Police", "10.20.30.5", "social.example", nov, Allowed, "", "Vice", "", "", 0},
-		{"department exemption lifts its category", "10.20.30.5", "adult.example", nov, Exempted, "adult", "Vice", "adult.example", "", 1},
-		{"the exemption does not reach Police", "10.20.1.1", "adult.example", nov, Blocked, "adult", "Police", "adult.example", "", 0},
-		{"an exemption lifts only its category", "10.20.30.5", "casino.example", nov, Blocked, "gambling", "Vice", "casino.example", "", 0},
-		{"after its expiry day it lifts nothing", "10.20.30.5", "adult.example", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Blocked, "adult", "Vice", "", "", 0},
-		{"through the end of its expiry day", "10.20.30.5", "adult.example", time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), Exempted, "adult", "Vice", "", "", 1},
-		{"a client exemption before it starts", "10.20.3.4", "bet.example", nov, Blocked, "gambling", "Police", "bet.example", "", 0},
-		{"a client exemption once started", "10.20.3.4", "www.bet.example", dec, Exempted, "gambling", "Police", "bet.example", "", 2},
-		{"a client exemption by network", "10.20.9.77", "bet.example", dec, Exempted, "gambling", "Police", "", "", 2},
-		{"not for other clients", "10.20.3.5", "bet.example", dec, Blocked, "gambling", "Police", "", "", 0},
-		{"domain exemptions lift only their names", "10.20.3.4", "casino.example", dec, Blocked, "gambling", "Police", "", "", 0},
-		{"an expired exemption of the department's own category", "10.20.1.1", "stream.example", nov, Blocked, "Police", "Police", "", "", 0},
-		{"the canary is always NXDOMAIN", "192.0.2.1", "use-application-dns.net", nov, Blocked, "bypass", "", "", "", 0},
+		{"citywide block, no department", "192.0.2.1", "casino.example", nov, Blocked, "gambling", "", "casino.example", "testdata/lists/gambling.toml:5", ""},
+		{"a subdomain of a listed name", "192.0.2.1", "www.poker.example", nov, Blocked, "gambling", "", "poker.example", "testdata/lists/gambling.hosts:2", ""},
+		{"the category's allow wins over its block", "192.0.2.1", "x.lottery.casino.example", nov, Allowed, "", "", "", "", ""},
+		{"not listed", "192.0.2.1", "news.example", nov, Allowed, "", "", "", "", ""},
+		{"[policy] allow is never blocked", "192.0.2.1", "casino.city.example", nov, Allowed, "", "", "", "", ""},
+		{"social is not citywide", "192.0.2.1", "social.example", nov, Allowed, "", "", "", "", ""},
+		{"a department blocks more", "10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", ""},
+		{"a department over IPv6", "fd00:20::9", "social.example", nov, Blocked, "social", "Police", "social.example", "testdata/lists/social.toml:2", ""},
+		{"IPv4-mapped client", "::ffff:10.20.1.1", "social.example", nov, Blocked, "social", "Police", "social.example", "", ""},
+		{"department block_domains: a category of its own", "10.20.1.1", "live.stream.example", nov, Blocked, "Police", "Police", "stream.example", "civicdns.toml:13", ""},
+		{"the longest matching name decides the category", "10.20.1.1", "www.casino.example", nov, Blocked, "social", "Police", "www.casino.example", "", ""},
+		{"the same for a client without social", "192.0.2.1", "www.casino.example", nov, Blocked, "gambling", "", "casino.example", "", ""},
+		{"ties on length go alphabetically", "192.0.2.1", "a.sub.shared.example", nov, Blocked, "gambling", "", "sub.shared.example", "", ""},
+		{"longest prefix: Vice is inside Police", "10.20.30.5", "social.example", nov, Allowed, "", "Vice", "", "", ""},
+		{"department exemption lifts its category", "10.20.30.5", "adult.example", nov, Exempted, "adult", "Vice", "adult.example", "", "Memo 2026-114"},
+		{"the exemption does not reach Police", "10.20.1.1", "adult.example", nov, Blocked, "adult", "Police", "adult.example", "", ""},
+		{"an exemption lifts only its category", "10.20.30.5", "casino.example", nov, Blocked, "gambling", "Vice", "casino.example", "", ""},
+		{"after its expiry day it lifts nothing", "10.20.30.5", "adult.example", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Blocked, "adult", "Vice", "", "", ""},
+		{"through the end of its expiry day", "10.20.30.5", "adult.example", time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), Exempted, "adult", "Vice", "", "", "Memo 2026-114"},
+		{"a client exemption before it starts", "10.20.3.4", "bet.example", nov, Blocked, "gambling", "Police", "bet.example", "", ""},
+		{"a client exemption once started", "10.20.3.4", "www.bet.example", dec, Exempted, "gambling", "Police", "bet.example", "", "Memo 2026-200"},
+		{"a client exemption by network", "10.20.9.77", "bet.example", dec, Exempted, "gambling", "Police", "", "", "Memo 2026-200"},
+		{"not for other clients", "10.20.3.5", "bet.example", dec, Blocked, "gambling", "Police", "", "", ""},
+		{"domain exemptions lift only their names", "10.20.3.4", "casino.example", dec, Blocked, "gambling", "Police", "", "", ""},
+		{"an expired exemption of the department's own category", "10.20.1.1", "stream.example", nov, Blocked, "Police", "Police", "", "", ""},
+		{"the canary is always NXDOMAIN", "192.0.2.1", "use-application-dns.net", nov, Blocked, "bypass", "", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := p.Department(netip.MustParseAddr(tc.client))
-			got := p.Decide(d, netip.MustParseAddr(tc.client).Unmap(), tc.qname, tc.at)
+			got := p.Decide(p.ConfigExemptions(), d, netip.MustParseAddr(tc.client).Unmap(), tc.qname, tc.at)
 			dept := ""
 			if got.Department != nil {
 				dept = got.Department.Name
@@ -138,12 +139,12 @@ func TestPrecedence(t *testing.T) {
 			if tc.where != "" && got.Where() != tc.where {
 				t.Errorf("where %q, want %q", got.Where(), tc.where)
 			}
-			id := 0
+			ref := ""
 			if got.Exemption != nil {
-				id = got.Exemption.ID
+				ref = got.Exemption.Reference
 			}
-			if id != tc.exemption {
-				t.Errorf("exemption %d, want %d", id, tc.exemption)
+			if ref != tc.exemption {
+				t.Errorf("exemption %q, want %q", ref, tc.exemption)
 			}
 		})
 	}
@@ -154,14 +155,14 @@ func TestSafeSearchForTheDepartmentThatAsks(t *testing.T) {
 	p := compile(t, testConfig)
 	lib := netip.MustParseAddr("10.40.1.1")
 	now := time.Now()
-	if got := p.Decide(p.Department(lib), lib, "www.google.com", now); got.SafeSearch != "forcesafesearch.google.com" {
+	if got := p.Decide(nil, p.Department(lib), lib, "www.google.com", now); got.SafeSearch != "forcesafesearch.google.com" {
 		t.Errorf("library: %+v", got)
 	}
-	if got := p.Decide(p.Department(lib), lib, "www.youtube.com", now); got.SafeSearch != "restrict.youtube.com" {
+	if got := p.Decide(nil, p.Department(lib), lib, "www.youtube.com", now); got.SafeSearch != "restrict.youtube.com" {
 		t.Errorf("library youtube: %+v", got)
 	}
 	other := netip.MustParseAddr("10.20.1.1")
-	if got := p.Decide(p.Department(other), other, "www.google.com", now); got.SafeSearch != "" {
+	if got := p.Decide(nil, p.Department(other), other, "www.google.com", now); got.SafeSearch != "" {
 		t.Errorf("police gets safe search: %+v", got)
 	}
 }
@@ -186,10 +187,62 @@ func BenchmarkDecide(b *testing.B) {
 	client := netip.MustParseAddr("10.20.30.5")
 	d := p.Department(client)
 	now := time.Now()
+	ex := p.ConfigExemptions()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if p.Decide(d, client, "www.sub.casino.example", now).Action != Blocked {
+		if p.Decide(ex, d, client, "www.sub.casino.example", now).Action != Blocked {
 			b.Fatal("not blocked")
+		}
+	}
+}
+
+func TestStoreExemptionsJoinTheConfigsWithoutRecompiling(t *testing.T) {
+	t.Parallel()
+	p := compile(t, testConfig)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	client := netip.MustParseAddr("10.20.1.1") // Police
+	d := p.Department(client)
+	if got := p.Decide(p.ConfigExemptions(), d, client, "casino.example", now); got.Action != Blocked {
+		t.Fatalf("before: %s", got.Action)
+	}
+	approved := &Exemption{ID: "r-7", Department: "police ", Category: "gambling", ApprovedBy: "Chief of Police",
+		Reason: "Fraud unit", Expires: now.Add(time.Hour), Source: SourceStore}
+	ex, err := p.WithExemptions([]*Exemption{approved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Decide(ex, d, client, "casino.example", now)
+	if got.Action != Exempted || got.Exemption != approved {
+		t.Fatalf("with the store's exemption: %s by %v", got.Action, got.Exemption)
+	}
+	if got := p.Decide(ex, d, client, "casino.example", now.Add(2*time.Hour)); got.Action != Blocked {
+		t.Errorf("after it expired: %s", got.Action)
+	}
+	if n := len(ex.All()); n != 4 || ex.Find("r-7") != approved || ex.All()[0].Source != "civicdns.toml:24" {
+		t.Errorf("set: %d exemptions, first from %s", n, ex.All()[0].Source)
+	}
+	// The configuration's own set is unchanged.
+	if got := p.Decide(p.ConfigExemptions(), d, client, "casino.example", now); got.Action != Blocked {
+		t.Errorf("config set changed: %s", got.Action)
+	}
+	// One that no longer fits the policy is reported and lifts nothing.
+	gone := &Exemption{ID: "r-8", Department: "Parks", Category: "gambling", Expires: now.Add(time.Hour), Source: SourceStore}
+	if _, err := p.WithExemptions([]*Exemption{gone}); err == nil || !strings.Contains(err.Error(), `unknown department "Parks"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestConfigExemptionIDsAreStable(t *testing.T) {
+	t.Parallel()
+	a := compile(t, testConfig).ConfigExemptions().All()
+	// Another entry before them moves their lines, not their IDs.
+	b := compile(t, strings.Replace(testConfig, "[[exemption]]", "[[exemption]]\ndepartment = \"Library\"\ncategory = \"chat\"\napproved_by = \"x\"\nreason = \"y\"\nexpires = 2027-01-01\n\n[[exemption]]", 1)).ConfigExemptions().All()
+	if len(b) != len(a)+1 {
+		t.Fatalf("%d and %d exemptions", len(a), len(b))
+	}
+	for i, e := range a {
+		if b[i+1].ID != e.ID || b[i+1].Source == e.Source || !strings.HasPrefix(e.ID, "c-") {
+			t.Errorf("exemption %d: ID %s then %s (sources %s, %s)", i, e.ID, b[i+1].ID, e.Source, b[i+1].Source)
 		}
 	}
 }

@@ -3,20 +3,30 @@ package resolver
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/cache"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/query"
 	"github.com/miekg/dns"
 )
 
-// cacheStage answers from the cache, and on a miss asks the upstream once
-// for all the clients asking the same question at that moment. It keeps
-// popular entries fresh by refreshing them shortly before they expire, and
-// answers from expired entries when every upstream fails (RFC 8767).
+// cacheStage answers from the cache, and on a miss asks the next link (the
+// upstream) once for all the clients asking the same question at that
+// moment. It keeps popular entries fresh by refreshing them shortly before
+// they expire, and answers from expired entries when every upstream fails
+// (RFC 8767).
 type cacheStage struct {
-	s      *Server
-	flight flightGroup
+	store      *cache.Store
+	flights    cache.Flights
+	next       fetcher
+	metrics    *metrics
+	log        *slog.Logger
+	now        func() time.Time
+	background *sync.WaitGroup // prefetches and refreshes, waited for at shutdown
 }
 
 func (st *cacheStage) Name() string { return "cache" }
@@ -30,18 +40,25 @@ const (
 	prefetchMinTTL  = 10 * time.Second
 )
 
-func (st *cacheStage) Resolve(ctx context.Context, q *Query) error {
+// question is what the cache keys an answer by.
+type question struct {
+	name          string // lower case, no trailing dot
+	qtype, qclass uint16
+	bits          uint8 // DO and CD
+}
+
+func (st *cacheStage) Resolve(ctx context.Context, q *query.Query) error {
 	m := &q.Msg
-	e, how, err := st.entryFor(q, nameString(m.Name), m.QType, m.QClass, questionBits(m))
+	qn := question{q.Lookup, m.QType, m.QClass, cache.Bits(m)}
+	e, how, err := st.entryFor(q, qn)
 	switch {
-	case err == errWouldBlock:
+	case err == query.ErrWouldBlock:
 		return err
 	case err != nil:
-		q.Err = err
-		q.errorAnswer(dnswire.RcodeServFail, int(dns.ExtendedErrorCodeNoReachableAuthority), "no upstream answered")
+		q.FailAnswer(err)
 		return nil
 	}
-	e.writeAnswer(q, q.Received, how == fromStale)
+	q.WritePacked(&e.Packed, q.Received, how == fromStale)
 	q.Cached = how != fromUpstream
 	return nil
 }
@@ -54,37 +71,36 @@ const (
 )
 
 // entryFor returns the answer for a question: from the cache when fresh,
-// else from the upstream (errWouldBlock when q may not wait), else from the
+// else from the upstream (ErrWouldBlock when q may not wait), else from the
 // expired entry when every upstream fails and serve_stale allows it.
-func (st *cacheStage) entryFor(q *Query, name string, qtype, qclass uint16, bits uint8) (*entry, int, error) {
-	s := st.s
-	h := s.cache.key(name, qtype, qclass, bits)
+func (st *cacheStage) entryFor(q *query.Query, qn question) (*cache.Entry, int, error) {
+	h := st.store.Key(qn.name, qn.qtype, qn.qclass, qn.bits)
 	now := q.Received
-	e := s.cache.get(h, name, qtype, qclass, bits)
-	if e != nil && e.fresh(now) {
-		s.metrics.cacheHits.Inc()
+	e := st.store.Get(h, qn.name, qn.qtype, qn.qclass, qn.bits)
+	if e != nil && e.Fresh(now) {
+		st.metrics.cacheHits.Inc()
 		st.maybePrefetch(q, e, h)
 		return e, fromCache, nil
 	}
 	if !q.MayBlock {
-		return nil, 0, errWouldBlock
+		return nil, 0, query.ErrWouldBlock
 	}
-	s.metrics.cacheMisses.Inc()
-	cfg := &q.snap.cfg.Cache
-	staleOK := e != nil && now.Sub(e.stored) < e.ttl+cfg.ServeStale.D()
-	var fresh *entry
+	st.metrics.cacheMisses.Inc()
+	cfg := &q.Snap.Config.Cache
+	staleOK := e != nil && now.Sub(e.Stored) < e.TTL+cfg.ServeStale.D()
+	var fresh *cache.Entry
 	var err error
 	if staleOK && cfg.StaleAfter > 0 {
-		fresh, err = st.fetchOrStale(h, name, qtype, qclass, bits, cfg.StaleAfter.D())
+		fresh, err = st.fetchOrStale(q.Snap, h, qn, cfg.StaleAfter.D())
 	} else {
-		fresh, err = st.fetch(h, name, qtype, qclass, bits)
+		fresh, err = st.fetch(q.Snap, h, qn)
 	}
 	if err == nil {
 		return fresh, fromUpstream, nil
 	}
 	if staleOK {
 		q.Err = err
-		s.metrics.staleAnswers.Inc()
+		st.metrics.staleAnswers.Inc()
 		return e, fromStale, nil
 	}
 	return nil, 0, err
@@ -97,17 +113,17 @@ var errStillWaiting = errors.New("upstream still resolving: answered from the ex
 // fetchOrStale is fetch with RFC 8767's client response timer: if the
 // upstream has not answered within wait, the caller serves its expired entry
 // and the refresh goes on in the background to update the cache.
-func (st *cacheStage) fetchOrStale(h uint64, name string, qtype, qclass uint16, bits uint8, wait time.Duration) (*entry, error) {
+func (st *cacheStage) fetchOrStale(snap *live.Snapshot, h uint64, qn question, wait time.Duration) (*cache.Entry, error) {
 	type result struct {
-		e   *entry
+		e   *cache.Entry
 		err error
 	}
 	done := make(chan result, 1)
-	name = strings.Clone(name) // name may view the query's buffer, which outlives no wait
-	st.s.background.Add(1)
+	qn.name = strings.Clone(qn.name) // name may view the query's buffer, which outlives no wait
+	st.background.Add(1)
 	go func() {
-		defer st.s.background.Done()
-		e, err := st.fetch(h, name, qtype, qclass, bits)
+		defer st.background.Done()
+		e, err := st.fetch(snap, h, qn)
 		done <- result{e, err}
 	}()
 	t := time.NewTimer(wait)
@@ -122,65 +138,57 @@ func (st *cacheStage) fetchOrStale(h uint64, name string, qtype, qclass uint16, 
 
 // maybePrefetch refreshes a popular entry in the background in the last
 // tenth of its lifetime, so that its clients never wait for the upstream.
-func (st *cacheStage) maybePrefetch(q *Query, e *entry, h uint64) {
-	s := st.s
-	if e.ttl < prefetchMinTTL || !q.snap.cfg.Cache.Prefetch {
+func (st *cacheStage) maybePrefetch(q *query.Query, e *cache.Entry, h uint64) {
+	if e.TTL < prefetchMinTTL || !q.Snap.Config.Cache.Prefetch {
 		return
 	}
-	if e.hits.Add(1) < prefetchMinHits || q.Received.Sub(e.stored) < e.ttl-e.ttl/prefetchWindow {
+	if e.Hits.Add(1) < prefetchMinHits || q.Received.Sub(e.Stored) < e.TTL-e.TTL/prefetchWindow {
 		return
 	}
-	if !e.prefetching.CompareAndSwap(false, true) {
+	if !e.Prefetching.CompareAndSwap(false, true) {
 		return
 	}
-	s.background.Add(1)
+	snap := q.Snap
+	st.background.Add(1)
 	go func() {
-		defer s.background.Done()
-		s.metrics.prefetches.Inc()
-		if _, err := st.fetch(h, e.name, e.qtype, e.qclass, e.bits); err != nil {
-			s.log.Debug("prefetch failed", "name", e.name, "err", err)
-			e.prefetching.Store(false)
+		defer st.background.Done()
+		st.metrics.prefetches.Inc()
+		if _, err := st.fetch(snap, h, question{e.Name, e.Qtype, e.Qclass, e.Bits}); err != nil {
+			st.log.Debug("prefetch failed", "name", e.Name, "err", err)
+			e.Prefetching.Store(false)
 		}
 	}()
 }
 
-// fetch asks the upstream, shares the answer with concurrent identical
-// misses, and stores it when it may be cached. The exchange is bound to the
-// server's life, not to one client, since several may be waiting for it.
-func (st *cacheStage) fetch(h uint64, name string, qtype, qclass uint16, bits uint8) (*entry, error) {
-	s := st.s
-	key := flightKey(name, qtype, qclass, bits)
-	name = key[:len(name)] // name may view a query's buffer: the entry keeps a copy
-	return st.flight.do(key, func() (*entry, error) {
-		snap := s.snapshot()
-		m := new(dns.Msg)
-		fqdn := name + "."
-		if name == "" {
-			fqdn = "."
-		}
-		m.Question = []dns.Question{{Name: fqdn, Qtype: qtype, Qclass: qclass}}
-		m.RecursionDesired = true
-		m.CheckingDisabled = bits&bitCD != 0
-		m.SetEdns0(advertisedUDPSize, bits&bitDO != 0)
-		r, err := snap.upstream.Exchange(s.ctx, m)
+// fetch asks the next link, shares the answer with concurrent identical
+// misses, and stores it when it may be cached.
+func (st *cacheStage) fetch(snap *live.Snapshot, h uint64, qn question) (*cache.Entry, error) {
+	key := flightKey(qn)
+	qn.name = key[:len(qn.name)] // name may view a query's buffer: the entry keeps a copy
+	return st.flights.Do(key, func() (*cache.Entry, error) {
+		r, err := st.next.Fetch(snap, qn)
 		if err != nil {
 			return nil, err
 		}
-		r.Question = m.Question // the asked name, in lower case
-		e, err := newEntry(name, qtype, qclass, bits, r, snap.ttl, s.now())
+		e, err := cache.NewEntry(qn.name, qn.qtype, qn.qclass, qn.bits, r, cache.LimitsOf(&snap.Config.Cache), st.now())
 		if err != nil {
 			return nil, err
 		}
-		if e.cacheable() {
-			s.cache.put(h, e)
+		if e.Cacheable() {
+			st.store.Put(h, e)
 		}
 		return e, nil
 	})
 }
 
-func flightKey(name string, qtype, qclass uint16, bits uint8) string {
-	b := make([]byte, 0, len(name)+5)
-	b = append(b, name...)
-	b = append(b, byte(qtype>>8), byte(qtype), byte(qclass>>8), byte(qclass), bits)
+func flightKey(qn question) string {
+	b := make([]byte, 0, len(qn.name)+5)
+	b = append(b, qn.name...)
+	b = append(b, byte(qn.qtype>>8), byte(qn.qtype), byte(qn.qclass>>8), byte(qn.qclass), qn.bits)
 	return string(b)
+}
+
+// fetcher is the link behind the cache: it asks an upstream one question.
+type fetcher interface {
+	Fetch(snap *live.Snapshot, qn question) (*dns.Msg, error)
 }

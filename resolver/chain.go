@@ -1,36 +1,37 @@
 package resolver
 
 import (
-	"context"
-	"errors"
+	"github.com/civicdns/civicdns/query"
 )
 
-// Handler answers a query by filling q.Answer (and q.Rcode), or passes it on.
-type Handler interface {
-	Resolve(ctx context.Context, q *Query) error
-}
-
-// Stage is one link of the chain: a Handler with a name for logs and tests.
-type Stage interface {
-	Handler
-	Name() string
-}
-
-// errWouldBlock tells the UDP reader to run the query again where it may wait.
-var errWouldBlock = errors.New("resolver: would block")
-
-// buildChain assembles the query path in its fixed order. The cache stage
-// ends the chain: behind it is the upstream, which it asks on a miss.
-func buildChain(s *Server) Handler {
-	s.cacheStage = &cacheStage{s: s}
-	policy := &policyStage{s: s, next: s.cacheStage}
-	identify := &identifyStage{next: policy}
-	return &sanityStage{next: identify}
+// buildChain assembles the query path in its fixed order:
+//
+//	sanity → identify → policy → safe search → cache → upstream
+//
+// Each stage is given what it uses and nothing more; everything that a
+// reload may change comes with the query (q.Snap). The upstream is the
+// chain's last link: the cache asks it on a miss (and for prefetches), and
+// so may any stage put in its place. See query.Stage for the run-twice rule
+// every stage before the cache follows.
+func (s *Server) buildChain() query.Handler {
+	up := &upstreamStage{life: s.ctx}
+	c := &cacheStage{
+		store: s.cache, next: up, metrics: s.metrics, log: s.log, now: s.now, background: &s.background,
+	}
+	safe := &safeSearchStage{next: c}
+	pol := &policyStage{next: safe}
+	identify := &identifyStage{next: pol}
+	sanity := &sanityStage{next: identify}
+	s.stages = []query.Stage{sanity, identify, pol, safe, c, up}
+	return sanity
 }
 
 var (
-	_ Stage = (*sanityStage)(nil)
-	_ Stage = (*identifyStage)(nil)
-	_ Stage = (*policyStage)(nil)
-	_ Stage = (*cacheStage)(nil)
+	_ query.Stage = (*sanityStage)(nil)
+	_ query.Stage = (*identifyStage)(nil)
+	_ query.Stage = (*policyStage)(nil)
+	_ query.Stage = (*safeSearchStage)(nil)
+	_ query.Stage = (*cacheStage)(nil)
+	_ query.Stage = (*upstreamStage)(nil)
+	_ fetcher     = (*upstreamStage)(nil)
 )

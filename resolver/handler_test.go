@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
 	"github.com/miekg/dns"
 )
 
@@ -17,9 +19,9 @@ func warmServer(tb testing.TB) *testServer {
 }
 
 // serveOnce runs a packet through the UDP reader's first pass.
-func (ts *testServer) serveOnce(raw []byte) (*Query, bool, error) {
-	q := ts.pool.get()
-	q.Raw = append(q.in[:0], raw...)
+func (ts *testServer) serveOnce(raw []byte) (*query.Query, bool, error) {
+	q := ts.pool.Get()
+	q.Raw = append(q.In()[:0], raw...)
 	q.Received = ts.now()
 	reply, err := ts.handlePacket(q)
 	return q, reply, err
@@ -42,11 +44,11 @@ func FuzzHandlePacket(f *testing.F) {
 	ts := warmServer(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		q, reply, err := ts.serveOnce(b)
-		defer ts.pool.put(q)
-		if err != nil && err != errWouldBlock {
+		defer ts.pool.Put(q)
+		if err != nil && err != query.ErrWouldBlock {
 			t.Fatalf("handler error: %v", err)
 		}
-		if !reply || err == errWouldBlock {
+		if !reply || err == query.ErrWouldBlock {
 			return
 		}
 		r := new(dns.Msg)
@@ -61,7 +63,7 @@ func FuzzHandlePacket(f *testing.F) {
 
 // benchServe runs the packet for qname through the UDP reader's first pass
 // b.N times, failing unless each answer is what ok says.
-func benchServe(b *testing.B, qname string, ok func(*Query) bool) {
+func benchServe(b *testing.B, qname string, ok func(*query.Query) bool) {
 	ts := warmServer(b)
 	raw, _ := dnstest.Query(qname, dns.TypeA).Pack()
 	b.ReportAllocs()
@@ -70,10 +72,10 @@ func benchServe(b *testing.B, qname string, ok func(*Query) bool) {
 		for pb.Next() {
 			q, reply, err := ts.serveOnce(raw)
 			if !reply || err != nil || !ok(q) {
-				b.Errorf("unexpected answer for %s: reply %v, err %v, action %q", qname, reply, err, q.Action)
+				b.Errorf("unexpected answer for %s: reply %v, err %v, action %q", qname, reply, err, q.Decision.Action)
 				return
 			}
-			ts.pool.put(q)
+			ts.pool.Put(q)
 		}
 	})
 }
@@ -83,11 +85,11 @@ func benchServe(b *testing.B, qname string, ok func(*Query) bool) {
 // TTL patching, and the record. The target is at most 2 allocations.
 // Run with -cpu 1 for one reader, -cpu 2 for every CPU at once.
 func BenchmarkCachedAnswer(b *testing.B) {
-	benchServe(b, "www.example.com", func(q *Query) bool { return q.Cached })
+	benchServe(b, "www.example.com", func(q *query.Query) bool { return q.Cached })
 }
 
 // BenchmarkBlockedAnswer measures a blocked query: decode, department,
 // policy decision on the shipped lists, block answer with EDE 15, record.
 func BenchmarkBlockedAnswer(b *testing.B) {
-	benchServe(b, "www.pokerstars.com", func(q *Query) bool { return q.Action == ActionBlocked })
+	benchServe(b, "www.pokerstars.com", func(q *query.Query) bool { return q.Decision.Action == policy.Blocked })
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -17,9 +19,40 @@ import (
 // testServer is a civicdns server on a free loopback port.
 type testServer struct {
 	*Server
+	State *live.State
 	Addr  string
 	Clock *dnstest.Clock
 	Reg   *prometheus.Registry
+}
+
+// newLiveState makes the live state of a configuration, as the daemon does.
+func newLiveState(t testing.TB, cfg *config.Config, now func() time.Time, reg prometheus.Registerer) *live.State {
+	t.Helper()
+	pol, err := policy.Load(cfg, nil)
+	if err != nil {
+		t.Fatalf("policy: %v", err)
+	}
+	st, err := live.New(cfg, pol, live.Options{Now: now, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Reload applies a new configuration and policy to the live state.
+func (ts *testServer) Reload(cfg *config.Config, pol *policy.Policy) error {
+	return ts.State.Apply(cfg, pol)
+}
+
+// cacheStage is the chain's cache stage.
+func (ts *testServer) cacheStage() *cacheStage {
+	for _, st := range ts.stages {
+		if c, ok := st.(*cacheStage); ok {
+			return c
+		}
+	}
+	panic("no cache stage")
 }
 
 // startServer runs a server whose config is the given TOML, with the listen
@@ -56,11 +89,12 @@ func startServerFull(t testing.TB, now func() time.Time, listen, tomlText string
 	if now == nil {
 		now = ts.Clock.Now
 	}
-	ts.Server, err = New(Options{Config: cfg, Now: now, Registry: ts.Reg})
+	ts.State = newLiveState(t, cfg, now, ts.Reg)
+	ts.Server, err = New(Options{State: ts.State, Now: now, Registry: ts.Reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Start(); err != nil {
+	if err := ts.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ts.Addr = ts.Addrs()[0].String()
@@ -90,6 +124,23 @@ func (ts *testServer) counter(t testing.TB, name string, labels map[string]strin
 		}
 	}
 	return 0
+}
+
+// hasSeries reports whether the registry has a series of name with labels.
+func (ts *testServer) hasSeries(t testing.TB, name string, labels map[string]string) bool {
+	t.Helper()
+	mfs, err := ts.Reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == name && matchLabels(m, labels) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func matchLabels(m *dto.Metric, want map[string]string) bool {

@@ -1,19 +1,20 @@
 package resolver
 
-import "context"
+import (
+	"context"
+
+	"github.com/civicdns/civicdns/query"
+)
 
 // identifyStage finds the client's department: the one with the longest
 // network prefix containing its address (none: the citywide policy alone).
 type identifyStage struct {
-	next Handler
+	next query.Handler
 }
 
 func (st *identifyStage) Name() string { return "identify" }
 
-func (st *identifyStage) Resolve(ctx context.Context, q *Query) error {
-	q.Dept = q.snap.policy.Department(q.Client.Addr())
-	if q.Dept != nil {
-		q.Department = q.Dept.Name
-	}
+func (st *identifyStage) Resolve(ctx context.Context, q *query.Query) error {
+	q.Dept = q.Snap.Policy.Department(q.Client.Addr())
 	return st.next.Resolve(ctx, q)
 }

@@ -4,49 +4,39 @@ import (
 	"context"
 
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
 )
 
-// policyStage applies the policy: a blocked name is answered here and never
-// reaches the cache or the upstream; an allowed answer whose CNAME chain
-// leads to a blocked name is blocked too; departments with safe search get
-// the search engines' safe hosts.
+// policyStage applies the policy with the snapshot's exemptions: a blocked
+// name is answered here and never reaches the cache or the upstream; an
+// allowed answer whose CNAME chain leads to a blocked name is blocked too.
 type policyStage struct {
-	s    *Server
-	next Handler
+	next query.Handler
 }
 
 func (st *policyStage) Name() string { return "policy" }
 
-func (st *policyStage) Resolve(ctx context.Context, q *Query) error {
-	pol := q.snap.policy
+func (st *policyStage) Resolve(ctx context.Context, q *query.Query) error {
 	client := q.Client.Addr().Unmap()
-	now := q.Received
-	q.Decision = pol.Decide(q.Dept, client, nameString(q.Msg.Name), now)
-	switch q.Decision.Action {
-	case policy.Blocked:
-		st.block(q)
+	q.Decision = q.Snap.Decide(q.Dept, client, q.Name(), q.Received)
+	if q.Decision.Action == policy.Blocked {
+		block(q)
 		return nil
-	case policy.Exempted:
-		q.Action, q.Category = ActionExempted, q.Decision.Category
-	}
-	if q.Decision.SafeSearch != "" {
-		return st.s.cacheStage.safeSearch(q, q.Decision.SafeSearch)
 	}
 	if err := st.next.Resolve(ctx, q); err != nil {
 		return err
 	}
 	for _, target := range q.CNAMEs {
-		if d := pol.Decide(q.Dept, client, target, now); d.Action == policy.Blocked {
+		if d := q.Snap.Decide(q.Dept, client, target, q.Received); d.Action == policy.Blocked {
 			q.Decision = d
-			st.block(q)
+			block(q)
 			return nil
 		}
 	}
 	return nil
 }
 
-func (st *policyStage) block(q *Query) {
-	q.Action, q.Category = ActionBlocked, q.Decision.Category
-	q.Cached, q.Stale, q.CNAMEs = false, false, nil
-	q.blockAnswer(&q.snap.cfg.Block, &q.Decision)
+func block(q *query.Query) {
+	q.Cached, q.Stale, q.CNAMEs, q.Err = false, false, nil, nil
+	q.BlockAnswer(&q.Snap.Config.Block, &q.Decision)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/miekg/dns"
 )
@@ -295,20 +296,25 @@ func TestReloadReleasesTheOldPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Config: cfg0, Policy: first}) // as civicdns serve makes it
+	state, err := live.New(cfg0, first, live.Options{}) // as the daemon makes it
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	defer state.Close()
+	srv, err := New(Options{State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())
-	ts := &testServer{Server: srv, Addr: srv.Addrs()[0].String()}
+	ts := &testServer{Server: srv, State: state, Addr: srv.Addrs()[0].String()}
 	collected := make(chan struct{})
 	runtime.AddCleanup(first, func(struct{}) { close(collected) }, struct{}{})
 	first = nil
 	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("casino.example", dns.TypeA))
-	cfg := ts.snapshot().cfg
+	cfg := ts.State.Snapshot().Config
 	pol, err := policy.Load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,28 +1,46 @@
 package resolver
 
 import (
+	"context"
 	"time"
 
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/query"
 	"github.com/miekg/dns"
 )
 
-// safeSearch answers q with a CNAME to the search engine's safe-search host
-// followed by that host's own records (from the cache or the upstream), as
-// a recursive resolver would have followed the CNAME itself.
-func (st *cacheStage) safeSearch(q *Query, target string) error {
-	m := &q.Msg
-	e, how, err := st.entryFor(q, target, m.QType, m.QClass, questionBits(m))
-	if err == errWouldBlock {
+// safeSearchStage answers a search engine's name, for a department with
+// safe search, as a recursive resolver would a CNAME to its safe-search
+// host: it rewrites the name the cache and upstream are asked (q.Lookup) to
+// the safe host, and on the way back prepends the CNAME to that host's
+// answer, under the client's own question.
+type safeSearchStage struct {
+	next query.Handler
+}
+
+func (st *safeSearchStage) Name() string { return "safesearch" }
+
+func (st *safeSearchStage) Resolve(ctx context.Context, q *query.Query) error {
+	target := q.Decision.SafeSearch
+	if target == "" {
+		return st.next.Resolve(ctx, q)
+	}
+	q.Lookup = target
+	if err := st.next.Resolve(ctx, q); err != nil {
 		return err
 	}
-	if err != nil {
-		q.Err = err
-		q.errorAnswer(dnswire.RcodeServFail, int(dns.ExtendedErrorCodeNoReachableAuthority), "no upstream answered")
-		return nil
+	if q.Err != nil && !q.Stale {
+		return nil // a failure: already answered under the client's question
 	}
-	now := q.Received
-	e.writeAnswer(q, now, how == fromStale) // the target's answer, TTLs counted down
+	q.CNAMEs = nil // the safe host is the policy's own choice
+	return prependCNAME(q, target)
+}
+
+// prependCNAME rewrites the safe host's answer in q as the answer to the
+// client's question: its question, then a CNAME to target, then the host's
+// records. It allocates (miekg/dns); safe-search answers are few.
+func prependCNAME(q *query.Query, target string) error {
+	m := &q.Msg
 	got := new(dns.Msg)
 	if err := got.Unpack(q.Answer); err != nil {
 		return err
@@ -41,18 +59,22 @@ func (st *cacheStage) safeSearch(q *Query, target string) error {
 		Target: dns.Fqdn(target),
 	}}, got.Answer...)
 	out.Ns = got.Ns
+	out.Extra = nil
 	if m.EDNS {
-		out.SetEdns0(advertisedUDPSize, m.DO)
+		out.SetEdns0(query.AdvertisedUDPSize, m.DO)
+		if q.Stale {
+			opt := out.IsEdns0()
+			opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeStaleAnswer})
+		}
 	}
 	out.Compress = true
-	wire, err := out.PackBuffer(q.out[:0])
+	wire, err := out.PackBuffer(q.Out())
 	if err != nil {
 		return err
 	}
-	if len(wire) > q.maxAnswer() {
-		wire = dnswire.TruncatedReply(wire, q.Raw, m, out.Rcode, advertisedUDPSize)
+	if len(wire) > q.MaxAnswer() {
+		wire = dnswire.TruncatedReply(wire, q.Raw, m, out.Rcode, query.AdvertisedUDPSize)
 	}
-	q.Answer, q.out, q.Rcode, q.Cached = wire, wire[:0], out.Rcode, how != fromUpstream
-	q.CNAMEs = nil
+	q.SetAnswer(wire, out.Rcode)
 	return nil
 }

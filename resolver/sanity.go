@@ -4,13 +4,16 @@ import (
 	"context"
 
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
 )
 
 // sanityStage refuses what civicdns does not serve, with the proper rcode:
 // opcodes other than QUERY (NOTIMP), EDNS versions above 0 (BADVERS), OPT as
 // a question type (FORMERR), and ANY, AXFR, IXFR or non-IN classes (REFUSED).
+// Such queries are recorded as malformed (FORMERR) or refused, never as allowed.
 type sanityStage struct {
-	next Handler
+	next query.Handler
 }
 
 func (st *sanityStage) Name() string { return "sanity" }
@@ -22,7 +25,7 @@ const (
 	classIN  = 1
 )
 
-func (st *sanityStage) Resolve(ctx context.Context, q *Query) error {
+func (st *sanityStage) Resolve(ctx context.Context, q *query.Query) error {
 	rcode := -1
 	switch m := &q.Msg; {
 	case m.Opcode() != 0:
@@ -37,12 +40,10 @@ func (st *sanityStage) Resolve(ctx context.Context, q *Query) error {
 	if rcode < 0 {
 		return st.next.Resolve(ctx, q)
 	}
-	q.errorAnswer(rcode, -1, "")
+	q.Decision.Action = policy.Refused
+	if rcode == dnswire.RcodeFormErr {
+		q.Decision.Action = policy.Malformed
+	}
+	q.ErrorAnswer(rcode, -1, "")
 	return nil
-}
-
-// errorAnswer writes a bodiless answer with rcode (and an EDE when edeCode >= 0).
-func (q *Query) errorAnswer(rcode, edeCode int, edeText string) {
-	q.Rcode = rcode
-	q.Answer = dnswire.ErrorReply(q.out, q.Raw, &q.Msg, rcode, edeCode, edeText, advertisedUDPSize)
 }

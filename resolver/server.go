@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,49 +12,36 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/civicdns/civicdns/blocklists"
-	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/cache"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
-	"github.com/civicdns/civicdns/upstream"
+	"github.com/civicdns/civicdns/query"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Options are what a Server is made from. Only Config is required.
+// Options are what a Server is made from. Only State is required.
 type Options struct {
-	Config     *config.Config
-	Logger     *slog.Logger          // default: discard
-	Registry   prometheus.Registerer // default: a private registry
-	Now        func() time.Time      // default: time.Now
-	Recorder   Recorder              // more recorders besides the metrics
-	ResolvConf string                // default: /etc/resolv.conf
-	RootCAs    *x509.CertPool        // for tls:// upstreams; default: the system's
-	// Policy is the compiled policy for Config; nil loads it from Config.
-	Policy *policy.Policy
-}
-
-// snapshot is everything the query path reads that a reload may replace.
-// It is immutable; the server swaps it whole through an atomic pointer.
-type snapshot struct {
-	cfg      *config.Config
-	policy   *policy.Policy
-	upstream upstream.Upstream
-	ttl      ttlLimits
+	State    *live.State           // the live configuration, policy and upstreams
+	Logger   *slog.Logger          // default: discard
+	Registry prometheus.Registerer // default: a private registry
+	Now      func() time.Time      // default: time.Now
+	Recorder query.Recorder        // more recorders besides the metrics (the query log)
 }
 
 // Server is the DNS server: its sockets, the chain and the shared cache.
+// Everything a query is answered with comes from the live state, loaded
+// once per query.
 type Server struct {
-	opts     Options
+	state    *live.State
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
-	recorder Recorder
-	cache    *cacheStore
-	pool     *queryPool
-	chain    Handler
-	snap     atomic.Pointer[snapshot]
-
-	cacheStage *cacheStage // also asked by the policy stage (safe search)
+	recorder query.Recorder
+	cache    *cache.Store
+	pool     *query.Pool
+	chain    query.Handler
+	stages   []query.Stage // the chain's links in order (logs, tests)
 
 	ctx    context.Context // the server's life: upstream exchanges end with it
 	cancel context.CancelFunc
@@ -71,11 +57,14 @@ type Server struct {
 
 	inflight   sync.WaitGroup // queries being answered
 	readers    sync.WaitGroup // socket readers and acceptors
-	background sync.WaitGroup // prefetches
+	background sync.WaitGroup // prefetches and refreshes
 }
 
-// New makes a server from a validated configuration. Start binds its sockets.
+// New makes a server on the live state. Start binds its sockets.
 func New(opts Options) (*Server, error) {
+	if opts.State == nil {
+		return nil, errors.New("resolver: no live state")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,102 +74,33 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.ResolvConf == "" {
-		opts.ResolvConf = "/etc/resolv.conf"
-	}
 	s := &Server{
-		opts:      opts,
+		state:     opts.State,
 		log:       opts.Logger,
 		now:       opts.Now,
-		cache:     newCacheStore(opts.Config.Cache.Size),
-		pool:      newQueryPool(),
+		cache:     cache.New(opts.State.Snapshot().Config.Cache.Size),
+		pool:      query.NewPool(),
 		tcpConns:  map[net.Conn]struct{}{},
 		laterJobs: make(chan laterJob),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.len()) },
-		func() float64 { return float64(s.snapshot().policy.ActiveExemptions(s.now())) })
+	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.Len()) })
 	s.recorder = s.metrics
 	if opts.Recorder != nil {
-		s.recorder = Recorders{s.metrics, opts.Recorder}
+		s.recorder = query.Recorders{s.metrics, opts.Recorder}
 	}
-	pol := opts.Policy
-	if pol == nil {
-		var err error
-		if pol, err = policy.Load(opts.Config, nil); err != nil {
-			return nil, err
-		}
-	}
-	snap, err := s.newSnapshot(opts.Config, pol)
-	if err != nil {
-		return nil, err
-	}
-	s.snap.Store(snap)
-	s.metrics.setPolicy(pol)
-	// The snapshot holds them from now on: keeping them here too would keep
-	// the first policy (its matcher may be 100 MB) alive after every reload.
-	s.opts.Config, s.opts.Policy = nil, nil
-	s.chain = buildChain(s)
+	s.chain = s.buildChain()
 	return s, nil
 }
 
-func (s *Server) snapshot() *snapshot { return s.snap.Load() }
-
-// newSnapshot builds what a configuration needs on the query path.
-func (s *Server) newSnapshot(cfg *config.Config, pol *policy.Policy) (*snapshot, error) {
-	up, err := s.buildUpstream(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &snapshot{
-		cfg:      cfg,
-		policy:   pol,
-		upstream: up,
-		ttl:      ttlLimits{min: cfg.Cache.MinTTL.D(), max: cfg.Cache.MaxTTL.D(), negMax: cfg.Cache.NegMaxTTL.D()},
-	}, nil
-}
-
-func (s *Server) buildUpstream(cfg *config.Config) (upstream.Upstream, error) {
-	group := func(addrs []string) (*upstream.Group, error) {
-		var ups []upstream.Upstream
-		for _, a := range addrs {
-			u, err := upstream.New(a)
-			if err != nil {
-				return nil, err
-			}
-			if t, ok := u.(*upstream.TLS); ok && s.opts.RootCAs != nil {
-				t.WithRootCAs(s.opts.RootCAs)
-			}
-			ups = append(ups, u)
-		}
-		return upstream.NewGroup(ups, cfg.Upstream.Timeout.D(), s.metrics, s.now), nil
-	}
-	servers := cfg.Upstream.Servers
-	if len(servers) == 0 {
-		var err error
-		if servers, err = upstream.SystemServers(s.opts.ResolvConf); err != nil {
-			return nil, err
-		}
-	}
-	def, err := group(servers)
-	if err != nil {
-		return nil, err
-	}
-	zones := map[string]upstream.Upstream{}
-	for _, z := range cfg.Upstream.Zone {
-		g, err := group(z.Servers)
-		if err != nil {
-			return nil, err
-		}
-		zones[z.Name] = g
-	}
-	return upstream.NewRouter(def, zones), nil
-}
+// Name names the component in the daemon's logs.
+func (s *Server) Name() string { return "dns" }
 
 // Start binds every listen address on UDP (several SO_REUSEPORT sockets)
-// and TCP and starts serving. On error nothing stays bound.
-func (s *Server) Start() error {
-	cfg := s.snapshot().cfg
+// and TCP and starts serving. On error nothing stays bound. Listen
+// addresses are read once: a reload does not move them.
+func (s *Server) Start(context.Context) error {
+	cfg := s.state.Snapshot().Config
 	n := cfg.Server.UDPSockets
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -251,45 +171,9 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-// Reload swaps in a new validated configuration and its compiled policy in
-// one atomic step: a query is answered wholly by the old or wholly by the
-// new. The running one stays when the new one cannot be used. Listen
-// addresses and the cache size take effect at the next start.
-func (s *Server) Reload(cfg *config.Config, pol *policy.Policy) error {
-	snap, err := s.newSnapshot(cfg, pol)
-	if err != nil {
-		s.metrics.reloads.WithLabelValues("failure").Inc()
-		return err
-	}
-	old := s.snap.Swap(snap)
-	s.metrics.reloads.WithLabelValues("success").Inc()
-	s.metrics.setPolicy(pol)
-	if fmt.Sprint(old.cfg.Server.Listen) != fmt.Sprint(cfg.Server.Listen) || old.cfg.Cache.Size != cfg.Cache.Size {
-		s.log.Warn("server.listen and cache.size changes take effect at the next restart")
-	}
-	// Exchanges in flight may still use the old upstreams; they only lose idle connections.
-	old.upstream.Close()
-	return nil
-}
-
-// CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
-func (s *Server) CountListDownload(d blocklists.Download, err error) {
-	result := "success"
-	switch {
-	case errors.Is(err, blocklists.ErrNotModified):
-		result = "not_modified"
-	case err != nil:
-		result = "failure"
-	}
-	s.metrics.downloads.WithLabelValues(d.Category, result).Inc()
-}
-
-// CountReloadFailure counts a reload that failed before reaching the server
-// (a configuration or list file that does not validate).
-func (s *Server) CountReloadFailure() { s.metrics.reloads.WithLabelValues("failure").Inc() }
-
 // Shutdown stops reading new queries, lets the ones in flight finish (until
-// ctx ends), and releases everything.
+// ctx ends), and releases its sockets. The upstreams belong to the live
+// state, which outlives the server.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -322,7 +206,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.Close()
 	}
 	s.mu.Unlock()
-	s.snapshot().upstream.Close()
 	return err
 }
 
@@ -337,25 +220,28 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// answer runs a parsed query through the chain and records it. It returns
-// errWouldBlock when q.MayBlock is false and the chain must wait.
-func (s *Server) answer(q *Query) error {
-	q.snap = s.snapshot()
+// answer runs a parsed query through the chain with the live snapshot and
+// records it, once. It returns query.ErrWouldBlock when q.MayBlock is false
+// and the chain must wait: then nothing is recorded, and the query is run
+// again where it may wait.
+func (s *Server) answer(q *query.Query) error {
+	q.Snap = s.state.Snapshot()
+	q.Lookup = q.Name()
 	err := s.chain.Resolve(s.ctx, q)
-	if errors.Is(err, errWouldBlock) {
+	if errors.Is(err, query.ErrWouldBlock) {
 		return err
 	}
 	if err != nil || q.Answer == nil {
-		s.log.Error("query failed", "name", string(q.Msg.Name), "err", err)
-		q.errorAnswer(dnswire.RcodeServFail, -1, "")
+		s.log.Error("query failed", "name", q.Name(), "err", err)
+		q.FailAnswer(err)
 	}
-	s.recorder.Record(q.fillRecord(s.now()))
+	s.recorder.Record(q.FillRecord(s.now()))
 	return nil
 }
 
 // handlePacket decodes raw and answers it, or returns false when the packet
 // gets no answer at all (too short, or a response rather than a query).
-func (s *Server) handlePacket(q *Query) (reply bool, err error) {
+func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 	switch perr := dnswire.ParseQuery(q.Raw, &q.Msg); perr {
 	case nil:
 	case dnswire.ErrShort:
@@ -365,17 +251,15 @@ func (s *Server) handlePacket(q *Query) (reply bool, err error) {
 		s.metrics.dropped.WithLabelValues("not_a_query").Inc()
 		return false, nil
 	default:
-		q.Rcode = dnswire.RcodeFormErr
-		q.Answer = dnswire.HeaderOnlyReply(q.out, q.Raw, dnswire.RcodeFormErr)
+		q.SetAnswer(dnswire.HeaderOnlyReply(q.Out(), q.Raw, dnswire.RcodeFormErr), dnswire.RcodeFormErr)
 		q.Msg.Name = q.Msg.Name[:0] // the question could not be read
-		s.recorder.Record(q.fillRecord(s.now()))
+		q.Decision.Action = policy.Malformed
+		q.Err = perr
+		s.recorder.Record(q.FillRecord(s.now()))
 		return true, nil
 	}
 	return true, s.answer(q)
 }
-
-// DrainTimeout is how long shutdown waits for queries in flight.
-func (s *Server) DrainTimeout() time.Duration { return s.snapshot().cfg.Server.Drain.D() }
 
 func (s *Server) isClosing() bool {
 	s.mu.Lock()

@@ -11,6 +11,10 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
 )
 
@@ -264,7 +268,7 @@ func TestServfailWithEDEWhenEveryUpstreamFails(t *testing.T) {
 			t.Errorf("%s: want EDE 22 with text, got %d %q %v", network, code, text, ok)
 		}
 	}
-	if got := ts.counter(t, "civicdns_upstream_errors_total", map[string]string{"upstream": up2.Addr}); got < 1 {
+	if got := ts.counter(t, "civicdns_upstream_errors_total", map[string]string{"upstream": up2.Addr, "kind": "servfail"}); got < 1 {
 		t.Errorf("upstream errors for %s: %v", up2.Addr, got)
 	}
 }
@@ -338,12 +342,12 @@ func TestIdenticalMissesShareOneUpstreamQuery(t *testing.T) {
 			answers <- dnstest.FirstA(r)
 		}()
 	}
-	key := flightKey("same.example", dns.TypeA, dns.ClassINET, 0)
-	cs := ts.cacheStage
-	for cs.flight.waiting(key) < clients {
+	key := flightKey(question{"same.example", dns.TypeA, dns.ClassINET, 0})
+	cs := ts.cacheStage()
+	for cs.flights.Waiting(key) < clients {
 		select {
 		case <-time.After(10 * time.Second):
-			t.Fatalf("only %d clients joined the exchange", cs.flight.waiting(key))
+			t.Fatalf("only %d clients joined the exchange", cs.flights.Waiting(key))
 		default:
 			time.Sleep(time.Millisecond) // polling the condition, not standing in for it
 		}
@@ -366,13 +370,13 @@ func TestCachedNameDoesNotViewTheQueryBuffer(t *testing.T) {
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.8", 300))
 	ts := startServer(t, forwardTo, up.Addr)
 	buf := []byte("alias.example")
-	name := nameString(buf)
-	h := ts.cache.key(name, dns.TypeA, dns.ClassINET, 0)
-	if _, err := ts.cacheStage.fetch(h, name, dns.TypeA, dns.ClassINET, 0); err != nil {
+	name := query.NameString(buf)
+	h := ts.cache.Key(name, dns.TypeA, dns.ClassINET, 0)
+	if _, err := ts.cacheStage().fetch(ts.State.Snapshot(), h, question{name, dns.TypeA, dns.ClassINET, 0}); err != nil {
 		t.Fatal(err)
 	}
 	copy(buf, "zzzzz") // the receive buffer is reused for the next query
-	if ts.cache.get(h, "alias.example", dns.TypeA, dns.ClassINET, 0) == nil {
+	if ts.cache.Get(h, "alias.example", dns.TypeA, dns.ClassINET, 0) == nil {
 		t.Fatal("the cached entry changed with the query buffer")
 	}
 }
@@ -438,11 +442,20 @@ func TestForwardingOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Config: cfg, RootCAs: pool})
+	pol, err := policy.Load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	state, err := live.New(cfg, pol, live.Options{Upstream: upstream.Options{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	srv, err := New(Options{State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())

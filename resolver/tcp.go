@@ -26,7 +26,7 @@ func (s *Server) serveTCP(ln net.Listener) {
 			continue
 		}
 		s.mu.Lock()
-		full := len(s.tcpConns) >= s.snapshot().cfg.Server.TCPMaxConnections
+		full := len(s.tcpConns) >= s.state.Snapshot().Config.Server.TCPMaxConnections
 		if !full && !s.closing {
 			s.tcpConns[c] = struct{}{}
 		}
@@ -69,21 +69,19 @@ func (s *Server) serveConn(c net.Conn) {
 			s.mu.Unlock()
 			return
 		}
-		c.SetReadDeadline(time.Now().Add(s.snapshot().cfg.Server.TCPIdleTimeout.D()))
+		c.SetReadDeadline(time.Now().Add(s.state.Snapshot().Config.Server.TCPIdleTimeout.D()))
 		s.mu.Unlock()
 		if _, err := io.ReadFull(c, lenBuf[:]); err != nil {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(lenBuf[:]))
-		q := s.pool.get()
-		if cap(q.in) < n {
-			q.in = make([]byte, n)
-		}
-		if _, err := io.ReadFull(c, q.in[:n]); err != nil {
-			s.pool.put(q)
+		q := s.pool.Get()
+		in := q.InN(n)
+		if _, err := io.ReadFull(c, in); err != nil {
+			s.pool.Put(q)
 			return
 		}
-		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received = q.in[:n], client, true, true, s.now()
+		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received = in, client, true, true, s.now()
 		slots <- struct{}{}
 		pending.Add(1)
 		s.inflight.Add(1)
@@ -100,7 +98,7 @@ func (s *Server) serveConn(c net.Conn) {
 					c.Close()
 				}
 			}
-			s.pool.put(q)
+			s.pool.Put(q)
 		}()
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/civicdns/civicdns/query"
 )
 
 // listenUDP binds n sockets to addr with SO_REUSEPORT, so that the kernel
@@ -46,13 +48,13 @@ const maxLaterWorkers = 512
 
 type laterJob struct {
 	conn *net.UDPConn
-	q    *Query
+	q    *query.Query
 }
 
 // later hands a query that must wait for an upstream to an idle worker, or
 // starts one. Workers stay for the next query: a new goroutine per miss
 // spent an eighth of the miss path growing its stack.
-func (s *Server) later(conn *net.UDPConn, q *Query) {
+func (s *Server) later(conn *net.UDPConn, q *query.Query) {
 	s.inflight.Add(1)
 	select {
 	case s.laterJobs <- laterJob{conn, q}:
@@ -79,10 +81,10 @@ func (s *Server) laterWorker(j laterJob) {
 	}
 }
 
-func (s *Server) answerLater(conn *net.UDPConn, q *Query) {
+func (s *Server) answerLater(conn *net.UDPConn, q *query.Query) {
 	defer s.inflight.Done()
 	q.MayBlock = true
 	s.answer(q)
 	conn.WriteToUDPAddrPort(q.Answer, q.Client)
-	s.pool.put(q)
+	s.pool.Put(q)
 }

@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/civicdns/civicdns/query"
 )
 
 // batchSize is how many datagrams one recvmmsg/sendmmsg call moves at most.
@@ -31,7 +33,7 @@ type batchReader struct {
 	conn *net.UDPConn
 	raw  syscall.RawConn
 
-	queries [batchSize]*Query
+	queries [batchSize]*query.Query
 	recv    [batchSize]mmsghdr
 	recvIov [batchSize]unix.Iovec
 	names   [batchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
@@ -51,11 +53,11 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 	}
 	b := &batchReader{s: s, conn: conn, raw: raw}
 	for i := range b.queries {
-		b.queries[i] = s.pool.get()
+		b.queries[i] = s.pool.Get()
 	}
 	defer func() {
 		for _, q := range b.queries {
-			s.pool.put(q)
+			s.pool.Put(q)
 		}
 	}()
 	for {
@@ -74,8 +76,9 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 func (b *batchReader) read() (int, error) {
 	for i := range b.recv {
 		q := b.queries[i]
-		b.recvIov[i].Base = &q.in[0]
-		b.recvIov[i].SetLen(len(q.in))
+		in := q.In()
+		b.recvIov[i].Base = &in[0]
+		b.recvIov[i].SetLen(len(in))
 		h := &b.recv[i].hdr
 		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
 		h.Namelen = unix.SizeofSockaddrInet6
@@ -113,11 +116,11 @@ func (b *batchReader) answer(n int) {
 		if !ok {
 			continue
 		}
-		q.Raw, q.Client, q.Received = q.in[:b.recv[i].len], client, now
+		q.Raw, q.Client, q.Received = q.In()[:b.recv[i].len], client, now
 		reply, err := s.handlePacket(q)
-		if errors.Is(err, errWouldBlock) {
+		if errors.Is(err, query.ErrWouldBlock) {
 			s.later(b.conn, q)
-			b.queries[i] = s.pool.get() // the slot gets a fresh query; q now belongs to the goroutine
+			b.queries[i] = s.pool.Get() // the slot gets a fresh query; q now belongs to the goroutine
 			continue
 		}
 		if !reply {
@@ -135,7 +138,7 @@ func (b *batchReader) answer(n int) {
 	b.write(out)
 	for i := 0; i < n; i++ {
 		if q := b.queries[i]; q.Raw != nil {
-			q.reset()
+			q.Reset()
 		}
 	}
 }

@@ -5,6 +5,8 @@ package resolver
 import (
 	"errors"
 	"net"
+
+	"github.com/civicdns/civicdns/query"
 )
 
 // serveUDP is one socket's reader (one datagram per system call where
@@ -12,24 +14,24 @@ import (
 func (s *Server) serveUDP(conn *net.UDPConn) {
 	defer s.readers.Done()
 	for {
-		q := s.pool.get()
-		n, client, err := conn.ReadFromUDPAddrPort(q.in)
+		q := s.pool.Get()
+		n, client, err := conn.ReadFromUDPAddrPort(q.In())
 		if err != nil {
-			s.pool.put(q)
+			s.pool.Put(q)
 			if errors.Is(err, net.ErrClosed) || s.isClosing() {
 				return
 			}
 			continue
 		}
-		q.Raw, q.Client, q.Received = q.in[:n], client, s.now()
+		q.Raw, q.Client, q.Received = q.In()[:n], client, s.now()
 		reply, err := s.handlePacket(q)
-		if errors.Is(err, errWouldBlock) {
+		if errors.Is(err, query.ErrWouldBlock) {
 			s.later(conn, q)
 			continue
 		}
 		if reply {
 			conn.WriteToUDPAddrPort(q.Answer, q.Client)
 		}
-		s.pool.put(q)
+		s.pool.Put(q)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -250,14 +249,8 @@ func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 		defer cancel()
 		done <- ts.Shutdown(ctx)
 	}()
-	// Once shutdown has begun, /healthz says so and no new query is read.
-	h := ts.MetricsHandler(ts.Reg)
-	for {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-		if rec.Code == 503 {
-			break
-		}
+	// Once shutdown has begun no new query is read; the two in flight are answered.
+	for !ts.isClosing() {
 		time.Sleep(time.Millisecond) // polling the condition
 	}
 	close(release)
@@ -271,29 +264,28 @@ func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 	}
 }
 
-func TestMetricsEndpoint(t *testing.T) {
+func TestMetricsCountQueriesAndUpstreams(t *testing.T) {
 	t.Parallel()
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 60))
 	ts := startServer(t, forwardTo, up.Addr)
 	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("m.example", dns.TypeA))
 	dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("m.example", dns.TypeA))
-	rec := httptest.NewRecorder()
-	ts.MetricsHandler(ts.Reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body := rec.Body.String()
-	for _, want := range []string{
-		`civicdns_queries_total{action="allowed",category="",department=""} 2`,
-		`civicdns_cache_hits_total 1`,
-		`civicdns_cache_misses_total 1`,
-		`civicdns_responses_total{rcode="NOERROR"} 2`,
-		`civicdns_upstream_request_duration_seconds_count{upstream="` + up.Addr + `"} 1`,
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"civicdns_queries_total", map[string]string{"action": "allowed", "category": "", "department": ""}, 2},
+		{"civicdns_cache_hits_total", nil, 1},
+		{"civicdns_cache_misses_total", nil, 1},
+		{"civicdns_responses_total", map[string]string{"rcode": "NOERROR"}, 2},
+		{"civicdns_dropped_packets_total", map[string]string{"reason": "short"}, 0},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+		if got := ts.counter(t, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	rec = httptest.NewRecorder()
-	ts.MetricsHandler(ts.Reg).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-	if rec.Code != 200 {
-		t.Errorf("/healthz %d", rec.Code)
+	if !ts.hasSeries(t, "civicdns_dropped_packets_total", map[string]string{"reason": "not_a_query"}) {
+		t.Error("civicdns_dropped_packets_total{reason=not_a_query} is not there before its first event")
 	}
 }

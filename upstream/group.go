@@ -60,43 +60,58 @@ func (g *Group) Close() error {
 	return errors.Join(errs...)
 }
 
-// errBadRcode marks an upstream that answered but could not resolve.
-var errBadRcode = errors.New("upstream answered")
-
-// Exchange tries the members, healthy ones first in configured order, then the
-// ones set aside, until one gives a usable answer (anything but SERVFAIL or
-// REFUSED). Each try gets its own timeout; ctx bounds the whole.
+// Exchange tries each member once, the healthy ones first in configured
+// order, then the ones set aside, until one gives a usable answer (anything
+// but SERVFAIL or REFUSED). Each try gets its own timeout; ctx bounds the
+// whole. A failure another server cannot mend (DNSSEC) ends it at once.
 func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+	// The order is fixed before the first try: a member that fails now is
+	// set aside, and must not come round again in this exchange.
 	now := g.now().UnixNano()
-	var lastErr error
-	for pass := 0; pass < 2; pass++ {
+	order := make([]*member, 0, len(g.members))
+	for _, healthy := range []bool{true, false} {
 		for _, m := range g.members {
-			if healthy := m.downUntil.Load() <= now; healthy != (pass == 0) {
-				continue
+			if (m.downUntil.Load() <= now) == healthy {
+				order = append(order, m)
 			}
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w: %w", ErrAllFailed, ctx.Err())
-			}
-			r, err := g.try(ctx, m, q.Copy())
-			if err == nil {
-				return r, nil
-			}
-			lastErr = err
+		}
+	}
+	var lastErr error
+	for _, m := range order {
+		if ctx.Err() != nil {
+			return nil, g.failed(wrap(m.up.Address(), ctx.Err()))
+		}
+		r, err := g.try(ctx, m, q.Copy())
+		if err == nil {
+			return r, nil
+		}
+		lastErr = err
+		if !KindOf(err).Failover() {
+			break
 		}
 	}
 	if lastErr == nil {
-		lastErr = errors.New("no upstream configured")
+		lastErr = &Error{Kind: KindOther, Upstream: g.Address(), Err: errors.New("no upstream configured")}
 	}
-	return nil, fmt.Errorf("%w: %w", ErrAllFailed, lastErr)
+	return nil, g.failed(lastErr)
 }
+
+// failed is the error of an exchange no member could answer: ErrAllFailed,
+// with the last member's *Error (and so its Kind) in the chain.
+func (g *Group) failed(last error) error { return fmt.Errorf("%w: %w", ErrAllFailed, last) }
 
 func (g *Group) try(ctx context.Context, m *member, q *dns.Msg) (*dns.Msg, error) {
 	tctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	start := g.now()
 	r, err := m.up.Exchange(tctx, q)
-	if err == nil && (r.Rcode == dns.RcodeServerFailure || r.Rcode == dns.RcodeRefused) {
-		err = fmt.Errorf("%w %s", errBadRcode, dns.RcodeToString[r.Rcode])
+	switch {
+	case err != nil:
+		err = wrap(m.up.Address(), err)
+	case r.Rcode == dns.RcodeServerFailure:
+		err = &Error{Kind: KindServFail, Upstream: m.up.Address(), Err: errors.New("answered SERVFAIL")}
+	case r.Rcode == dns.RcodeRefused:
+		err = &Error{Kind: KindRefused, Upstream: m.up.Address(), Err: errors.New("answered REFUSED")}
 	}
 	if g.obs != nil {
 		g.obs.ObserveExchange(m.up.Address(), g.now().Sub(start), err)
@@ -105,7 +120,7 @@ func (g *Group) try(ctx context.Context, m *member, q *dns.Msg) (*dns.Msg, error
 		n := m.fails.Add(1)
 		backoff := time.Second << min(n-1, 5)
 		m.downUntil.Store(g.now().Add(min(backoff, 30*time.Second)).UnixNano())
-		return nil, fmt.Errorf("%s: %w", m.up.Address(), err)
+		return nil, err
 	}
 	m.fails.Store(0)
 	m.downUntil.Store(0)

@@ -21,7 +21,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	// Every file is checked in one run: the lists too when the main file
 	// has wrong values (but can be read).
-	cfg, errs := loadConfigAll(*cfgPath)
+	cfg, errs := config.LoadPath(*cfgPath)
 	var pol *policy.Policy
 	if cfg != nil {
 		var err error
@@ -96,19 +96,9 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 		}
 		fmt.Fprintf(w, "  %-16s %s%s\n", d.Name, strings.Join(nets, ", "), extra)
 	}
-	fmt.Fprintf(w, "\nexemptions (%d, %d active now):\n", len(pol.Exemptions()), pol.ActiveExemptions(now))
-	for _, e := range pol.Exemptions() {
-		what := e.Category
-		if len(e.Domains) > 0 {
-			what = strings.Join(e.Domains, ", ")
-		}
-		state := fmt.Sprintf("%d days left", daysLeft(e.Expires, now))
-		switch {
-		case !now.Before(e.Expires):
-			state = "EXPIRED"
-		case now.Before(e.Starts):
-			state = "starts " + e.Starts.Format("2006-01-02")
-		}
-		fmt.Fprintf(w, "  #%d %s for %s, approved by %s, expires %s (%s)\n", e.ID, what, exemptionFor(e), e.ApprovedBy, e.ExpiresOn, state)
+	ex := pol.ConfigExemptions()
+	fmt.Fprintf(w, "\nexemptions (%d, %d active now):\n", len(ex.All()), ex.Active(now))
+	for _, e := range ex.All() {
+		fmt.Fprintf(w, "  %s\n", exemptionLine(e, now))
 	}
 }

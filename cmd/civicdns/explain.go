@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 )
 
@@ -36,12 +37,12 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	_, pol, err := loadPolicy(*cfgPath)
+	_, pol, err := live.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	ex, err := pol.Explain(client, fl.Arg(0), now)
+	ex, err := pol.Explain(pol.ConfigExemptions(), client, fl.Arg(0), now)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns explain: %v\n", err)
 		return 2
@@ -90,24 +91,11 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 		}
 	}
 	for _, c := range ex.Exemptions {
-		e := c.Exemption
-		state := "expired"
-		switch {
-		case c.Active:
-			state = fmt.Sprintf("active, %d days left", daysLeft(e.Expires, now))
-		case now.Before(e.Starts):
-			state = "not started (starts " + e.Starts.Format("2006-01-02") + ")"
-		}
-		what := e.Category
-		if len(e.Domains) > 0 {
-			what = strings.Join(e.Domains, ", ")
-		}
 		applies := ""
 		if c.Applies {
 			applies = "  ← lifts this block"
 		}
-		fmt.Fprintf(w, "exemption #%d: %s for %s, approved by %s (%s; ref %s), expires %s, %s (%s)%s\n",
-			e.ID, what, exemptionFor(e), e.ApprovedBy, e.Reason, orDash(e.Reference), e.ExpiresOn, state, e.Where, applies)
+		fmt.Fprintf(w, "%s%s\n", exemptionLine(c.Exemption, now), applies)
 	}
 	fmt.Fprintln(w)
 	switch d.Action {
@@ -117,33 +105,11 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 			fmt.Fprintln(w, "          answered NXDOMAIN: browsers then keep their own DNS over HTTPS off")
 		}
 	case policy.Exempted:
-		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption #%d\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
+		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption %s\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
 	default:
 		fmt.Fprintln(w, "decision: allowed")
 		if d.SafeSearch != "" {
 			fmt.Fprintf(w, "          answered with the safe-search host %s\n", d.SafeSearch)
 		}
 	}
-}
-
-func exemptionFor(e *policy.Exemption) string {
-	if e.Department != "" {
-		return "department " + e.Department
-	}
-	s := make([]string, len(e.Clients))
-	for i, c := range e.Clients {
-		s[i] = c.String()
-	}
-	return "clients " + strings.Join(s, ", ")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func daysLeft(until, now time.Time) int {
-	return int(until.Sub(now).Hours()/24 + 0.999)
 }

@@ -1,78 +1,40 @@
 package main
 
 import (
-	"log/slog"
-
-	"errors"
 	"flag"
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/civicdns/civicdns/policy"
-	"io/fs"
-	"os"
-
-	"github.com/civicdns/civicdns/config"
 )
-
-// defaultConfigFile is read when -config is not given and it exists.
-const defaultConfigFile = "civicdns.toml"
 
 // configFlag adds -config to a subcommand's flags.
 func configFlag(fl *flag.FlagSet) *string {
 	return fl.String("config", "", "configuration file (default civicdns.toml if present, else the embedded default)")
 }
 
-// loadConfig reads the named file, civicdns.toml, or the embedded default.
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		if _, err := os.Stat(defaultConfigFile); err == nil {
-			path = defaultConfigFile
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
+// exemptionLine describes an exemption for check and explain: what it
+// lifts, for whom, who approved it, and whether it is in force at now.
+func exemptionLine(e *policy.Exemption, now time.Time) string {
+	state := fmt.Sprintf("active, %d days left", daysLeft(e.Expires, now))
+	switch {
+	case !now.Before(e.Expires):
+		state = "expired"
+	case now.Before(e.Starts):
+		state = "not started (starts " + e.Starts.Format("2006-01-02") + ")"
 	}
-	if path == "" {
-		return config.LoadDefault()
-	}
-	return config.Load(path)
+	return fmt.Sprintf("exemption %s: %s for %s, approved by %s (%s; ref %s), expires %s, %s (%s)",
+		e.ID, e.Lifts(), e.For(), e.ApprovedBy, e.Reason, orDash(e.Reference), e.ExpiresOn, state, e.Source)
 }
 
-// loadConfigAll is loadConfig keeping a configuration with wrong values (for check).
-func loadConfigAll(path string) (*config.Config, config.Errors) {
-	if path == "" {
-		if _, err := os.Stat(defaultConfigFile); err == nil {
-			path = defaultConfigFile
-		}
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
 	}
-	if path == "" {
-		cfg, err := config.LoadDefault()
-		if err != nil {
-			return nil, config.Errors{{File: config.DefaultFile, Msg: err.Error()}}
-		}
-		return cfg, nil
-	}
-	return config.LoadAll(path)
+	return s
 }
 
-// loadPolicy reads the configuration and compiles its policy with the lists.
-func loadPolicy(path string) (*config.Config, *policy.Policy, error) {
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	pol, err := policy.Load(cfg, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, pol, nil
-}
-
-// logWarnings logs the lines of imported lists that were skipped.
-func logWarnings(log *slog.Logger, pol *policy.Policy) {
-	w := pol.Lists().Warnings
-	for i, e := range w {
-		if i == 20 {
-			log.Warn("more skipped list lines not logged", "count", len(w)-i)
-			break
-		}
-		log.Warn("list line skipped", "where", e.Error())
-	}
+func daysLeft(until, now time.Time) int {
+	return int(until.Sub(now).Hours()/24 + 0.999)
 }

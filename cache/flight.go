@@ -1,22 +1,23 @@
-package resolver
+package cache
 
 import "sync"
 
-// flightGroup makes concurrent identical misses share one upstream exchange:
+// Flights makes concurrent identical misses share one upstream exchange:
 // the first caller for a key runs fn, the others wait for its result.
-type flightGroup struct {
+type Flights struct {
 	mu    sync.Mutex
 	calls map[string]*flightCall
 }
 
 type flightCall struct {
 	done    chan struct{}
-	e       *entry
+	e       *Entry
 	err     error
 	waiters int // callers sharing the result, the first included
 }
 
-func (g *flightGroup) do(key string, fn func() (*entry, error)) (*entry, error) {
+// Do runs fn for key once for all concurrent callers.
+func (g *Flights) Do(key string, fn func() (*Entry, error)) (*Entry, error) {
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = map[string]*flightCall{}
@@ -39,8 +40,8 @@ func (g *flightGroup) do(key string, fn func() (*entry, error)) (*entry, error) 
 	return c.e, c.err
 }
 
-// waiting counts the callers sharing the exchange for key (tests).
-func (g *flightGroup) waiting(key string) int {
+// Waiting counts the callers sharing the exchange for key (tests).
+func (g *Flights) Waiting(key string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {

@@ -1,21 +1,22 @@
-package resolver
+package query
 
 import (
-	"github.com/civicdns/civicdns/policy"
 	"net/netip"
 	"time"
+
+	"github.com/civicdns/civicdns/policy"
 )
 
 // Record is what is known about one answered query: the one place every
-// answer passes, for metrics now and the query log later. A Recorder must
-// copy what it keeps: the Record is reused after Record returns.
+// answer passes, for the metrics and the query log. A Recorder must copy
+// what it keeps: the Record is reused after Record returns.
 type Record struct {
 	Time       time.Time
 	Client     netip.Addr
 	Department string
 	Name       []byte // lower case, no trailing dot; valid only during Record
 	Type       uint16
-	Action     string // "allowed", "blocked", "exempted"
+	Action     string // policy.Allowed, Blocked, Exempted, Refused or Malformed
 	Category   string
 	Rcode      int
 	Cached     bool
@@ -25,6 +26,8 @@ type Record struct {
 	// Decision carries the list file:line and the exemption of a blocked or
 	// exempted query; valid only during Record.
 	Decision *policy.Decision
+	// Err is why the answer is an error (SERVFAIL and the like), or nil.
+	Err error
 }
 
 // Recorder receives every answered query. It runs on the answering
@@ -43,31 +46,32 @@ func (rs Recorders) Record(r *Record) {
 	}
 }
 
-// fillRecord sets q.Record from the finished query.
-func (q *Query) fillRecord(now time.Time) *Record {
+// FillRecord sets q.Record from the finished query, now being when its
+// answer went out.
+func (q *Query) FillRecord(now time.Time) *Record {
 	r := &q.Record
 	r.Time = q.Received
 	r.Client = q.Client.Addr().Unmap()
-	r.Department = q.Department
+	r.Department = ""
+	if q.Dept != nil {
+		r.Department = q.Dept.Name
+	}
 	r.Name = q.Msg.Name
 	r.Type = q.Msg.QType
-	r.Action = q.Action
+	r.Action = q.Decision.Action
 	if r.Action == "" {
-		r.Action = ActionAllowed
+		r.Action = policy.Allowed
 	}
-	r.Category = q.Category
+	r.Category = ""
+	if r.Action == policy.Blocked || r.Action == policy.Exempted {
+		r.Category = q.Decision.Category
+	}
 	r.Rcode = q.Rcode
 	r.Cached = q.Cached
 	r.Stale = q.Stale
 	r.TCP = q.TCP
 	r.Elapsed = now.Sub(q.Received)
 	r.Decision = &q.Decision
+	r.Err = q.Err
 	return r
 }
-
-// The actions a query can end with.
-const (
-	ActionAllowed  = "allowed"
-	ActionBlocked  = "blocked"
-	ActionExempted = "exempted"
-)

@@ -1,19 +1,22 @@
-package resolver
+package daemon
 
 import (
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// MetricsHandler serves /metrics from gatherer and /healthz, which answers
-// 200 while the server is serving and 503 once it is shutting down.
-func (s *Server) MetricsHandler(gatherer prometheus.Gatherer) http.Handler {
+// metricsHandler serves /metrics from gatherer and /healthz, which answers
+// 200 while the daemon serves and 503 from the moment it starts draining
+// (the metrics server is the last component stopped, so a load balancer
+// sees the 503 rather than a refused connection).
+func metricsHandler(gatherer prometheus.Gatherer, draining *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if s.isClosing() {
+		if draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}

@@ -1,0 +1,118 @@
+package cache
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/query"
+	"github.com/miekg/dns"
+)
+
+// Entry is one upstream answer kept in wire form, ready to be copied out
+// (query.Query.WritePacked) with its ID, question case and TTLs patched.
+type Entry struct {
+	query.Packed
+	Qtype    uint16
+	Qclass   uint16
+	Bits     uint8         // DO and CD of the question
+	TTL      time.Duration // how long it is fresh
+	Negative bool
+
+	Hits        atomic.Uint32 // asked for in its lifetime (prefetch)
+	Prefetching atomic.Bool
+}
+
+// The question bits that make answers differ.
+const (
+	BitDO uint8 = 1 << iota
+	BitCD
+)
+
+// Bits returns the DO and CD bits of a query, part of its cache key.
+func Bits(m *dnswire.Query) uint8 {
+	var b uint8
+	if m.DO {
+		b |= BitDO
+	}
+	if m.CD() {
+		b |= BitCD
+	}
+	return b
+}
+
+// NewEntry packs an upstream answer for the cache: OPT removed, every TTL
+// clamped to maxTTL, and its freshness computed per RFC 2308 for negative
+// answers (the SOA's TTL capped by its MINIMUM) and the lowest TTL otherwise.
+func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Limits, now time.Time) (*Entry, error) {
+	e := &Entry{Qtype: qtype, Qclass: qclass, Bits: bits}
+	e.Name, e.Rcode, e.Stored = name, r.Rcode, now
+	extra := r.Extra[:0:0]
+	for _, rr := range r.Extra {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			extra = append(extra, rr)
+		}
+	}
+	maxTTL := uint32(lim.Max / time.Second)
+	minTTL := ^uint32(0)
+	for _, sec := range [][]dns.RR{r.Answer, r.Ns, extra} {
+		for _, rr := range sec {
+			h := rr.Header()
+			h.Ttl = min(h.Ttl, maxTTL)
+		}
+	}
+	for _, rr := range r.Answer {
+		minTTL = min(minTTL, rr.Header().Ttl)
+		if c, ok := rr.(*dns.CNAME); ok {
+			e.CNAMEs = append(e.CNAMEs, strings.ToLower(strings.TrimSuffix(c.Target, ".")))
+		}
+	}
+	e.Negative = r.Rcode == dns.RcodeNameError || r.Rcode == dns.RcodeSuccess && len(r.Answer) == 0
+	if e.Negative {
+		minTTL = 0
+		for _, rr := range r.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				// RFC 2308 §5: the SOA goes out with the negative TTL.
+				minTTL = min(soa.Hdr.Ttl, soa.Minttl, uint32(lim.NegMax/time.Second))
+				soa.Hdr.Ttl = minTTL
+				break
+			}
+		}
+		e.TTL = time.Duration(minTTL) * time.Second
+	} else {
+		for _, rr := range r.Ns {
+			minTTL = min(minTTL, rr.Header().Ttl)
+		}
+		if minTTL == ^uint32(0) {
+			minTTL = 0
+		}
+		e.TTL = max(time.Duration(minTTL)*time.Second, lim.Min)
+	}
+	if r.AuthenticatedData {
+		e.Flags |= dnswire.FlagAD
+	}
+	out := &dns.Msg{MsgHdr: r.MsgHdr, Compress: true, Question: r.Question, Answer: r.Answer, Ns: r.Ns, Extra: extra}
+	out.Id = 0
+	wire, err := out.Pack()
+	if err != nil {
+		return nil, err
+	}
+	e.Wire = wire
+	if e.TTLOffs, err = dnswire.TTLOffsets(wire, nil); err != nil {
+		return nil, err
+	}
+	if e.QEnd, err = dnswire.QuestionEnd(wire); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Cacheable reports whether the entry may be kept: answers and negative
+// answers with a lifetime; never SERVFAIL, REFUSED and the like.
+func (e *Entry) Cacheable() bool {
+	return e.TTL > 0 && (e.Rcode == dns.RcodeSuccess || e.Rcode == dns.RcodeNameError)
+}
+
+// Fresh reports whether the entry is still within its TTL at now.
+func (e *Entry) Fresh(now time.Time) bool { return now.Sub(e.Stored) < e.TTL }

@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// HTTPServer is an HTTP listener as a Component: the metrics endpoint now,
+// the block page and the director console next.
+type HTTPServer struct {
+	name   string
+	listen string
+	srv    *http.Server
+	log    *slog.Logger
+	ln     net.Listener
+}
+
+// NewHTTPServer makes a server for handler on listen (host:port).
+func NewHTTPServer(name, listen string, handler http.Handler, log *slog.Logger) *HTTPServer {
+	return &HTTPServer{name: name, listen: listen, log: log, srv: &http.Server{
+		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+}
+
+// Name names the server in logs.
+func (h *HTTPServer) Name() string { return h.name }
+
+// Start binds the address and serves in the background.
+func (h *HTTPServer) Start(context.Context) error {
+	ln, err := net.Listen("tcp", h.listen)
+	if err != nil {
+		return err
+	}
+	h.ln = ln
+	go func() {
+		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Error("http server stopped", "server", h.name, "err", err)
+		}
+	}()
+	h.log.Info("serving HTTP", "server", h.name, "listen", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address (after Start).
+func (h *HTTPServer) Addr() net.Addr { return h.ln.Addr() }
+
+// Shutdown stops accepting and waits for requests in flight (until ctx ends).
+func (h *HTTPServer) Shutdown(ctx context.Context) error { return h.srv.Shutdown(ctx) }

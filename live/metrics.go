@@ -1,0 +1,71 @@
+package live
+
+import (
+	"errors"
+
+	"github.com/civicdns/civicdns/blocklists"
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the live state's: reloads, list sizes, exemptions, downloads.
+type metrics struct {
+	reloads   *prometheus.CounterVec
+	listNames *prometheus.GaugeVec
+	downloads *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, s *State) *metrics {
+	m := &metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_config_reloads_total", Help: "Configuration reloads, by result (success, failure).",
+		}, []string{"result"}),
+		listNames: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "civicdns_list_names", Help: "Names (with their subdomains) in the block lists, by category.",
+		}, []string{"category"}),
+		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_list_downloads_total", Help: "Downloads of imported lists, by category and result (success, not_modified, failure).",
+		}, []string{"category", "result"}),
+	}
+	exemptions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "civicdns_exemptions_active", Help: "Exemptions in force now (configuration and state store).",
+	}, func() float64 { return float64(s.Snapshot().Exemptions.Active(s.now())) })
+	reg.MustRegister(m.reloads, m.listNames, m.downloads, exemptions)
+	// Alerts are written against these before their first event.
+	for _, r := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(r)
+	}
+	return m
+}
+
+// downloadResults are the results a list download is counted under.
+var downloadResults = []string{"success", "not_modified", "failure"}
+
+// setPolicy publishes the sizes of a new policy's lists, and makes the
+// download series of its imports exist.
+func (m *metrics) setPolicy(cfg *config.Config, p *policy.Policy) {
+	m.listNames.Reset()
+	for name, c := range p.Lists().Categories {
+		m.listNames.WithLabelValues(name).Set(float64(c.Blocked))
+	}
+	if cfg.Lists.Update {
+		for _, d := range p.Lists().Downloads {
+			for _, r := range downloadResults {
+				m.downloads.WithLabelValues(d.Category, r)
+			}
+		}
+	}
+}
+
+// CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
+func (s *State) CountListDownload(d blocklists.Download, err error) {
+	result := "success"
+	switch {
+	case errors.Is(err, blocklists.ErrNotModified):
+		result = "not_modified"
+	case err != nil:
+		result = "failure"
+	}
+	s.metrics.downloads.WithLabelValues(d.Category, result).Inc()
+}

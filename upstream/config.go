@@ -1,0 +1,148 @@
+package upstream
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+)
+
+// Options are what FromConfig needs beside the [upstream] section.
+type Options struct {
+	Observer   Observer         // told of every exchange (metrics); may be nil
+	Now        func() time.Time // default time.Now
+	ResolvConf string           // where the system's resolvers are read; default /etc/resolv.conf
+	RootCAs    *x509.CertPool   // for tls:// upstreams; default the system's
+}
+
+// Plan is what an [upstream] section resolves to: the addresses of the
+// default group (the system's resolvers when none are configured) and of
+// each conditional-forwarding zone. Two equal plans make the same upstream,
+// so a reload that leaves it unchanged keeps the running one (its sockets,
+// connections and health).
+type Plan struct {
+	Servers []string
+	System  bool // Servers came from ResolvConf
+	Timeout time.Duration
+	Zones   []config.Zone
+}
+
+// Equal reports whether two plans make the same upstream.
+func (p Plan) Equal(o Plan) bool {
+	return slices.Equal(p.Servers, o.Servers) && p.Timeout == o.Timeout &&
+		slices.EqualFunc(p.Zones, o.Zones, func(a, b config.Zone) bool { return a.Name == b.Name && slices.Equal(a.Servers, b.Servers) })
+}
+
+// PlanFor resolves an [upstream] section, reading the system's resolvers
+// when it names no servers.
+func PlanFor(u config.Upstream, opts Options) (Plan, error) {
+	p := Plan{Servers: u.Servers, Timeout: u.Timeout.D(), Zones: u.Zone}
+	if len(p.Servers) == 0 {
+		servers, err := SystemServers(opts.resolvConf())
+		if err != nil {
+			return Plan{}, err
+		}
+		p.Servers, p.System = servers, true
+	}
+	return p, nil
+}
+
+func (o Options) resolvConf() string {
+	if o.ResolvConf == "" {
+		return "/etc/resolv.conf"
+	}
+	return o.ResolvConf
+}
+
+// FromConfig builds the upstream of a plan: a Router over failover groups,
+// one for the default servers and one per zone.
+func FromConfig(p Plan, opts Options) (Upstream, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	group := func(addrs []string) (*Group, error) {
+		var ups []Upstream
+		for _, a := range addrs {
+			u, err := New(a)
+			if err != nil {
+				return nil, err
+			}
+			if t, ok := u.(*TLS); ok && opts.RootCAs != nil {
+				t.WithRootCAs(opts.RootCAs)
+			}
+			ups = append(ups, u)
+		}
+		return NewGroup(ups, p.Timeout, opts.Observer, now), nil
+	}
+	def, err := group(p.Servers)
+	if err != nil {
+		return nil, err
+	}
+	zones := map[string]Upstream{}
+	for _, z := range p.Zones {
+		g, err := group(z.Servers)
+		if err != nil {
+			return nil, err
+		}
+		zones[z.Name] = g
+	}
+	return NewRouter(def, zones), nil
+}
+
+// Loops reports an error when a plain upstream of the plan is one of the
+// listen addresses: civicdns would forward every miss to itself (a
+// resolv.conf that names the machine's own resolver is the usual cause).
+// An unspecified listen address (0.0.0.0, ::) covers every address of the
+// machine, loopback included.
+func (p Plan) Loops(listen []netip.AddrPort) error {
+	addrs := append([]string(nil), p.Servers...)
+	for _, z := range p.Zones {
+		addrs = append(addrs, z.Servers...)
+	}
+	var local map[netip.Addr]bool
+	for _, a := range addrs {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			continue // tls:// upstreams: never ourselves
+		}
+		for _, l := range listen {
+			if l.Port() != ap.Port() {
+				continue
+			}
+			same := l.Addr().Unmap() == ap.Addr().Unmap()
+			if !same && l.Addr().IsUnspecified() {
+				if local == nil {
+					local = localAddrs()
+				}
+				same = ap.Addr().IsLoopback() || local[ap.Addr().Unmap()]
+			}
+			if same {
+				from := "[upstream] servers"
+				if p.System {
+					from = "the system's resolvers (/etc/resolv.conf)"
+				}
+				return fmt.Errorf("upstream %s is civicdns's own listen address %s: every lookup would come back to itself; %s must name other resolvers", a, l, from)
+			}
+		}
+	}
+	return nil
+}
+
+// localAddrs lists the addresses of this machine's interfaces.
+func localAddrs() map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	ifAddrs, _ := net.InterfaceAddrs()
+	for _, ia := range ifAddrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if a, ok := netip.AddrFromSlice(n.IP); ok {
+				out[a.Unmap()] = true
+			}
+		}
+	}
+	return out
+}
