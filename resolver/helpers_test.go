@@ -11,6 +11,7 @@ import (
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -69,16 +70,16 @@ func startServerClock(t testing.TB, now func() time.Time, tomlText string, upstr
 	for i, u := range upstreams {
 		quoted[i] = fmt.Sprintf("%q", u)
 	}
-	return startServerFull(t, now, `["127.0.0.1:0"]`, strings.ReplaceAll(tomlText, "%s", strings.Join(quoted, ", ")))
+	return startServerFull(t, now, nil, `["127.0.0.1:0"]`, strings.ReplaceAll(tomlText, "%s", strings.Join(quoted, ", ")))
 }
 
 // startServerListen runs a server on the given listen array (TOML).
 func startServerListen(t testing.TB, listen, tomlText string) *testServer {
 	t.Helper()
-	return startServerFull(t, nil, listen, tomlText)
+	return startServerFull(t, nil, nil, listen, tomlText)
 }
 
-func startServerFull(t testing.TB, now func() time.Time, listen, tomlText string) *testServer {
+func startServerFull(t testing.TB, now func() time.Time, rec query.Recorder, listen, tomlText string) *testServer {
 	t.Helper()
 	text := "[server]\nlisten = " + listen + "\n" + tomlText
 	cfg, err := config.Parse("test.toml", []byte(text))
@@ -90,7 +91,7 @@ func startServerFull(t testing.TB, now func() time.Time, listen, tomlText string
 		now = ts.Clock.Now
 	}
 	ts.State = newLiveState(t, cfg, now, ts.Reg)
-	ts.Server, err = New(Options{State: ts.State, Now: now, Registry: ts.Reg})
+	ts.Server, err = New(Options{State: ts.State, Now: now, Registry: ts.Reg, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

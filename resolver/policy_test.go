@@ -336,3 +336,36 @@ func TestReloadReleasesTheOldPolicy(t *testing.T) {
 		}
 	}
 }
+
+// An exemption approved through the state store lifts the block for the
+// very next query of that department, without a reload; revoking it
+// restores the block at once.
+func TestStoreExemptionTakesEffectWithoutAReload(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 300))
+	ts := startServer(t, policyConfig, up.Addr)
+	ask := func() string {
+		r := exchangeFrom(t, "127.0.0.1", ts.Addr, dnstest.Query("casino.example", dns.TypeA))
+		return dnstest.FirstA(r)
+	}
+	if ip := ask(); ip != "10.0.0.53" {
+		t.Fatalf("before: %s, want the block page", ip)
+	}
+	reloads := ts.counter(t, "civicdns_config_reloads_total", map[string]string{"result": "success"})
+	approved := &policy.Exemption{ID: "r-1", Department: "Police", Category: "gambling", ApprovedBy: "Chief of Police",
+		Reason: "Fraud unit", Expires: ts.Clock.Now().Add(24 * time.Hour), Source: policy.SourceStore}
+	ts.State.SetStoreExemptions([]*policy.Exemption{approved})
+	if ip := ask(); ip != "192.0.2.1" {
+		t.Errorf("after the approval: %s, want the real address", ip)
+	}
+	if ip := dnstest.FirstA(exchangeFrom(t, "127.0.0.2", ts.Addr, dnstest.Query("casino.example", dns.TypeA))); ip != "10.0.0.53" {
+		t.Errorf("another department: %s, want the block page", ip)
+	}
+	ts.State.SetStoreExemptions(nil) // revoked
+	if ip := ask(); ip != "10.0.0.53" {
+		t.Errorf("after the revocation: %s, want the block page", ip)
+	}
+	if got := ts.counter(t, "civicdns_config_reloads_total", map[string]string{"result": "success"}); got != reloads {
+		t.Errorf("a reload happened (%v → %v)", reloads, got)
+	}
+}

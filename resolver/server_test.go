@@ -464,3 +464,20 @@ func TestForwardingOverTLS(t *testing.T) {
 		t.Errorf("answer over DoT: %s", ip)
 	}
 }
+
+// An upstream that refuses civicdns is told apart from one that is down:
+// EDE 18 (Prohibited) with the upstream's address, not EDE 22.
+func TestUpstreamRefusedGivesEDE18(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeRefused)
+		w.WriteMsg(m)
+	})
+	ts := startServer(t, forwardTo, up.Addr)
+	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("refused.example", dns.TypeA))
+	code, text, ok := ede(r)
+	if r.Rcode != dns.RcodeServerFailure || !ok || code != dns.ExtendedErrorCodeProhibited || !strings.Contains(text, up.Addr) {
+		t.Errorf("%s EDE %d %q, want SERVFAIL EDE 18 naming %s", dns.RcodeToString[r.Rcode], code, text, up.Addr)
+	}
+}

@@ -12,34 +12,18 @@ import (
 )
 
 // Plain is a classic DNS server: UDP first, TCP when the answer is truncated.
-// Every query gets a fresh random ID and a socket of its own for as long as
-// it waits, so answers are matched by source address, port, ID and
-// question. Sockets (each on a random port the kernel picks) are kept for a
-// few queries and then replaced: opening one per query cost a quarter of
-// the miss path, while the port still changes every few queries.
+// Every query gets a fresh random ID and a socket of its own on a fresh
+// port the kernel picks at random, so an off-path attacker must guess both
+// (about 32 bits, RFC 5452 §9); answers are matched by source address,
+// port, ID and question. Sockets are never reused: a port kept for several
+// queries would cut what the attacker has to guess.
 type Plain struct {
 	addr   string
 	dialer net.Dialer
 	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
 	// an answer larger than 4096 bytes is not one we asked for.
 	bufs sync.Pool
-
-	mu   sync.Mutex
-	idle []*udpConn
 }
-
-// udpConn is a connected UDP socket and how much it has served.
-type udpConn struct {
-	net.Conn
-	uses int
-	born time.Time
-}
-
-const (
-	maxSocketUses = 16               // queries per socket before its port changes
-	maxSocketAge  = 10 * time.Second // or this long
-	maxIdleUDP    = 256
-)
 
 // NewPlain makes a plain upstream for "IP:port" or "IP" (port 53).
 func NewPlain(addr string) *Plain {
@@ -54,52 +38,8 @@ func NewPlain(addr string) *Plain {
 // Address returns the server's IP:port.
 func (p *Plain) Address() string { return p.addr }
 
-// Close closes the idle sockets.
-func (p *Plain) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.idle {
-		c.Close()
-	}
-	p.idle = nil
-	return nil
-}
-
-// socket takes an idle socket young enough to keep, or opens one.
-func (p *Plain) socket(ctx context.Context) (*udpConn, error) {
-	p.mu.Lock()
-	for n := len(p.idle); n > 0; n = len(p.idle) {
-		c := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		if time.Since(c.born) < maxSocketAge {
-			p.mu.Unlock()
-			return c, nil
-		}
-		c.Close()
-	}
-	p.mu.Unlock()
-	c, err := p.dialer.DialContext(ctx, "udp", p.addr)
-	if err != nil {
-		return nil, err
-	}
-	return &udpConn{Conn: c, born: time.Now()}, nil
-}
-
-// release keeps a socket that ended its exchange cleanly, or closes it.
-func (p *Plain) release(c *udpConn, clean bool) {
-	c.uses++
-	if !clean || c.uses >= maxSocketUses {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle) >= maxIdleUDP {
-		c.Close()
-		return
-	}
-	p.idle = append(p.idle, c)
-}
+// Close does nothing: a Plain keeps no socket between queries.
+func (p *Plain) Close() error { return nil }
 
 // Exchange asks over UDP and retries over TCP when the answer has TC set.
 func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
@@ -120,16 +60,13 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := p.socket(ctx)
+	conn, err := p.dialer.DialContext(ctx, "udp", p.addr)
 	if err != nil {
 		return nil, err
 	}
-	clean := false
+	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer func() {
-		// A socket whose deadline the context may still move is not kept.
-		p.release(conn, stop() && clean)
-	}()
+	defer stop()
 	d, _ := ctx.Deadline() // zero: no deadline
 	conn.SetDeadline(d)
 	if _, err := conn.Write(wire); err != nil {
@@ -148,9 +85,8 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 		}
 		r := new(dns.Msg)
 		if r.Unpack(buf[:n]) != nil || !sameQuestion(q, r) {
-			continue // not our answer (garbage, spoofed or a late one): keep waiting
+			continue // not our answer (garbage or spoofed): keep waiting
 		}
-		clean = true
 		return r, nil
 	}
 }

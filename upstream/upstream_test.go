@@ -2,14 +2,19 @@ package upstream
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func question(name string) *dns.Msg {
@@ -200,36 +205,166 @@ func TestSystemServers(t *testing.T) {
 	}
 }
 
-func TestPlainReusesSocketsThenChangesPort(t *testing.T) {
+// RFC 5452 §9: an off-path attacker must guess the ID and the source port.
+// Every query gets a fresh port and ID: over 1,000 queries no port comes
+// back more than a few times (the kernel may hand a freed port out again)
+// and the IDs are spread over their 16 bits.
+func TestEveryQueryGetsAFreshSourcePortAndID(t *testing.T) {
 	t.Parallel()
-	ports := make(chan string, 100)
+	type seen struct {
+		port string
+		id   uint16
+	}
+	got := make(chan seen, 1000)
 	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
-		ports <- w.RemoteAddr().String()
+		_, port, _ := net.SplitHostPort(w.RemoteAddr().String())
+		got <- seen{port, r.Id}
 		dnstest.Answer("192.0.2.14", 60)(w, r)
 	})
 	p := NewPlain(up.Addr)
 	defer p.Close()
 	ctx := context.Background()
-	seen := map[string]int{}
-	for i := 0; i < 2*maxSocketUses; i++ {
-		if _, err := p.Exchange(ctx, question("reuse.example")); err != nil {
+	const n = 1000
+	ports, ids := map[string]int{}, map[uint16]int{}
+	var highBits, lowBits uint16
+	for i := 0; i < n; i++ {
+		if _, err := p.Exchange(ctx, question("port.example")); err != nil {
 			t.Fatal(err)
 		}
-		seen[<-ports]++
+		s := <-got
+		ports[s.port]++
+		ids[s.id]++
+		highBits |= s.id & 0xFF00
+		lowBits |= s.id & 0x00FF
 	}
-	if len(seen) != 2 {
-		t.Errorf("%d source ports for %d sequential queries, want 2 (each used %d times): %v", len(seen), 2*maxSocketUses, maxSocketUses, seen)
+	for port, uses := range ports {
+		if uses > 3 {
+			t.Errorf("source port %s used %d times in %d queries", port, uses, n)
+		}
 	}
-	// A socket whose exchange timed out is not reused: a late answer to it
-	// must not be taken for the next query's.
-	slow := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
-	sp := NewPlain(slow.Addr)
-	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := sp.Exchange(tctx, question("late.example")); err == nil {
-		t.Fatal("no timeout")
+	if len(ports) < n*9/10 {
+		t.Errorf("%d distinct source ports for %d queries", len(ports), n)
 	}
-	if n := len(sp.idle); n != 0 {
-		t.Errorf("%d sockets kept after a timeout", n)
+	// 1,000 draws from 65,536 IDs collide about 8 times; far more means they are not random.
+	if len(ids) < n-30 || highBits != 0xFF00 || lowBits != 0x00FF {
+		t.Errorf("%d distinct IDs in %d queries (bits seen %04x)", len(ids), n, highBits|lowBits)
+	}
+}
+
+// Each upstream of a group is tried once per exchange, not once more in
+// the pass over the ones set aside (two silent upstreams with a 2s timeout
+// took 8s before).
+func TestGroupTriesEachUpstreamOnce(t *testing.T) {
+	t.Parallel()
+	silent1 := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
+	silent2 := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
+	g := NewGroup([]Upstream{NewPlain(silent1.Addr), NewPlain(silent2.Addr)}, 100*time.Millisecond, nil, time.Now)
+	_, err := g.Exchange(context.Background(), question("silent.example"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if KindOf(err) != KindTimeout {
+		t.Errorf("kind %s, want timeout (%v)", KindOf(err), err)
+	}
+	if a, b := silent1.Queries(), silent2.Queries(); a != 1 || b != 1 {
+		t.Errorf("asked %d and %d times, want once each", a, b)
+	}
+}
+
+// A failure no other server can mend (DNSSEC) ends the exchange at once.
+func TestGroupDoesNotFailOverOnBogus(t *testing.T) {
+	t.Parallel()
+	second := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.15", 60))
+	bogus := fakeUpstream{addr: "bogus", err: &Error{Kind: KindBogus, Upstream: "bogus", Err: errors.New("bad signature")}}
+	g := NewGroup([]Upstream{bogus, NewPlain(second.Addr)}, time.Second, nil, time.Now)
+	if _, err := g.Exchange(context.Background(), question("bogus.example")); KindOf(err) != KindBogus {
+		t.Fatalf("err %v (kind %s), want bogus", err, KindOf(err))
+	}
+	if n := second.Queries(); n != 0 {
+		t.Errorf("the next upstream was asked %d times after a bogus answer", n)
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+	refused := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeRefused)
+		w.WriteMsg(m)
+	})
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	for _, tc := range []struct {
+		name string
+		addr string
+		want Kind
+	}{
+		{"REFUSED", refused.Addr, KindRefused},
+		{"port closed (ICMP unreachable)", closed, KindNetwork},
+	} {
+		g := NewGroup([]Upstream{NewPlain(tc.addr)}, time.Second, nil, time.Now)
+		_, err := g.Exchange(context.Background(), question("kind.example"))
+		var ue *Error
+		if KindOf(err) != tc.want || !errors.As(err, &ue) || ue.Upstream != tc.addr {
+			t.Errorf("%s: %v (kind %s), want kind %s from %s", tc.name, err, KindOf(err), tc.want, tc.addr)
+		}
+	}
+}
+
+type fakeUpstream struct {
+	addr string
+	err  error
+}
+
+func (f fakeUpstream) Exchange(context.Context, *dns.Msg) (*dns.Msg, error) { return nil, f.err }
+func (f fakeUpstream) Address() string                                      { return f.addr }
+func (f fakeUpstream) Close() error                                         { return nil }
+
+func TestPlanLoopsBackToItself(t *testing.T) {
+	t.Parallel()
+	listen := []netip.AddrPort{netip.MustParseAddrPort("0.0.0.0:53")}
+	for _, tc := range []struct {
+		servers []string
+		loops   bool
+	}{
+		{[]string{"127.0.0.1:53"}, true},
+		{[]string{"127.0.0.53:53"}, true},
+		{[]string{"127.0.0.1:5300"}, false},
+		{[]string{"192.0.2.1:53"}, false},
+		{[]string{"tls://127.0.0.1:53"}, false},
+	} {
+		err := Plan{Servers: tc.servers, System: true}.Loops(listen)
+		if (err != nil) != tc.loops {
+			t.Errorf("%v: %v", tc.servers, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "/etc/resolv.conf") {
+			t.Errorf("the message does not say where the address came from: %v", err)
+		}
+	}
+	if err := (Plan{Servers: []string{"127.0.0.1:5353"}}).Loops([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:5353")}); err == nil {
+		t.Error("same address and port not caught")
+	}
+}
+
+// Failures are logged, at most once per upstream per failureLogEvery, with
+// how many were kept quiet since.
+func TestFailuresAreLoggedRateLimited(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	clock := dnstest.NewClock()
+	m := NewMetrics(prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&buf, nil)), clock.Now)
+	fail := &Error{Kind: KindTimeout, Upstream: "192.0.2.10:53", Err: errors.New("i/o timeout")}
+	for i := 0; i < 5; i++ {
+		m.ObserveExchange("192.0.2.10:53", time.Second, fail)
+	}
+	m.ObserveExchange("192.0.2.11:53", time.Second, fail)
+	if n := strings.Count(buf.String(), "upstream failed"); n != 2 {
+		t.Fatalf("%d lines for 5 failures of one upstream and 1 of another, want 2:\n%s", n, buf.String())
+	}
+	clock.Advance(failureLogEvery)
+	m.ObserveExchange("192.0.2.10:53", time.Second, fail)
+	if !strings.Contains(buf.String(), "more_failures_not_logged=4") || !strings.Contains(buf.String(), "kind=timeout") {
+		t.Errorf("log:\n%s", buf.String())
 	}
 }

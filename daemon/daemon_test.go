@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/miekg/dns"
+)
+
+// fake is a component that notes when it starts and stops.
+type fake struct {
+	name string
+	log  *[]string
+	mu   *sync.Mutex
+	fail bool
+}
+
+func (f fake) Name() string { return f.name }
+func (f fake) Start(context.Context) error {
+	if f.fail {
+		return errors.New("cannot bind")
+	}
+	f.note("start " + f.name)
+	return nil
+}
+func (f fake) Shutdown(context.Context) error { f.note("stop " + f.name); return nil }
+func (f fake) note(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*f.log = append(*f.log, s)
+}
+
+func TestComponentsStartInOrderAndStopInReverse(t *testing.T) {
+	t.Parallel()
+	d := newTestDaemon(t, "")
+	var log []string
+	var mu sync.Mutex
+	d.components = []Component{fake{"metrics", &log, &mu, false}, fake{"dns", &log, &mu, false}, fake{"watcher", &log, &mu, false}}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(log, ", "); got != "start metrics, start dns, start watcher, stop watcher, stop dns, stop metrics" {
+		t.Errorf("order: %s", got)
+	}
+	// A component that fails to start stops those started before it.
+	log = nil
+	d2 := newTestDaemon(t, "")
+	d2.components = []Component{fake{"metrics", &log, &mu, false}, fake{"dns", &log, &mu, true}, fake{"watcher", &log, &mu, false}}
+	err := d2.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "dns: cannot bind") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := strings.Join(log, ", "); got != "start metrics, stop metrics" {
+		t.Errorf("after a failed start: %s", got)
+	}
+}
+
+// newTestDaemon builds (but does not start) a daemon on a configuration
+// with loopback addresses, port 0, and extra TOML.
+func newTestDaemon(t *testing.T, extra string) *Daemon {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "civicdns.toml")
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"127.0.0.1:0\"\n[lists]\nwatch = \"0s\"\n" + extra
+	if !strings.Contains(extra, "[upstream]") {
+		text += "[upstream]\nservers = [\"192.0.2.1:53\"]\n"
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Options{ConfigPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The metrics server is the last to stop: while the DNS server drains,
+// /healthz answers 503 over real HTTP instead of refusing connections, and
+// the query in flight still gets its answer.
+func TestHealthzAnswers503WhileDNSDrains(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		<-release
+		dnstest.Answer("192.0.2.7", 60)(w, r)
+	})
+	d := newTestDaemon(t, "[upstream]\ntimeout = \"10s\"\nservers = [\""+up.Addr+"\"]\n")
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + d.Metrics.Addr().String()
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz %d %q", code, body)
+	}
+	dnsAddr := d.DNS.Addrs()[0].String()
+	answered := make(chan string, 1)
+	go func() {
+		r, err := dnstest.TryExchange("udp", dnsAddr, dnstest.Query("drain.example", dns.TypeA))
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		answered <- dnstest.FirstA(r)
+	}()
+	<-up.Seen
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- d.Shutdown(ctx)
+	}()
+	for {
+		code, _ := get(t, base+"/healthz")
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(time.Millisecond) // polling the condition
+	}
+	code, body := get(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, "civicdns_cache_misses_total 1") || !strings.Contains(body, `civicdns_config_reloads_total{result="failure"} 0`) {
+		t.Errorf("/metrics while draining: %d\n%s", code, body)
+	}
+	for _, want := range []string{`civicdns_upstream_errors_total{kind="timeout",upstream="` + up.Addr + `"} 0`, "go_goroutines", "civicdns_exemptions_active 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	close(release)
+	if ip := <-answered; ip != "192.0.2.7" {
+		t.Errorf("the query in flight got %q", ip)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("the metrics server still answers after shutdown")
+	}
+}
