@@ -81,7 +81,7 @@ done
 
 # Workloads. Cache hits: 1,000 real popular names, warmed first.
 # Misses: 100,000 distinct names, each asked once.
-head -n 1000 ../shared/realdata/opendns/opendns-top-domains.txt 2>/dev/null | awk 'NF{print $1" A"}' > "$OUT/hits.txt" || true
+head -n 1000 testdata/top-domains.txt 2>/dev/null | awk 'NF{print $1" A"}' > "$OUT/hits.txt" || true
 [ -s "$OUT/hits.txt" ] || for i in $(seq 1 1000); do echo "host$i.example A"; done > "$OUT/hits.txt"
 make_distinct() { awk -v p="$1" 'BEGIN{for(i=0;i<100000;i++) printf "n%d.%s.bench A\n", i, p}' > "$OUT/distinct-$1.txt"; }
 

@@ -11,7 +11,7 @@ import (
 
 // scaledFolder writes a lists folder with the real lists scaled to n names.
 func scaledFolder(b *testing.B, n int) string {
-	dir, err := realdata.Dir()
+	dir, err := realdata.Root()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func BenchmarkLookup2M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rd, _ := realdata.Dir()
+	rd, _ := realdata.Root()
 	queries, err := realdata.TopDomains(rd)
 	if err != nil {
 		b.Fatal(err)

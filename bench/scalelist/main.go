@@ -1,5 +1,5 @@
 // Command scalelist writes a category list folder with the real lists of
-// shared/realdata scaled to -n names, for the memory and reload benchmarks.
+// the shipped lists (blocklists/data) scaled to -n names, for the memory and reload benchmarks.
 package main
 
 import (
@@ -15,7 +15,7 @@ func main() {
 	n := flag.Int("n", 2000000, "names")
 	out := flag.String("out", "bench/out/lists2m", "folder to write")
 	flag.Parse()
-	dir, err := realdata.Dir()
+	dir, err := realdata.Root()
 	if err != nil {
 		log.Fatal(err)
 	}

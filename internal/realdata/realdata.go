@@ -1,5 +1,8 @@
-// Package realdata reads the real public lists in ../shared/realdata for
-// tests and benchmarks, and scales them to the sizes a benchmark needs.
+// Package realdata reads the real public lists the project ships — the
+// bundled imports of the category lists (blocklists/data) and a sample of
+// popular names (testdata/top-domains.txt) — for tests and benchmarks, and
+// scales them to the sizes a benchmark needs. It needs only a clone of the
+// repository.
 package realdata
 
 import (
@@ -11,31 +14,36 @@ import (
 	"strings"
 )
 
-// Dir finds shared/realdata from a folder inside the repository.
-func Dir() (string, error) {
+// Root finds the repository's root (the folder holding go.mod) from the
+// working directory.
+func Root() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "..", "shared", "realdata")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p, nil
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("shared/realdata not found above %s", wd)
+			return "", fmt.Errorf("no go.mod above %s", wd)
 		}
 	}
 }
 
-// BlockNames returns every distinct name of the real category lists.
-func BlockNames(dir string) ([]string, error) {
+// BlockNames returns every distinct name of the shipped lists' bundled
+// imports (blocklists/data under root): domains, hosts and plain lists.
+func BlockNames(root string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	files, _ := filepath.Glob(filepath.Join(dir, "ut1", "*.domains"))
-	more, _ := filepath.Glob(filepath.Join(dir, "blocklistproject", "*.txt"))
-	files = append(files, more...)
-	files = append(files, filepath.Join(dir, "chadmayfield", "pi_blocklist_porn_top1m.list"))
+	var files []string
+	for _, pat := range []string{"*.domains", "*.txt", "*.list"} {
+		more, _ := filepath.Glob(filepath.Join(root, "blocklists", "data", pat))
+		files = append(files, more...)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no list in %s", filepath.Join(root, "blocklists", "data"))
+	}
 	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {
@@ -80,9 +88,9 @@ func WriteScaled(w io.Writer, names []string, n int) error {
 	return bw.Flush()
 }
 
-// TopDomains returns the popular names of the OpenDNS top list.
-func TopDomains(dir string) ([]string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "opendns", "opendns-top-domains.txt"))
+// TopDomains returns the shipped sample of popular names (testdata/top-domains.txt under root).
+func TopDomains(root string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "top-domains.txt"))
 	if err != nil {
 		return nil, err
 	}
