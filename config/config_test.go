@@ -158,3 +158,69 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// One value of the wrong type hides no other error: every problem is
+// reported at once, in line order, without echoes of the wrong value.
+func TestEveryErrorAtOnce(t *testing.T) {
+	t.Parallel()
+	text := `[server]
+listen = ["127.0.0.1:5353"]
+bogus = 1
+
+[cache]
+size = "big"
+
+[[department]]
+name = "Police"
+networks = ["10.20.0.0/33"]
+
+[[exemption]]
+department = "Police"
+category = "adult"
+approved_by = "x"
+reason = "y"
+expires = "next friday"
+`
+	_, errs := ParseAll("c.toml", []byte(text))
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`c.toml:3: unknown key "server.bogus"`,
+		`c.toml:6: cache.size: incompatible types: TOML value has type string; destination has type integer`,
+		`c.toml:10: department "Police": "10.20.0.0/33" is not a network (write 10.20.0.0/16 or fd00:20::/48)`,
+		`c.toml:17:12: exemption.expires: "next friday" is not a date (write 2027-06-30)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := errs.Summary(); s != "4 errors" {
+		t.Errorf("summary %q", s)
+	}
+	if s := errs[:1].Summary(); s != "1 error" {
+		t.Errorf("summary %q", s)
+	}
+	// A syntax error still stops at once: the rest cannot be read.
+	if _, errs := ParseAll("c.toml", []byte("[server\nlisten = 1\n")); len(errs) != 1 || errs[0].Line != 2 {
+		t.Errorf("syntax error: %v", errs)
+	}
+}
+
+// Department names are trimmed and compared without letter case: an
+// exemption for "police" is Police's, and "Police" beside "police " is an error.
+func TestDepartmentNamesAreNormalised(t *testing.T) {
+	t.Parallel()
+	c, err := Parse("c.toml", []byte("[[department]]\nname = \" Police \"\nnetworks = [\"10.20.0.0/16\"]\n"+
+		"[[exemption]]\ndepartment = \"police\"\ncategory = \"adult\"\napproved_by = \"x\"\nreason = \"y\"\nexpires = 2027-01-01\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Department[0].Name != "Police" || c.Exemption[0].Department != "Police" {
+		t.Errorf("department %q, exemption for %q", c.Department[0].Name, c.Exemption[0].Department)
+	}
+	_, err = Parse("c.toml", []byte("[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n[[department]]\nname = \"police \"\nnetworks = [\"10.21.0.0/16\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), `c.toml:5: department "Police" and "police" differ only in letter case`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -11,6 +12,7 @@ type Error struct {
 	Line int // 0 when unknown
 	Col  int // 0 when unknown
 	Msg  string
+	Key  string // the TOML key of a value that could not be decoded, else ""
 }
 
 func (e Error) Error() string {
@@ -32,6 +34,26 @@ func (es Errors) Error() string {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Summary counts the errors: "1 error", "3 errors".
+func (es Errors) Summary() string {
+	if len(es) == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", len(es))
+}
+
+// Sorted returns the errors in file order, then line order.
+func (es Errors) Sorted() Errors {
+	out := append(Errors(nil), es...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
 }
 
 // Err returns nil for no errors, so that callers can return it directly.

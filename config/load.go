@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -108,35 +109,95 @@ func ParseAll(file string, data []byte) (*Config, Errors) {
 		return nil, errs
 	}
 	cfg.pos = *pos
-	errs = append(errs, cfg.validate()...)
+	errs = append(errs, withoutEchoes(cfg.validate(), errs, data)...)
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	return &cfg, errs
 }
 
-// DecodeStrict decodes TOML text into v and reports every key v has no
-// place for, each with its line. A syntax or type error stops decoding: then
-// the positions are nil and the one error says where.
-func DecodeStrict(file string, data []byte, v any) (*Positions, Errors) {
-	text := string(data)
-	md, err := toml.Decode(text, v)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
-				msg = fmt.Sprintf("%s: %s", pe.LastKey, msg)
+// withoutEchoes drops the validation errors that only repeat a value error:
+// a wrong-typed value was left out of decoding, so its table may look as
+// if the key were missing ("an [[exemption]] needs expires").
+func withoutEchoes(verrs, decodeErrs Errors, data []byte) Errors {
+	lines := strings.Split(string(data), "\n")
+	header := func(line int) int { // the table header above line, 0 for the top level
+		for l := line; l >= 1; l-- {
+			if t := strings.TrimSpace(lines[l-1]); strings.HasPrefix(t, "[") {
+				return l
 			}
-			return nil, Errors{{File: file, Line: pe.Position.Line, Col: pe.Position.Col, Msg: msg}}
 		}
-		// Type mismatches come as plain errors: "toml: line N (last key "k"): …".
-		if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, Errors{{File: file, Line: line, Msg: m[2] + ": " + m[3]}}
-		}
-		return nil, Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
+		return 0
 	}
-	pos := scanPositions(text)
-	return &pos, unknownKeys(file, md, pos)
+	var out Errors
+	for _, v := range verrs {
+		echo := false
+		for _, d := range decodeErrs {
+			key := d.Key[strings.LastIndexByte(d.Key, '.')+1:]
+			if d.Key != "" && d.Line <= len(lines) && v.Line == header(d.Line) && strings.Contains(v.Msg, key) {
+				echo = true
+			}
+		}
+		if !echo {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// DecodeStrict decodes TOML text into v and reports every key v has no
+// place for, each with its line. A value of the wrong type (the decoder
+// stops at the first) is reported and its line blanked, and the text
+// decoded again, so that one wrong value hides no other error. A syntax
+// error stops decoding: then the positions are nil and the errors say where.
+func DecodeStrict(file string, data []byte, v any) (*Positions, Errors) {
+	lines := strings.Split(string(data), "\n")
+	if _, err := toml.Decode(string(data), &map[string]any{}); err != nil {
+		return nil, Errors{decodeError(file, err)}
+	}
+	rv := reflect.ValueOf(v).Elem()
+	initial := reflect.New(rv.Type()).Elem()
+	initial.Set(rv)
+	var valueErrs Errors
+	for {
+		text := strings.Join(lines, "\n")
+		if len(valueErrs) > 0 {
+			if _, err := toml.Decode(text, &map[string]any{}); err != nil {
+				// Blanking a value written over several lines broke the
+				// text: what was found before is what there is to say.
+				return nil, valueErrs
+			}
+		}
+		md, err := toml.Decode(text, v)
+		if err == nil {
+			pos := scanPositions(string(data))
+			return &pos, append(valueErrs, unknownKeys(file, md, pos)...)
+		}
+		// The text parses, so this is a value the schema cannot take.
+		e := decodeError(file, err)
+		valueErrs = append(valueErrs, e)
+		if e.Line < 1 || e.Line > len(lines) || len(valueErrs) > len(lines) {
+			return nil, valueErrs
+		}
+		lines[e.Line-1] = ""
+		rv.Set(initial)
+	}
+}
+
+// decodeError turns a TOML decoding error into an Error at its line.
+func decodeError(file string, err error) Error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
+			msg = fmt.Sprintf("%s: %s", pe.LastKey, msg)
+		}
+		return Error{File: file, Line: pe.Position.Line, Col: pe.Position.Col, Msg: msg, Key: pe.LastKey}
+	}
+	// Type mismatches come as plain errors: "toml: line N (last key "k"): …".
+	if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Error{File: file, Line: line, Msg: m[2] + ": " + m[3], Key: m[2]}
+	}
+	return Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 }
 
 // unknownKeys reports keys the schema does not have: a typo must not pass.

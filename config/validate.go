@@ -8,103 +8,126 @@ import (
 	"strings"
 )
 
-// validate checks every value that can be checked without the lists, and
-// fills the parsed forms (addresses, prefixes). It reports all problems.
-func (c *Config) validate() Errors {
-	var errs Errors
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, c.ErrorAt(path, format, args...))
-	}
+// validator collects every problem of one configuration, each at the line
+// of the key it is about.
+type validator struct {
+	c    *Config
+	errs Errors
+}
 
-	// [server]
-	if len(c.Server.Listen) == 0 {
-		bad("server.listen", "server.listen: at least one address is needed")
+func (v *validator) bad(path, format string, args ...any) {
+	v.errs = append(v.errs, v.c.ErrorAt(path, format, args...))
+}
+
+// validate checks every value that can be checked without the lists, and
+// fills the parsed forms (addresses, prefixes). It reports all problems,
+// section by section.
+func (c *Config) validate() Errors {
+	v := &validator{c: c}
+	v.server()
+	v.upstream()
+	v.cache()
+	v.metrics()
+	v.block()
+	v.lists()
+	v.policy()
+	depts := v.departments()
+	v.exemptions(depts)
+	return v.errs
+}
+
+func (v *validator) server() {
+	s := &v.c.Server
+	if len(s.Listen) == 0 {
+		v.bad("server.listen", "server.listen: at least one address is needed")
 	}
-	for _, l := range c.Server.Listen {
+	for _, l := range s.Listen {
 		ap, err := netip.ParseAddrPort(l)
 		if err != nil {
-			bad("server.listen", "server.listen: %q is not an IP:port (write \"0.0.0.0:53\" or \"[::]:53\")", l)
+			v.bad("server.listen", "server.listen: %q is not an IP:port (write \"0.0.0.0:53\" or \"[::]:53\")", l)
 			continue
 		}
-		c.Server.ListenAddrs = append(c.Server.ListenAddrs, ap)
+		s.ListenAddrs = append(s.ListenAddrs, ap)
 	}
-	if c.Server.TCPIdleTimeout <= 0 {
-		bad("server.tcp_idle_timeout", "server.tcp_idle_timeout must be positive")
+	if s.TCPIdleTimeout <= 0 {
+		v.bad("server.tcp_idle_timeout", "server.tcp_idle_timeout must be positive")
 	}
-	if c.Server.TCPMaxConnections < 1 {
-		bad("server.tcp_max_connections", "server.tcp_max_connections must be at least 1")
+	if s.TCPMaxConnections < 1 {
+		v.bad("server.tcp_max_connections", "server.tcp_max_connections must be at least 1")
 	}
-	if c.Server.UDPSockets < 0 || c.Server.UDPSockets > 64 {
-		bad("server.udp_sockets", "server.udp_sockets must be 0 (one per CPU) to 64")
+	if s.UDPSockets < 0 || s.UDPSockets > 64 {
+		v.bad("server.udp_sockets", "server.udp_sockets must be 0 (one per CPU) to 64")
 	}
+}
 
-	// [upstream]
-	switch c.Upstream.Mode {
+func (v *validator) upstream() {
+	u := &v.c.Upstream
+	switch u.Mode {
 	case "forward":
 	case "recursive":
-		bad("upstream.mode", `upstream.mode "recursive" is not available in this release; use "forward"`)
+		v.bad("upstream.mode", `upstream.mode "recursive" is not available in this release; use "forward"`)
 	default:
-		bad("upstream.mode", `upstream.mode must be "forward" or "recursive", not %q`, c.Upstream.Mode)
+		v.bad("upstream.mode", `upstream.mode must be "forward" or "recursive", not %q`, u.Mode)
 	}
-	for _, s := range c.Upstream.Servers {
+	for _, s := range u.Servers {
 		if err := CheckUpstreamAddress(s); err != nil {
-			bad("upstream.servers", "upstream.servers: %v", err)
+			v.bad("upstream.servers", "upstream.servers: %v", err)
 		}
 	}
-	if c.Upstream.Timeout <= 0 {
-		bad("upstream.timeout", "upstream.timeout must be positive")
+	if u.Timeout <= 0 {
+		v.bad("upstream.timeout", "upstream.timeout must be positive")
 	}
 	zones := map[string]bool{}
-	for i := range c.Upstream.Zone {
-		z := &c.Upstream.Zone[i]
+	for i := range u.Zone {
+		z := &u.Zone[i]
 		p := fmt.Sprintf("upstream.zone[%d]", i)
 		name, err := NormalizeName(z.Name)
 		if err != nil || name == "" {
-			bad(p+".name", "upstream.zone name %q is not a domain name", z.Name)
+			v.bad(p+".name", "upstream.zone name %q is not a domain name", z.Name)
 		} else if zones[name] {
-			bad(p+".name", "upstream.zone %q is given twice", z.Name)
+			v.bad(p+".name", "upstream.zone %q is given twice", z.Name)
 		}
 		zones[name] = true
 		z.Name = name
 		if len(z.Servers) == 0 {
-			bad(p+".servers", "upstream.zone %q needs at least one server", z.Name)
+			v.bad(p+".servers", "upstream.zone %q needs at least one server", z.Name)
 		}
 		for _, s := range z.Servers {
 			if err := CheckUpstreamAddress(s); err != nil {
-				bad(p+".servers", "upstream.zone %q: %v", z.Name, err)
+				v.bad(p+".servers", "upstream.zone %q: %v", z.Name, err)
 			}
 		}
 	}
+}
 
-	// [cache]
-	if c.Cache.Size < 1 {
-		bad("cache.size", "cache.size must be at least 1")
+func (v *validator) cache() {
+	c := &v.c.Cache
+	if c.Size < 1 {
+		v.bad("cache.size", "cache.size must be at least 1")
 	}
-	if c.Cache.MaxTTL <= 0 {
-		bad("cache.max_ttl", "cache.max_ttl must be positive")
+	if c.MaxTTL <= 0 {
+		v.bad("cache.max_ttl", "cache.max_ttl must be positive")
 	}
-	if c.Cache.MinTTL < 0 || c.Cache.MinTTL > c.Cache.MaxTTL {
-		bad("cache.min_ttl", "cache.min_ttl must be between 0 and max_ttl")
+	if c.MinTTL < 0 || c.MinTTL > c.MaxTTL {
+		v.bad("cache.min_ttl", "cache.min_ttl must be between 0 and max_ttl")
 	}
-	if c.Cache.NegMaxTTL < 0 {
-		bad("cache.negative_max_ttl", "cache.negative_max_ttl must not be negative")
+	if c.NegMaxTTL < 0 {
+		v.bad("cache.negative_max_ttl", "cache.negative_max_ttl must not be negative")
 	}
-	if c.Cache.ServeStale < 0 {
-		bad("cache.serve_stale", "cache.serve_stale must not be negative")
+	if c.ServeStale < 0 {
+		v.bad("cache.serve_stale", "cache.serve_stale must not be negative")
 	}
-	if c.Cache.StaleAfter < 0 {
-		bad("cache.stale_answer_after", "cache.stale_answer_after must not be negative")
+	if c.StaleAfter < 0 {
+		v.bad("cache.stale_answer_after", "cache.stale_answer_after must not be negative")
 	}
+}
 
-	// [metrics]
-	if l := c.Metrics.Listen; l != "" {
+func (v *validator) metrics() {
+	if l := v.c.Metrics.Listen; l != "" {
 		if _, _, err := net.SplitHostPort(l); err != nil {
-			bad("metrics.listen", "metrics.listen: %q is not host:port", l)
+			v.bad("metrics.listen", "metrics.listen: %q is not host:port", l)
 		}
 	}
-
-	errs = append(errs, c.validatePolicy()...)
-	return errs
 }
 
 // CheckUpstreamAddress accepts "IP:port", "IP" (port 53), "tls://host:port"

@@ -6,75 +6,89 @@ import (
 	"strings"
 )
 
-// validatePolicy checks [block], [policy], departments and exemptions as far
-// as they can be checked without the category lists (policy.Compile does the rest).
-func (c *Config) validatePolicy() Errors {
-	var errs Errors
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, c.ErrorAt(path, format, args...))
-	}
+// The sections of the policy, checked as far as they can be without the
+// category lists (policy.Compile does the rest).
 
-	switch c.Block.Answer {
+func (v *validator) block() {
+	b := &v.c.Block
+	switch b.Answer {
 	case "blockpage", "nxdomain", "null":
 	default:
-		bad("block.answer", `block.answer must be "blockpage", "nxdomain" or "null", not %q`, c.Block.Answer)
+		v.bad("block.answer", `block.answer must be "blockpage", "nxdomain" or "null", not %q`, b.Answer)
 	}
-	if s := c.Block.BlockpageIPv4; s != "" {
+	if s := b.BlockpageIPv4; s != "" {
 		a, err := netip.ParseAddr(s)
 		if err != nil || !a.Is4() {
-			bad("block.blockpage_ipv4", "block.blockpage_ipv4: %q is not an IPv4 address", s)
+			v.bad("block.blockpage_ipv4", "block.blockpage_ipv4: %q is not an IPv4 address", s)
 		}
-		c.Block.IPv4 = a
+		b.IPv4 = a
 	}
-	if s := c.Block.BlockpageIPv6; s != "" {
+	if s := b.BlockpageIPv6; s != "" {
 		a, err := netip.ParseAddr(s)
 		if err != nil || !a.Is6() || a.Is4In6() {
-			bad("block.blockpage_ipv6", "block.blockpage_ipv6: %q is not an IPv6 address", s)
+			v.bad("block.blockpage_ipv6", "block.blockpage_ipv6: %q is not an IPv6 address", s)
 		}
-		c.Block.IPv6 = a
+		b.IPv6 = a
 	}
-	if c.Block.TTL < 0 || c.Block.TTL.D().Hours() > 24 {
-		bad("block.ttl", "block.ttl must be between 0 and 24h")
+	if b.TTL < 0 || b.TTL.D().Hours() > 24 {
+		v.bad("block.ttl", "block.ttl must be between 0 and 24h")
 	}
+	if b.Answer == "blockpage" && b.BlockpageIPv4 == "" && b.BlockpageIPv6 == "" {
+		v.bad("block.answer", `block.answer "blockpage" needs blockpage_ipv4 or blockpage_ipv6 (the block page's address)`)
+	}
+}
 
-	if c.Block.Answer == "blockpage" && c.Block.BlockpageIPv4 == "" && c.Block.BlockpageIPv6 == "" {
-		bad("block.answer", `block.answer "blockpage" needs blockpage_ipv4 or blockpage_ipv6 (the block page's address)`)
-	}
-	if c.Lists.Update && c.Lists.DownloadDir == "" {
-		if c.State.Dir == "" {
-			bad("lists.update", "lists.update needs lists.download_dir (or [state] dir) to keep the downloaded lists in")
+func (v *validator) lists() {
+	l := &v.c.Lists
+	if l.Update && l.DownloadDir == "" {
+		if v.c.State.Dir == "" {
+			v.bad("lists.update", "lists.update needs lists.download_dir (or [state] dir) to keep the downloaded lists in")
 		} else {
-			c.Lists.DownloadDir = c.State.Dir + "/lists"
+			l.DownloadDir = v.c.State.Dir + "/lists"
 		}
 	}
-	if c.Lists.Watch < 0 {
-		bad("lists.watch", "lists.watch must not be negative")
+	if l.Watch < 0 {
+		v.bad("lists.watch", "lists.watch must not be negative")
 	}
-	for i, n := range c.Policy.Allow {
+}
+
+func (v *validator) policy() {
+	for i, n := range v.c.Policy.Allow {
 		name, err := NormalizeName(n)
 		if err != nil || name == "" {
-			bad("policy.allow", "policy.allow: %q is not a domain name", n)
+			v.bad("policy.allow", "policy.allow: %q is not a domain name", n)
 		}
-		c.Policy.Allow[i] = name
+		v.c.Policy.Allow[i] = name
 	}
+}
 
-	depts := map[string]bool{}
-	for i := range c.Department {
-		d := &c.Department[i]
+// departments checks every [[department]] and returns their names by
+// DepartmentKey. Names are trimmed; two that differ only in case or spaces
+// are one name given twice.
+func (v *validator) departments() map[string]string {
+	depts := map[string]string{}
+	for i := range v.c.Department {
+		d := &v.c.Department[i]
 		p := fmt.Sprintf("department[%d]", i)
-		if strings.TrimSpace(d.Name) == "" {
-			bad(p, "a [[department]] needs a name")
-		} else if depts[d.Name] {
-			bad(p+".name", "department %q is defined twice", d.Name)
+		d.Name = strings.TrimSpace(d.Name)
+		key := DepartmentKey(d.Name)
+		switch other, dup := depts[key]; {
+		case d.Name == "":
+			v.bad(p, "a [[department]] needs a name")
+		case dup && other == d.Name:
+			v.bad(p+".name", "department %q is defined twice", d.Name)
+		case dup:
+			v.bad(p+".name", "department %q and %q differ only in letter case: department names are compared without it", other, d.Name)
+		default:
+			depts[key] = d.Name
 		}
-		depts[d.Name] = true
 		if len(d.Networks) == 0 {
-			bad(p+".networks", "department %q needs at least one network", d.Name)
+			v.bad(p+".networks", "department %q needs at least one network", d.Name)
 		}
 		for _, n := range d.Networks {
 			pfx, err := parsePrefix(n)
 			if err != nil {
-				bad(p+".networks", "department %q: %v", d.Name, err)
+				v.bad(p+".networks", "department %q: %v", d.Name, err)
 				continue
 			}
 			d.Prefixes = append(d.Prefixes, pfx)
@@ -82,63 +96,71 @@ func (c *Config) validatePolicy() Errors {
 		for j, n := range d.BlockDomains {
 			name, err := NormalizeName(n)
 			if err != nil || name == "" {
-				bad(p+".block_domains", "department %q: block_domains: %q is not a domain name", d.Name, n)
+				v.bad(p+".block_domains", "department %q: block_domains: %q is not a domain name", d.Name, n)
 			}
 			d.BlockDomains[j] = name
 		}
 	}
 	seenPrefix := map[netip.Prefix]string{}
-	for i, d := range c.Department {
+	for i, d := range v.c.Department {
 		for _, pfx := range d.Prefixes {
 			if other, ok := seenPrefix[pfx]; ok && other != d.Name {
-				bad(fmt.Sprintf("department[%d].networks", i), "network %s is in both department %q and %q", pfx, other, d.Name)
+				v.bad(fmt.Sprintf("department[%d].networks", i), "network %s is in both department %q and %q", pfx, other, d.Name)
 			}
 			seenPrefix[pfx] = d.Name
 		}
 	}
+	return depts
+}
 
-	for i := range c.Exemption {
-		e := &c.Exemption[i]
+// exemptions checks every [[exemption]]; a department is named as
+// DepartmentKey compares, and written back as its [[department]] spells it.
+func (v *validator) exemptions(depts map[string]string) {
+	for i := range v.c.Exemption {
+		e := &v.c.Exemption[i]
 		p := fmt.Sprintf("exemption[%d]", i)
 		switch {
 		case e.Department == "" && len(e.Clients) == 0:
-			bad(p, "an [[exemption]] needs department or clients")
+			v.bad(p, "an [[exemption]] needs department or clients")
 		case e.Department != "" && len(e.Clients) > 0:
-			bad(p+".clients", "an [[exemption]] has department or clients, not both")
-		case e.Department != "" && !depts[e.Department]:
-			bad(p+".department", "exemption for unknown department %q", e.Department)
+			v.bad(p+".clients", "an [[exemption]] has department or clients, not both")
+		case e.Department != "":
+			if name, ok := depts[DepartmentKey(e.Department)]; ok {
+				e.Department = name
+			} else {
+				v.bad(p+".department", "exemption for unknown department %q", e.Department)
+			}
 		}
 		for _, cl := range e.Clients {
 			pfx, err := parsePrefix(cl)
 			if err != nil {
-				bad(p+".clients", "exemption clients: %v", err)
+				v.bad(p+".clients", "exemption clients: %v", err)
 				continue
 			}
 			e.ClientPrefixes = append(e.ClientPrefixes, pfx)
 		}
 		if (e.Category == "") == (len(e.Domains) == 0) {
-			bad(p, "an [[exemption]] lifts either a category or a list of domains")
+			v.bad(p, "an [[exemption]] lifts either a category or a list of domains")
 		}
 		for j, n := range e.Domains {
 			name, err := NormalizeName(n)
 			if err != nil || name == "" {
-				bad(p+".domains", "exemption domains: %q is not a domain name", n)
+				v.bad(p+".domains", "exemption domains: %q is not a domain name", n)
 			}
 			e.Domains[j] = name
 		}
 		if strings.TrimSpace(e.ApprovedBy) == "" {
-			bad(p, "an [[exemption]] needs approved_by (the director who authorised it)")
+			v.bad(p, "an [[exemption]] needs approved_by (the director who authorised it)")
 		}
 		if strings.TrimSpace(e.Reason) == "" {
-			bad(p, "an [[exemption]] needs a reason")
+			v.bad(p, "an [[exemption]] needs a reason")
 		}
 		if e.Expires.IsZero() {
-			bad(p, "an [[exemption]] needs expires (a date such as 2027-06-30)")
+			v.bad(p, "an [[exemption]] needs expires (a date such as 2027-06-30)")
 		} else if !e.Starts.IsZero() && e.Starts.String() > e.Expires.String() {
-			bad(p+".starts", "exemption starts %s after it expires %s", e.Starts, e.Expires)
+			v.bad(p+".starts", "exemption starts %s after it expires %s", e.Starts, e.Expires)
 		}
 	}
-	return errs
 }
 
 // parsePrefix reads a CIDR or a single address (a /32 or /128).

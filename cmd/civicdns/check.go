@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -35,8 +36,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(errs) > 0 {
-		fmt.Fprintln(stderr, errs.Error())
-		fmt.Fprintf(stderr, "%d errors\n", len(errs))
+		// The main file's errors first, then each list file's, each in line order.
+		main := ""
+		if cfg != nil {
+			main = cfg.File
+		}
+		sorted := errs.Sorted()
+		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].File == main && sorted[j].File != main })
+		fmt.Fprintln(stderr, sorted.Error())
+		fmt.Fprintln(stderr, errs.Summary())
 		return 1
 	}
 	printSummary(stdout, cfg, pol, time.Now())
