@@ -72,11 +72,14 @@ func Load(opts Options) (*Set, error) {
 	set := &Set{Categories: map[string]*Category{}}
 	hint := 0
 	for _, pf := range files {
-		c := set.Categories[pf.Category]
-		if c == nil {
-			c = &Category{Name: pf.Category, Title: pf.Category}
-			set.Categories[pf.Category] = c
+		if c := set.Categories[pf.Category]; c != nil {
+			// Which file's title and policy clause would the block page show?
+			errs = append(errs, config.Error{File: pf.display, Line: pf.pos.Line("category"), Msg: fmt.Sprintf(
+				"category %q is also defined by %s: one file per category (merge them, or give this one another name)", pf.Category, c.Files[0])})
+			continue
 		}
+		c := &Category{Name: pf.Category, Title: pf.Category}
+		set.Categories[pf.Category] = c
 		if pf.Title != "" {
 			c.Title = pf.Title
 		}
@@ -93,6 +96,9 @@ func Load(opts Options) (*Set, error) {
 			}
 		}
 		hint += len(pf.Block) + len(pf.Allow)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	if len(set.Categories) > MaxCategories {
 		return nil, config.Errors{{File: opts.DisplayDir, Msg: fmt.Sprintf("%d categories: at most %d", len(set.Categories), MaxCategories)}}

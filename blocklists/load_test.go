@@ -27,6 +27,8 @@ func TestBadListFilesNameFileAndLine(t *testing.T) {
 			[]string{`lists/a.toml:5: refresh needs a url`}},
 		{"TOML syntax", map[string]string{"a.toml": "category = \"a\"\nblock = [\"x\"\n"}, []string{`lists/a.toml:2:13: block: expected a comma`}},
 		{"no lists", map[string]string{"readme.txt": "x"}, []string{`lists: no category lists`}},
+		{"two files, one category", map[string]string{"a.toml": "category = \"gambling\"\n", "b.toml": "# more\ncategory = \"gambling\"\n"},
+			[]string{`lists/b.toml:2: category "gambling" is also defined by lists/a.toml`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -44,6 +46,27 @@ func TestBadListFilesNameFileAndLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A skipped line is quoted cut short, not whole.
+func TestLongBadLinesAreCut(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"a.toml":     {Data: []byte("category = \"a\"\n[[import]]\npath = \"third.list\"\nformat = \"domains\"\n")},
+		"third.list": {Data: []byte("good.example\n" + strings.Repeat("a", 100000) + "\n" + strings.Repeat("b ", 50000) + "\n")},
+	}
+	set, err := Load(Options{FS: fsys, DisplayDir: "lists"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Warnings) != 2 {
+		t.Fatalf("warnings: %d", len(set.Warnings))
+	}
+	for _, w := range set.Warnings {
+		if msg := w.Error(); len(msg) > 250 || !strings.Contains(msg, "…") {
+			t.Errorf("a %d-byte message: %.300s", len(msg), msg)
+		}
 	}
 }
 

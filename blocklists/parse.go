@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 
 	"github.com/civicdns/civicdns/config"
 )
@@ -56,6 +57,9 @@ func Parse(format string, r io.Reader, add func(name []byte, line int, allow boo
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	var norm []byte
 	bad := func(n int, msg string) {
+		if len(msg) > maxMessage { // a message may quote the line: a 100,000-character one is not shown whole
+			msg = fmt.Sprintf("%s… (%d characters)", strings.ToValidUTF8(msg[:maxMessage], ""), len(msg))
+		}
 		if len(st.Bad) < maxReported {
 			st.Bad = append(st.Bad, LineError{Line: n, Msg: msg})
 		} else if len(st.Bad) == maxReported {
@@ -212,6 +216,9 @@ func (p *lineParser) adblockLine(line []byte) ([][]byte, bool, bool, error) {
 	p.fields = append(p.fields[:0], rule)
 	return p.fields, allow, false, nil
 }
+
+// maxMessage bounds the length of a skipped line's message.
+const maxMessage = 160
 
 func truncate(b []byte) string {
 	if len(b) > 80 {

@@ -32,14 +32,14 @@ func AppendNormalized(dst, name []byte) ([]byte, error) {
 		if c >= 0x80 {
 			a, err := idna.Lookup.ToASCII(string(name))
 			if err != nil {
-				return dst, fmt.Errorf("%q: %v", name, err)
+				return dst, fmt.Errorf("%s: %v", quoteName(name), err)
 			}
 			name = []byte(a)
 			break
 		}
 	}
 	if len(name) > 253 {
-		return dst, fmt.Errorf("%q is longer than 253 characters", name)
+		return dst, fmt.Errorf("%s is longer than 253 characters", quoteName(name))
 	}
 	start := len(dst)
 	label := 0
@@ -50,15 +50,15 @@ func AppendNormalized(dst, name []byte) ([]byte, error) {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 		case c == '.':
 			if label == 0 || i == len(name)-1 {
-				return dst[:start], fmt.Errorf("%q has an empty label", name)
+				return dst[:start], fmt.Errorf("%s has an empty label", quoteName(name))
 			}
 			label = -1
 		default:
-			return dst[:start], fmt.Errorf("%q has a character (%q) no host name has", name, c)
+			return dst[:start], fmt.Errorf("%s has a character (%q) no host name has", quoteName(name), c)
 		}
 		label++
 		if label > 63 {
-			return dst[:start], fmt.Errorf("%q has a label longer than 63 characters", name)
+			return dst[:start], fmt.Errorf("%s has a label longer than 63 characters", quoteName(name))
 		}
 		dst = append(dst, c)
 	}
@@ -68,3 +68,12 @@ func AppendNormalized(dst, name []byte) ([]byte, error) {
 // DepartmentKey is how department names are compared: without surrounding
 // spaces and case-insensitively, so that "Police" and "police " are one.
 func DepartmentKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// quoteName quotes a name for a message, cut to its first 80 bytes: a list
+// line of 100,000 characters is not shown whole.
+func quoteName(name []byte) string {
+	if len(name) > 80 {
+		return fmt.Sprintf("%q… (%d characters)", strings.ToValidUTF8(string(name[:80]), ""), len(name))
+	}
+	return fmt.Sprintf("%q", name)
+}
