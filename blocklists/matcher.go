@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"unsafe"
+
+	"github.com/civicdns/civicdns/config"
 )
 
 // MaxCategories is how many categories one Matcher holds (a bit each).
@@ -101,22 +103,13 @@ func (m *Matcher) Lookup(name string, hits []Hit) []Hit {
 				ref:   ref,
 			})
 		}
-		dot := indexDot(suffix)
+		dot := config.LabelEnd(suffix)
 		if dot < 0 {
 			break
 		}
 		start += dot + 1
 	}
 	return hits
-}
-
-func indexDot(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			return i
-		}
-	}
-	return -1
 }
 
 // Source tells where a hit's name is listed for category bit cat.

@@ -224,3 +224,22 @@ func TestDepartmentNamesAreNormalised(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestLabelEnd(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		want int
+	}{
+		{"www.example.com", 3},
+		{`www\.example.com`, 12},
+		{`a\\.b`, 3},
+		{`a\046b.c`, 6},
+		{"com", -1},
+		{`x\.`, -1},
+	} {
+		if got := LabelEnd(tc.name); got != tc.want {
+			t.Errorf("LabelEnd(%q) = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -77,3 +77,19 @@ func quoteName(name []byte) string {
 	}
 	return fmt.Sprintf("%q", name)
 }
+
+// LabelEnd returns the index of the dot that ends the first label of a
+// name in presentation form, or -1 for the last label. A dot inside a label
+// is written escaped ("www\.example" is one label) and ends nothing, so
+// names are compared label by label, as DNS does.
+func LabelEnd(name string) int {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '\\':
+			i++ // the escaped byte (or the first digit of \DDD): never a separator
+		case '.':
+			return i
+		}
+	}
+	return -1
+}

@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/civicdns/civicdns/config"
+
 // suffixSet holds names that cover their subdomains.
 type suffixSet map[string]string // name → where it is written (file:line)
 
@@ -12,20 +14,11 @@ func (s suffixSet) longest(name string) int {
 		if _, ok := s[name[start:]]; ok {
 			return start
 		}
-		i := indexByte(name[start:], '.')
+		i := config.LabelEnd(name[start:])
 		if i < 0 {
 			break
 		}
 		start += i + 1
-	}
-	return -1
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
 	}
 	return -1
 }

@@ -369,3 +369,28 @@ func TestStoreExemptionTakesEffectWithoutAReload(t *testing.T) {
 		t.Errorf("a reload happened (%v → %v)", reloads, got)
 	}
 }
+
+// A label that contains a dot ("www.pokerstars" as one label) is not the
+// name www.pokerstars.com: names are compared label by label.
+func TestALabelWithADotIsOneLabel(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 300))
+	ts := startServer(t, policyConfig, up.Addr)
+	// casino.example is listed; "www.casino" + "example" is another name.
+	m := dnstest.Query(`www\.casino.example`, dns.TypeA)
+	r := exchangeFrom(t, "127.0.0.3", ts.Addr, m)
+	if ip := dnstest.FirstA(r); ip != "192.0.2.1" {
+		t.Errorf(`www\.casino.example: %s, want the upstream's answer`, ip)
+	}
+	if code, _, ok := ede(r); ok && code == dns.ExtendedErrorCodeBlocked {
+		t.Error("blocked")
+	}
+	// The upstream was asked for the same one label, not for casino.example.
+	if q := <-up.Seen; q.Name != `www\.casino.example.` {
+		t.Errorf("upstream asked %q", q.Name)
+	}
+	r = exchangeFrom(t, "127.0.0.3", ts.Addr, dnstest.Query("www.casino.example", dns.TypeA))
+	if ip := dnstest.FirstA(r); ip != "10.0.0.53" {
+		t.Errorf("www.casino.example: %s, want the block page", ip)
+	}
+}
