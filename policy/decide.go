@@ -23,6 +23,9 @@ const (
 // policy stays in force (category bypass).
 const Canary = "use-application-dns.net"
 
+// CanaryWhere is where the canary's rule is written: in civicdns itself.
+const CanaryWhere = "built in: the DNS-over-HTTPS canary"
+
 // Decision is the policy's answer for one client and name, and why.
 type Decision struct {
 	Action     string
@@ -73,7 +76,7 @@ func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name s
 	dec := Decision{Action: Allowed, Department: d, m: p.m}
 	if name == Canary {
 		dec.Action, dec.Category, dec.Matched, dec.NXDomain = Blocked, "bypass", name, true
-		dec.EDEText = "Blocked (bypass)"
+		dec.EDEText, dec.where = "Blocked (bypass)", CanaryWhere
 		return dec
 	}
 	if p.allow.longest(name) >= 0 {

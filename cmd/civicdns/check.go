@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/upstream"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -56,7 +57,15 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
 	if servers == "" {
-		servers = "the system's resolvers (/etc/resolv.conf)"
+		servers = "the system's resolvers (/etc/resolv.conf): "
+		if plan, err := upstream.PlanFor(cfg.Upstream, upstream.Options{}); err != nil {
+			servers += "none: " + err.Error()
+		} else {
+			servers += strings.Join(plan.Servers, ", ")
+			if err := plan.Loops(cfg.Server.ListenAddrs); err != nil {
+				servers += "\n  WARNING: " + err.Error()
+			}
+		}
 	}
 	fmt.Fprintf(w, "upstream:  %s, timeout %s\n", servers, cfg.Upstream.Timeout)
 	for _, z := range cfg.Upstream.Zone {
@@ -67,7 +76,17 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	if cfg.Metrics.Listen != "" {
 		fmt.Fprintf(w, "metrics:   http://%s/metrics\n", cfg.Metrics.Listen)
 	}
-	fmt.Fprintf(w, "block:     answered %s, TTL %s\n", cfg.Block.Answer, cfg.Block.TTL)
+	blockAnswer := cfg.Block.Answer
+	if blockAnswer == "blockpage" {
+		var addrs []string
+		for _, a := range []string{cfg.Block.BlockpageIPv4, cfg.Block.BlockpageIPv6} {
+			if a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+		blockAnswer += " (A/AAAA → " + strings.Join(addrs, ", ") + ")"
+	}
+	fmt.Fprintf(w, "block:     answered %s, TTL %s\n", blockAnswer, cfg.Block.TTL)
 
 	lists := pol.Lists()
 	fmt.Fprintf(w, "\ncategories (%d names in all):\n", lists.Matcher.Len())
@@ -98,6 +117,9 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 		extra := ""
 		if len(d.Block) > 0 {
 			extra = "; also blocks " + strings.Join(d.Block, ", ")
+		}
+		if len(d.BlockDomains) > 0 {
+			extra += "; its own names (" + d.Name + "): " + strings.Join(d.BlockDomains, ", ")
 		}
 		if d.SafeSearch {
 			extra += "; safe search"

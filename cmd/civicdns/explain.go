@@ -100,10 +100,14 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 	fmt.Fprintln(w)
 	switch d.Action {
 	case policy.Blocked:
-		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", d.Category, d.Matched, d.Where())
-		if d.NXDomain {
-			fmt.Fprintln(w, "          answered NXDOMAIN: browsers then keep their own DNS over HTTPS off")
+		if ex.Name == policy.Canary {
+			fmt.Fprintf(w, "decision: answered NXDOMAIN for every client (category bypass, %s).\n", d.Where())
+			fmt.Fprintln(w, "          Browsers ask this name before turning on their own DNS over HTTPS; NXDOMAIN keeps")
+			fmt.Fprintln(w, "          it off, so their lookups stay with civicdns and the policy. It does not depend on")
+			fmt.Fprintln(w, "          whether bypass is blocked for the client.")
+			break
 		}
+		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", d.Category, d.Matched, d.Where())
 	case policy.Exempted:
 		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption %s\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
 	default:

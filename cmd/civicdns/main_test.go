@@ -71,10 +71,15 @@ func TestCheck(t *testing.T) {
 	if code := run([]string{"check", "-config", bad}, &out, &errb); code != 1 {
 		t.Fatalf("check bad: exit %d", code)
 	}
-	for _, want := range []string{bad + ":5: cache.size must be at least 1", bad + `:6: unknown key "cache.bogus"`} {
+	for _, want := range []string{bad + ":5: cache.size must be at least 1\n" + bad + `:6: unknown key "cache.bogus"` + "\n2 errors\n"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("check output %q lacks %q", errb.String(), want)
 		}
+	}
+	one := writeFile(t, dir, "one.toml", "[cache]\nsize = \"big\"\n")
+	errb.Reset()
+	if code := run([]string{"check", "-config", one}, &out, &errb); code != 1 || !strings.HasSuffix(errb.String(), "\n1 error\n") {
+		t.Errorf("check one error: exit %d, %q", code, errb.String())
 	}
 }
 
@@ -275,13 +280,25 @@ func TestExplainCommand(t *testing.T) {
 	}
 }
 
+func TestExplainTheCanary(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run([]string{"explain", "-client", "10.1.2.3", "use-application-dns.net"}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "answered NXDOMAIN for every client (category bypass, built in: the DNS-over-HTTPS canary)") || strings.Contains(s, "()") {
+		t.Errorf("explain:\n%s", s)
+	}
+}
+
 func TestExampleConfigChecks(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
 	if code := run([]string{"check", "-config", "../../testdata/civicdns.example.toml"}, &out, &errb); code != 0 {
 		t.Fatalf("the README's example does not check: %s", errb.String())
 	}
-	for _, want := range []string{"Police", "Library", "zone city.internal", ": example-research.com for clients 10.40.9.0/24"} {
+	for _, want := range []string{"Police", "Library", "zone city.internal", ": example-research.com for clients 10.40.9.0/24",
+		"answered blockpage (A/AAAA → 10.0.0.53)", "its own names (Police): example-stream.com"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
