@@ -48,13 +48,17 @@ type Server struct {
 
 // Upstream is the [upstream] section.
 type Upstream struct {
-	Mode        string   `toml:"mode"`
-	Servers     []string `toml:"servers"`
-	Timeout     Duration `toml:"timeout"`
-	RootHints   string   `toml:"root_hints"`
-	DNSSEC      bool     `toml:"dnssec"`
-	TrustAnchor string   `toml:"trust_anchor"`
-	Zone        []Zone   `toml:"zone"`
+	Mode    string   `toml:"mode"`
+	Servers []string `toml:"servers"`
+	Timeout Duration `toml:"timeout"`
+	// AnswerTimeout is how long a client waits for a miss: past it, it gets
+	// SERVFAIL (EDE 22) while the upstreams go on being tried for the cache,
+	// so that a stub resolver (glibc waits 5 s) hears an answer in time.
+	AnswerTimeout Duration `toml:"answer_timeout"`
+	RootHints     string   `toml:"root_hints"`
+	DNSSEC        bool     `toml:"dnssec"`
+	TrustAnchor   string   `toml:"trust_anchor"`
+	Zone          []Zone   `toml:"zone"`
 }
 
 // Zone is one [[upstream.zone]]: conditional forwarding for a domain.
@@ -182,7 +186,7 @@ func defaults() Config {
 			TCPMaxConnections: 1000,
 			Drain:             Duration(5 * time.Second),
 		},
-		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second)},
+		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second)},
 		Cache: Cache{
 			Size:       200000,
 			MaxTTL:     Duration(24 * time.Hour),

@@ -77,6 +77,9 @@ func (v *validator) upstream() {
 	if u.Timeout <= 0 {
 		v.bad("upstream.timeout", "upstream.timeout must be positive")
 	}
+	if u.AnswerTimeout <= 0 {
+		v.bad("upstream.answer_timeout", "upstream.answer_timeout must be positive")
+	}
 	zones := map[string]bool{}
 	for i := range u.Zone {
 		z := &u.Zone[i]

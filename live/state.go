@@ -20,6 +20,10 @@ type Snapshot struct {
 	Policy     *policy.Policy
 	Exemptions *policy.Exemptions // the configuration's and the state store's, for Policy
 	Upstream   upstream.Upstream
+	// UpstreamWorstCase is the longest an upstream exchange can take (every
+	// server tried for its whole timeout); the cache needs a client deadline
+	// only when it exceeds [upstream] answer_timeout.
+	UpstreamWorstCase time.Duration
 }
 
 // Decide is the policy's decision with this snapshot's exemptions.
@@ -80,7 +84,7 @@ func New(cfg *config.Config, pol *policy.Policy, opts Options) (*State, error) {
 	}
 	upMetrics.Known(plan)
 	s.plan = plan
-	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up})
+	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up, UpstreamWorstCase: plan.WorstCase()})
 	s.metrics.setPolicy(cfg, pol)
 	s.log.Info("upstreams", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones), "timeout", plan.Timeout)
 	return s, nil
@@ -133,7 +137,7 @@ func (s *State) Apply(cfg *config.Config, pol *policy.Policy) error {
 		}
 		s.log.Info("upstreams changed", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones))
 	}
-	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up})
+	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up, UpstreamWorstCase: plan.WorstCase()})
 	s.plan = plan
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.setPolicy(cfg, pol)

@@ -48,6 +48,9 @@ func FailureFor(err error) Failure {
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		where = "upstream " + ue.Upstream + " "
+		if ue.Upstream == "" {
+			where = "upstreams "
+		}
 	}
 	switch upstream.KindOf(err) {
 	case upstream.KindTimeout:

@@ -11,6 +11,7 @@ import (
 	"github.com/civicdns/civicdns/cache"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
 )
 
@@ -88,10 +89,20 @@ func (st *cacheStage) entryFor(q *query.Query, qn question) (*cache.Entry, int, 
 	st.metrics.cacheMisses.Inc()
 	cfg := &q.Snap.Config.Cache
 	staleOK := e != nil && now.Sub(e.Stored) < e.TTL+cfg.ServeStale.D()
+	// How long this client waits: for the stale answer, RFC 8767's client
+	// response timer; for none, answer_timeout, when the upstreams could
+	// take longer than it. Past it the exchange goes on for the cache.
+	wait := time.Duration(0)
+	switch answerTimeout := q.Snap.Config.Upstream.AnswerTimeout.D(); {
+	case staleOK && cfg.StaleAfter > 0:
+		wait = cfg.StaleAfter.D()
+	case !staleOK && q.Snap.UpstreamWorstCase > answerTimeout:
+		wait = answerTimeout
+	}
 	var fresh *cache.Entry
 	var err error
-	if staleOK && cfg.StaleAfter > 0 {
-		fresh, err = st.fetchOrStale(q.Snap, h, qn, cfg.StaleAfter.D())
+	if wait > 0 {
+		fresh, err = st.fetchWithin(q.Snap, h, qn, wait)
 	} else {
 		fresh, err = st.fetch(q.Snap, h, qn)
 	}
@@ -106,14 +117,15 @@ func (st *cacheStage) entryFor(q *query.Query, qn question) (*cache.Entry, int, 
 	return nil, 0, err
 }
 
-// errStillWaiting is why a client got the expired answer: the upstream had
-// not answered within stale_answer_after.
-var errStillWaiting = errors.New("upstream still resolving: answered from the expired entry")
+// errStillWaiting is why a client got the expired answer or SERVFAIL: the
+// upstreams had not answered within its wait. It is a timeout.
+var errStillWaiting = &upstream.Error{Kind: upstream.KindTimeout,
+	Err: errors.New("still resolving when the client's wait ran out; the answer goes to the cache")}
 
-// fetchOrStale is fetch with RFC 8767's client response timer: if the
-// upstream has not answered within wait, the caller serves its expired entry
-// and the refresh goes on in the background to update the cache.
-func (st *cacheStage) fetchOrStale(snap *live.Snapshot, h uint64, qn question, wait time.Duration) (*cache.Entry, error) {
+// fetchWithin is fetch with a deadline for the client: if the upstream has
+// not answered within wait, the caller answers (stale, or SERVFAIL) and the
+// exchange goes on in the background to fill the cache.
+func (st *cacheStage) fetchWithin(snap *live.Snapshot, h uint64, qn question, wait time.Duration) (*cache.Entry, error) {
 	type result struct {
 		e   *cache.Entry
 		err error

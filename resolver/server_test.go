@@ -481,3 +481,33 @@ func TestUpstreamRefusedGivesEDE18(t *testing.T) {
 		t.Errorf("%s EDE %d %q, want SERVFAIL EDE 18 naming %s", dns.RcodeToString[r.Rcode], code, text, up.Addr)
 	}
 }
+
+// When the upstreams could take longer than answer_timeout, a client gets
+// SERVFAIL (EDE 22) by then, while the exchange goes on and fills the
+// cache for the next one.
+func TestAnswerTimeoutBoundsTheClientsWait(t *testing.T) {
+	t.Parallel()
+	silent := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
+	good := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.31", 300))
+	cfg := strings.Replace(forwardTo, `"500ms"`, "\"2s\"\nanswer_timeout = \"200ms\"", 1)
+	ts := startServer(t, cfg, silent.Addr, good.Addr)
+	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("late.example", dns.TypeA))
+	asked := good.Queries() // the silent one's 2s are not over: the good one is not asked yet
+	code, text, ok := ede(r)
+	if r.Rcode != dns.RcodeServerFailure || !ok || code != dns.ExtendedErrorCodeNoReachableAuthority {
+		t.Errorf("%s EDE %d %q, want SERVFAIL EDE 22", dns.RcodeToString[r.Rcode], code, text)
+	}
+	if asked != 0 {
+		t.Errorf("the client waited until the second upstream was asked")
+	}
+	for i := 0; ; i++ {
+		r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("late.example", dns.TypeA))
+		if dnstest.FirstA(r) == "192.0.2.31" {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the exchange that went on never filled the cache")
+		}
+		<-good.Seen // the next try waits for the good upstream to be asked
+	}
+}

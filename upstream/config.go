@@ -31,6 +31,16 @@ type Plan struct {
 	Zones   []config.Zone
 }
 
+// WorstCase is the longest an exchange can take: every server of the
+// largest group tried, each for the full timeout.
+func (p Plan) WorstCase() time.Duration {
+	n := len(p.Servers)
+	for _, z := range p.Zones {
+		n = max(n, len(z.Servers))
+	}
+	return time.Duration(n) * p.Timeout
+}
+
 // Equal reports whether two plans make the same upstream.
 func (p Plan) Equal(o Plan) bool {
 	return slices.Equal(p.Servers, o.Servers) && p.Timeout == o.Timeout &&

@@ -85,9 +85,10 @@ func TestCheck(t *testing.T) {
 
 // process is a civicdns serve process.
 type process struct {
-	cmd  *exec.Cmd
-	logs chan map[string]any
-	addr string
+	cmd       *exec.Cmd
+	logs      chan map[string]any
+	addr      string
+	upstreams map[string]any // the start-up log line that names the upstreams
 }
 
 func startDaemon(t *testing.T, cfgPath string) *process {
@@ -124,6 +125,7 @@ func startDaemon(t *testing.T, cfgPath string) *process {
 			t.Logf("civicdns stderr: %s", l)
 		}
 	})
+	d.upstreams = d.waitLog(t, "upstreams")
 	rec := d.waitLog(t, "serving DNS")
 	d.addr = rec["addrs"].([]any)[0].(string)
 	return d
@@ -170,6 +172,9 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 	base := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"" + up.Addr + "\"]\n"
 	cfg := writeFile(t, dir, "civicdns.toml", base)
 	d := startDaemon(t, cfg)
+	if servers := fmt.Sprint(d.upstreams["servers"]); servers != "["+up.Addr+"]" {
+		t.Errorf("start-up names the upstreams %s, want [%s]", servers, up.Addr)
+	}
 
 	if got := dig(t, d.addr, "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
 		t.Errorf("dig: %q", got)
