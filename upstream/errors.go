@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"syscall"
 )
 
 // Kind is why an exchange failed. The resolver maps it to an rcode and an
@@ -72,6 +73,9 @@ func KindOf(err error) Kind {
 	case errors.As(err, &ne) && ne.Timeout():
 		return KindTimeout
 	case errors.As(err, new(*net.OpError)):
+		return KindNetwork
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EADDRNOTAVAIL):
 		return KindNetwork
 	}
 	return KindOther

@@ -19,6 +19,7 @@ import (
 // queries would cut what the attacker has to guess.
 type Plain struct {
 	addr   string
+	ap     netip.AddrPort // addr parsed, once
 	dialer net.Dialer
 	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
 	// an answer larger than 4096 bytes is not one we asked for.
@@ -31,6 +32,7 @@ func NewPlain(addr string) *Plain {
 		addr = net.JoinHostPort(addr, "53")
 	}
 	p := &Plain{addr: addr}
+	p.ap, _ = netip.ParseAddrPort(addr) // config validation made sure it is IP:port
 	p.bufs.New = func() any { b := make([]byte, 4096); return &b }
 	return p
 }
@@ -60,7 +62,10 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := p.dialer.DialContext(ctx, "udp", p.addr)
+	if !p.ap.IsValid() {
+		return nil, fmt.Errorf("%q is not an IP:port", p.addr)
+	}
+	conn, err := dialUDP(p.ap)
 	if err != nil {
 		return nil, err
 	}
