@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,4 +59,24 @@ func (d *Date) UnmarshalTOML(v any) error {
 		return nil
 	}
 	return fmt.Errorf("%v is not a date (write 2027-06-30)", v)
+}
+
+// MarshalJSON writes the date as "YYYY-MM-DD".
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// UnmarshalJSON reads a "YYYY-MM-DD" string.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" {
+		*d = Date{}
+		return nil
+	}
+	return d.UnmarshalTOML(s)
+}
+
+// ParseDate reads "YYYY-MM-DD".
+func ParseDate(s string) (Date, error) {
+	var d Date
+	err := d.UnmarshalTOML(s)
+	return d, err
 }

@@ -1,0 +1,362 @@
+package state
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/policy"
+)
+
+// Store is the exemption workflow's state in one folder. Safe for
+// concurrent use, in one process and across processes.
+type Store struct {
+	dir      string
+	workflow journal
+	audit    journal
+	now      func() time.Time
+}
+
+// The files of a store.
+const (
+	WorkflowFile = "workflow.journal"
+	AuditFile    = "audit.journal"
+)
+
+// Open opens (creating it, 0700) the store in dir. now is the clock
+// (nil: time.Now).
+func Open(dir string, now func() time.Time) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("state: no [state] dir configured")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{
+		dir:      dir,
+		workflow: journal{path: filepath.Join(dir, WorkflowFile)},
+		audit:    journal{path: filepath.Join(dir, AuditFile)},
+		now:      now,
+	}, nil
+}
+
+// Dir is the store's folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Request is what an employee who hit a block asks for.
+type Request struct {
+	ID         string     `json:"id"` // unguessable: it is also the requester's receipt
+	Time       time.Time  `json:"time"`
+	Client     netip.Addr `json:"client"`
+	Department string     `json:"department"` // the client's, when asked ("" citywide)
+	Name       string     `json:"name"`       // the blocked name
+	Category   string     `json:"category"`
+	Matched    string     `json:"matched"` // the listed name that blocked it
+	Requester  string     `json:"requester"`
+	Email      string     `json:"email"`
+	Reason     string     `json:"reason"`
+}
+
+// Grant is an exemption approved through the workflow.
+type Grant struct {
+	ID         string      `json:"id"`
+	RequestID  string      `json:"request_id,omitempty"`
+	Department string      `json:"department,omitempty"` // or Clients
+	Clients    []string    `json:"clients,omitempty"`
+	Category   string      `json:"category,omitempty"` // or Domains
+	Domains    []string    `json:"domains,omitempty"`
+	ApprovedBy string      `json:"approved_by"`
+	Reason     string      `json:"reason"`
+	Reference  string      `json:"reference,omitempty"`
+	Expires    config.Date `json:"expires"`
+}
+
+// record is one line of the workflow journal.
+type record struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"` // request, approve, deny, revoke
+	Request *Request  `json:"request,omitempty"`
+	ID      string    `json:"id,omitempty"` // the request (approve, deny) or the exemption (revoke)
+	By      string    `json:"by,omitempty"`
+	From    string    `json:"from,omitempty"`
+	Grant   *Grant    `json:"grant,omitempty"`
+	Note    string    `json:"note,omitempty"`
+}
+
+// The statuses of a request.
+const (
+	Pending  = "pending"
+	Approved = "approved"
+	Denied   = "denied"
+)
+
+// RequestState is a request and what became of it.
+type RequestState struct {
+	Request
+	Status    string    `json:"status"`
+	DecidedBy string    `json:"decided_by,omitempty"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	Note      string    `json:"note,omitempty"`
+	Exemption string    `json:"exemption,omitempty"` // the grant's ID when approved
+}
+
+// GrantState is a granted exemption and whether it was revoked.
+type GrantState struct {
+	Grant
+	GrantedAt time.Time `json:"granted_at"`
+	Revoked   bool      `json:"revoked"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// State is the workflow replayed: every request and grant, in the order made.
+type State struct {
+	Requests []*RequestState
+	Grants   []*GrantState
+}
+
+// Request returns the request with that ID, or nil.
+func (st *State) Request(id string) *RequestState {
+	for _, r := range st.Requests {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// Grant returns the grant with that ID, or nil.
+func (st *State) Grant(id string) *GrantState {
+	for _, g := range st.Grants {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+func replay(entries []entry) (*State, error) {
+	st := &State{}
+	for _, e := range entries {
+		var r record
+		if err := json.Unmarshal(e.data, &r); err != nil {
+			return nil, fmt.Errorf("state: record ending at byte %d: %w", e.end, err)
+		}
+		switch r.Kind {
+		case "request":
+			if r.Request != nil {
+				st.Requests = append(st.Requests, &RequestState{Request: *r.Request, Status: Pending})
+			}
+		case "approve", "deny":
+			if q := st.Request(r.ID); q != nil {
+				q.Status, q.DecidedBy, q.DecidedAt, q.Note = Denied, r.By, r.Time, r.Note
+				if r.Kind == "approve" {
+					q.Status = Approved
+				}
+			}
+			if r.Grant != nil {
+				st.Grants = append(st.Grants, &GrantState{Grant: *r.Grant, GrantedAt: r.Time})
+				if q := st.Request(r.ID); q != nil {
+					q.Exemption = r.Grant.ID
+				}
+			}
+		case "revoke":
+			if g := st.Grant(r.ID); g != nil {
+				g.Revoked, g.RevokedBy, g.RevokedAt = true, r.By, r.Time
+			}
+		}
+	}
+	return st, nil
+}
+
+// Load replays the workflow journal.
+func (s *Store) Load() (*State, error) {
+	entries, err := s.workflow.read()
+	if err != nil {
+		return nil, err
+	}
+	return replay(entries)
+}
+
+// newID returns prefix and 8 random base-32 characters (40 bits): request
+// IDs are receipts shown to requesters, so they must not be guessable.
+func newID(prefix string) string {
+	var b [5]byte
+	rand.Read(b[:])
+	return prefix + base32.StdEncoding.EncodeToString(b[:])
+}
+
+// Submit stores a new request, durably, before it returns it with its ID.
+func (s *Store) Submit(q Request) (Request, error) {
+	q.ID, q.Time = newID("R-"), s.now()
+	err := s.workflow.update(func([]entry) ([]any, error) {
+		return []any{record{Time: q.Time, Kind: "request", Request: &q}}, nil
+	})
+	return q, err
+}
+
+// Approval is a director's decision to grant a request.
+type Approval struct {
+	By        string
+	From      string // the address the decision was made from ("" for the CLI)
+	ForClient bool   // the requesting client alone, not its whole department
+	Category  bool   // lift the whole category, not only the blocked name
+	Expires   config.Date
+	Reason    string
+	Reference string
+}
+
+// ErrNotPending is returned for a decision on a request already decided.
+var ErrNotPending = errors.New("the request is already decided")
+
+// ErrNotFound is returned for an unknown request or exemption.
+var ErrNotFound = errors.New("no such request or exemption")
+
+// Approve grants a pending request and returns the grant. Two approvals of
+// one request end in one decision: the second gets ErrNotPending.
+func (s *Store) Approve(id string, a Approval) (*Grant, error) {
+	if a.Expires.IsZero() {
+		return nil, errors.New("an approval needs an expiry date")
+	}
+	if strings.TrimSpace(a.By) == "" || strings.TrimSpace(a.Reason) == "" {
+		return nil, errors.New("an approval needs who approves it and a reason")
+	}
+	now := s.now()
+	if a.Expires.Start(time.Local).AddDate(0, 0, 1).Before(now) {
+		return nil, fmt.Errorf("expiry %s is in the past", a.Expires)
+	}
+	var g *Grant
+	err := s.workflow.update(func(entries []entry) ([]any, error) {
+		st, err := replay(entries)
+		if err != nil {
+			return nil, err
+		}
+		q := st.Request(id)
+		switch {
+		case q == nil:
+			return nil, ErrNotFound
+		case q.Status != Pending:
+			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
+		}
+		g = &Grant{ID: newID("x-"), RequestID: id, ApprovedBy: a.By, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
+		if a.ForClient || q.Department == "" {
+			g.Clients = []string{q.Client.String()}
+		} else {
+			g.Department = q.Department
+		}
+		if a.Category {
+			g.Category = q.Category
+		} else {
+			g.Domains = []string{q.Matched}
+		}
+		return []any{record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Audit(AuditEvent{Who: a.By, From: a.From, Action: "approve", What: fmt.Sprintf("request %s: exemption %s for %s, lifts %s, expires %s (%s; ref %s)",
+		id, g.ID, grantFor(g), grantLifts(g), g.Expires, g.Reason, g.Reference)})
+	return g, nil
+}
+
+// Deny refuses a pending request.
+func (s *Store) Deny(id, by, from, note string) error {
+	err := s.workflow.update(func(entries []entry) ([]any, error) {
+		st, err := replay(entries)
+		if err != nil {
+			return nil, err
+		}
+		q := st.Request(id)
+		switch {
+		case q == nil:
+			return nil, ErrNotFound
+		case q.Status != Pending:
+			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
+		}
+		return []any{record{Time: s.now(), Kind: "deny", ID: id, By: by, From: from, Note: note}}, nil
+	})
+	if err == nil {
+		s.Audit(AuditEvent{Who: by, From: from, Action: "deny", What: "request " + id + ": " + note})
+	}
+	return err
+}
+
+// Revoke ends a grant at once.
+func (s *Store) Revoke(id, by, from string) error {
+	err := s.workflow.update(func(entries []entry) ([]any, error) {
+		st, err := replay(entries)
+		if err != nil {
+			return nil, err
+		}
+		g := st.Grant(id)
+		switch {
+		case g == nil:
+			return nil, ErrNotFound
+		case g.Revoked:
+			return nil, fmt.Errorf("exemption %s was already revoked by %s", id, g.RevokedBy)
+		}
+		return []any{record{Time: s.now(), Kind: "revoke", ID: id, By: by, From: from}}, nil
+	})
+	if err == nil {
+		s.Audit(AuditEvent{Who: by, From: from, Action: "revoke", What: "exemption " + id})
+	}
+	return err
+}
+
+func grantFor(g *Grant) string {
+	if g.Department != "" {
+		return "department " + g.Department
+	}
+	return "clients " + strings.Join(g.Clients, ", ")
+}
+
+func grantLifts(g *Grant) string {
+	if g.Category != "" {
+		return "category " + g.Category
+	}
+	return strings.Join(g.Domains, ", ")
+}
+
+// Exemptions are the grants not revoked, as the policy takes them (dates in
+// loc). Expired ones are included: they lift nothing, and explain shows them.
+func (st *State) Exemptions(loc *time.Location) []*policy.Exemption {
+	var out []*policy.Exemption
+	for _, g := range st.Grants {
+		if g.Revoked {
+			continue
+		}
+		e := &policy.Exemption{
+			ID: g.ID, Department: g.Department, Category: g.Category, Domains: g.Domains,
+			ApprovedBy: g.ApprovedBy, Reason: g.Reason, Reference: g.Reference, ExpiresOn: g.Expires,
+			Expires: g.Expires.Start(loc).AddDate(0, 0, 1), Source: policy.SourceStore,
+		}
+		for _, c := range g.Clients {
+			if a, err := netip.ParseAddr(c); err == nil {
+				e.Clients = append(e.Clients, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Stamp identifies the journal's content cheaply (size and modification
+// time), so that a watcher sees another process's writes.
+func (s *Store) Stamp() string {
+	fi, err := os.Stat(s.workflow.path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+}
