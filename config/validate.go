@@ -33,6 +33,8 @@ func (c *Config) validate() Errors {
 	v.policy()
 	depts := v.departments()
 	v.exemptions(depts)
+	v.blockpage()
+	v.admin(depts)
 	return v.errs
 }
 

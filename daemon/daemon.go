@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/civicdns/civicdns/blocklists"
+	"github.com/civicdns/civicdns/blockpage"
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
 	"github.com/civicdns/civicdns/resolver"
+	"github.com/civicdns/civicdns/state"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,10 +34,17 @@ type Options struct {
 
 // Daemon is civicdns running: the live state and every component.
 type Daemon struct {
-	State    *live.State
-	Reloader *live.Reloader
-	DNS      *resolver.Server
-	Metrics  *HTTPServer // nil when [metrics] listen is ""
+	State     *live.State
+	Reloader  *live.Reloader
+	DNS       *resolver.Server
+	Metrics   *HTTPServer  // nil when [metrics] listen is ""
+	Store     *state.Store // nil when [state] dir is ""
+	Blockpage *HTTPServer  // nil when [blockpage] listen is ""
+	BlockTLS  *HTTPServer  // nil when [blockpage] tls_listen is ""
+	Console   *HTTPServer  // nil when [admin] listen is ""
+
+	refreshMu sync.Mutex
+	stamp     string // the state store's, at the last refresh
 
 	log        *slog.Logger
 	components []Component // in start order
@@ -72,12 +84,30 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 
+	if cfg.State.Dir != "" {
+		if d.Store, err = state.Open(cfg.Path(cfg.State.Dir), opts.Now); err != nil {
+			d.State.Close()
+			return nil, err
+		}
+		if err := d.RefreshExemptions(); err != nil {
+			d.State.Close()
+			return nil, err
+		}
+	}
+
 	// The start order; Shutdown goes backwards.
 	if cfg.Metrics.Listen != "" {
 		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining), log)
 		d.components = append(d.components, d.Metrics)
 	}
+	if err := d.addWorkflow(cfg, opts); err != nil {
+		d.State.Close()
+		return nil, err
+	}
 	d.components = append(d.components, d.DNS)
+	if d.Store != nil {
+		d.components = append(d.components, Background("state watcher", d.watchStore))
+	}
 	if iv := cfg.Lists.Watch.D(); iv > 0 {
 		d.components = append(d.components, Background("file watcher", func(ctx context.Context) { d.Reloader.Watch(ctx, iv) }))
 	}
@@ -89,6 +119,75 @@ func New(opts Options) (*Daemon, error) {
 		log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
 	}
 	return d, nil
+}
+
+// addWorkflow adds the block page (HTTP, HTTPS) and the director console.
+func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
+	bp := cfg.Blockpage
+	if bp.Listen != "" || bp.TLSListen != "" {
+		page := blockpage.New(blockpage.Options{State: d.State, Store: d.Store, Logger: d.log, Registry: opts.Registry, Now: opts.Now})
+		if bp.Listen != "" {
+			d.Blockpage = NewHTTPServer("blockpage", bp.Listen, page, d.log)
+			d.components = append(d.components, d.Blockpage)
+		}
+		if bp.TLSListen != "" {
+			ca, err := blockpage.LoadCA(cfg.Path(bp.CACert), cfg.Path(bp.CAKey))
+			if err != nil {
+				return err
+			}
+			minter, err := page.NewMinter(ca)
+			if err != nil {
+				return err
+			}
+			d.BlockTLS = NewHTTPServer("blockpage-https", bp.TLSListen, page, d.log).WithTLS(minter.TLSConfig())
+			d.components = append(d.components, d.BlockTLS)
+		}
+	}
+	if cfg.Admin.Listen != "" {
+		con := console.New(console.Options{State: d.State, Store: d.Store, Logger: d.log, Now: opts.Now, OnChange: func() { d.RefreshExemptions() }})
+		d.Console = NewHTTPServer("console", cfg.Admin.Listen, con, d.log)
+		d.components = append(d.components, d.Console)
+	}
+	return nil
+}
+
+// RefreshExemptions reads the state store and makes its exemptions live:
+// an approval or revocation, made here or by another process, is in force
+// for the next query. Expiry needs no refresh: the policy checks the time.
+func (d *Daemon) RefreshExemptions() error {
+	d.refreshMu.Lock()
+	defer d.refreshMu.Unlock()
+	stamp := d.Store.Stamp()
+	st, err := d.Store.Load()
+	if err != nil {
+		d.log.Error("state store: exemptions not refreshed; the ones in force stay", "err", err)
+		return err
+	}
+	d.State.SetStoreExemptions(st.Exemptions(d.State.Snapshot().Policy.Location()))
+	d.stamp = stamp
+	return nil
+}
+
+// storePoll is how often the state store is checked for other processes'
+// decisions (the CLI): they are live within it.
+const storePoll = 500 * time.Millisecond
+
+func (d *Daemon) watchStore(ctx context.Context) {
+	t := time.NewTicker(storePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.refreshMu.Lock()
+			changed := d.Store.Stamp() != d.stamp
+			d.refreshMu.Unlock()
+			if changed {
+				d.RefreshExemptions()
+			}
+		}
+	}
 }
 
 // Start starts every component in order. When one fails, those already

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 type HTTPServer struct {
 	name   string
 	listen string
+	tls    *tls.Config // nil: plain HTTP
 	srv    *http.Server
 	log    *slog.Logger
 	ln     net.Listener
@@ -26,6 +28,12 @@ func NewHTTPServer(name, listen string, handler http.Handler, log *slog.Logger) 
 	}}
 }
 
+// WithTLS serves HTTPS with cfg.
+func (h *HTTPServer) WithTLS(cfg *tls.Config) *HTTPServer {
+	h.tls = cfg
+	return h
+}
+
 // Name names the server in logs.
 func (h *HTTPServer) Name() string { return h.name }
 
@@ -34,6 +42,9 @@ func (h *HTTPServer) Start(context.Context) error {
 	ln, err := net.Listen("tcp", h.listen)
 	if err != nil {
 		return err
+	}
+	if h.tls != nil {
+		ln = tls.NewListener(ln, h.tls)
 	}
 	h.ln = ln
 	go func() {

@@ -63,6 +63,7 @@ type Request struct {
 	Name       string     `json:"name"`       // the blocked name
 	Category   string     `json:"category"`
 	Matched    string     `json:"matched"` // the listed name that blocked it
+	Reference  string     `json:"reference,omitempty"` // the block page's reference the employee saw
 	Requester  string     `json:"requester"`
 	Email      string     `json:"email"`
 	Reason     string     `json:"reason"`
@@ -72,6 +73,7 @@ type Request struct {
 type Grant struct {
 	ID         string      `json:"id"`
 	RequestID  string      `json:"request_id,omitempty"`
+	Owner      string      `json:"owner"` // the department whose director granted it (the request's)
 	Department string      `json:"department,omitempty"` // or Clients
 	Clients    []string    `json:"clients,omitempty"`
 	Category   string      `json:"category,omitempty"` // or Domains
@@ -249,7 +251,7 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 		case q.Status != Pending:
 			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
 		}
-		g = &Grant{ID: newID("x-"), RequestID: id, ApprovedBy: a.By, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
+		g = &Grant{ID: newID("x-"), RequestID: id, Owner: q.Department, ApprovedBy: a.By, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
 		if a.ForClient || q.Department == "" {
 			g.Clients = []string{q.Client.String()}
 		} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/state"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
@@ -37,12 +38,26 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	_, pol, err := live.Load(*cfgPath)
+	cfg, pol, err := live.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	ex, err := pol.Explain(pol.ConfigExemptions(), client, fl.Arg(0), now)
+	// The exemptions in force: the configuration's and the state store's.
+	exemptions := pol.ConfigExemptions()
+	if cfg.State.Dir != "" {
+		store, err := state.Open(cfg.Path(cfg.State.Dir), nil)
+		if err == nil {
+			var st *state.State
+			if st, err = store.Load(); err == nil {
+				exemptions, err = pol.WithExemptions(st.Exemptions(pol.Location()))
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns explain: the state store's exemptions: %v\n", err)
+		}
+	}
+	ex, err := pol.Explain(exemptions, client, fl.Arg(0), now)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns explain: %v\n", err)
 		return 2

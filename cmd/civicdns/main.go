@@ -18,10 +18,14 @@ func main() {
 const usage = `usage: civicdns <command> [flags]
 
 commands:
-  serve   [-config FILE]                    run the resolver
-  check   [-config FILE]                    validate the configuration and lists
-  explain [-config FILE] -client IP NAME    show the policy decision for a client and name
-  version                                   print the version
+  serve      [-config FILE]                    run the resolver
+  check      [-config FILE]                    validate the configuration and lists
+  explain    [-config FILE] -client IP NAME    show the policy decision for a client and name
+  exemptions [-config FILE] list|approve|deny|revoke   the exemption workflow from a shell
+  audit      [-config FILE] [-since DUR]       print the audit trail
+  ca init    -dir DIR                          make a city CA for the HTTPS block page
+  passwd                                       read a password, print its bcrypt hash for [[director]]
+  version                                      print the version
 
 With no -config, civicdns.toml in the current folder is used if it exists,
 else the embedded default (127.0.0.1:5353, the system's resolvers).
@@ -40,6 +44,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
+	case "exemptions":
+		return cmdExemptions(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
+	case "ca":
+		return cmdCA(args[1:], stdout, stderr)
+	case "passwd":
+		return cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "civicdns %s\n", version)
 		return 0

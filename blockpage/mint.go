@@ -1,0 +1,168 @@
+package blockpage
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/ratelimit"
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Minter makes the HTTPS block page's certificates: for each name a browser
+// asks for (SNI), a short-lived leaf signed by the city CA, so that on a
+// city device the page shows instead of a certificate error. Minted
+// certificates are kept in a bounded LRU; minting is rate-limited, so a
+// flood of random names costs a bounded amount of CPU, and one name being
+// asked by many clients at once is minted once.
+type Minter struct {
+	ca       *CA
+	key      *ecdsa.PrivateKey // one leaf key for every minted certificate
+	cache    *lru.Cache[string, *tls.Certificate]
+	limit    *ratelimit.Limiter
+	now      func() time.Time
+	validity time.Duration
+	metrics  *metrics
+
+	mu      sync.Mutex
+	minting map[string]*mintCall
+}
+
+type mintCall struct {
+	done chan struct{}
+	cert *tls.Certificate
+	err  error
+}
+
+// The minting limits.
+const (
+	certCacheSize = 4096
+	certValidity  = 24 * time.Hour
+	mintsPerSec   = 50  // sustained, for all names together
+	mintBurst     = 200 // at once (a page with many blocked third-party names)
+)
+
+// ErrMintLimit is why a handshake failed: too many new names at once.
+var ErrMintLimit = errors.New("block page: too many certificates to mint at once; try again")
+
+// NewMinter makes a minter signing with ca.
+func NewMinter(ca *CA, now func() time.Time, m *metrics) (*Minter, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	cache, _ := lru.New[string, *tls.Certificate](certCacheSize)
+	if now == nil {
+		now = time.Now
+	}
+	return &Minter{
+		ca: ca, key: key, cache: cache, now: now, validity: certValidity, metrics: m,
+		limit:   &ratelimit.Limiter{Rate: mintsPerSec, Burst: mintBurst, Now: now},
+		minting: map[string]*mintCall{},
+	}, nil
+}
+
+// GetCertificate is tls.Config.GetCertificate: the certificate for the name
+// the client asks for, or for the block page's own address when it names none.
+func (m *Minter) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name, err := config.NormalizeName(hello.ServerName)
+	if err != nil || name == "" || strings.ContainsAny(name, `\ `) {
+		name = ""
+		if hello.Conn != nil {
+			if ap, err := netip.ParseAddrPort(hello.Conn.LocalAddr().String()); err == nil {
+				name = ap.Addr().Unmap().String()
+			}
+		}
+	}
+	if name == "" {
+		return nil, errors.New("block page: no server name and no local address")
+	}
+	return m.Certificate(name)
+}
+
+// Certificate returns the cached certificate for name (a host name or an IP
+// address), minting one when there is none or it is in its last hour.
+func (m *Minter) Certificate(name string) (*tls.Certificate, error) {
+	now := m.now()
+	if c, ok := m.cache.Get(name); ok && now.Before(c.Leaf.NotAfter.Add(-time.Hour)) {
+		m.metrics.certs.WithLabelValues("cached").Inc()
+		return c, nil
+	}
+	m.mu.Lock()
+	if call, ok := m.minting[name]; ok {
+		m.mu.Unlock()
+		<-call.done
+		return call.cert, call.err
+	}
+	call := &mintCall{done: make(chan struct{})}
+	m.minting[name] = call
+	m.mu.Unlock()
+	if m.limit.Allow("") {
+		call.cert, call.err = m.mint(name, now)
+	} else {
+		call.err = ErrMintLimit
+	}
+	switch {
+	case call.err == nil:
+		m.cache.Add(name, call.cert)
+		m.metrics.certs.WithLabelValues("minted").Inc()
+	case errors.Is(call.err, ErrMintLimit):
+		m.metrics.certs.WithLabelValues("refused").Inc()
+	default:
+		m.metrics.certs.WithLabelValues("failed").Inc()
+	}
+	m.mu.Lock()
+	delete(m.minting, name)
+	m.mu.Unlock()
+	close(call.done)
+	return call.cert, call.err
+}
+
+func (m *Minter) mint(name string, now time.Time) (*tls.Certificate, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    now.Add(-time.Hour), // clocks of devices run a little behind
+		NotAfter:     now.Add(m.validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if tmpl.NotAfter.After(m.ca.Cert.NotAfter) {
+		tmpl.NotAfter = m.ca.Cert.NotAfter // never outlive the CA
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{name}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, m.ca.Cert, &m.key.PublicKey, m.ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("block page: minting for %s: %w", name, err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der, m.ca.Cert.Raw}, PrivateKey: m.key, Leaf: leaf}, nil
+}
+
+// TLSConfig is the HTTPS block page's TLS configuration.
+func (m *Minter) TLSConfig() *tls.Config {
+	return &tls.Config{GetCertificate: m.GetCertificate, MinVersion: tls.VersionTLS12}
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/civicdns/civicdns/blockpage"
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/state"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
+)
+
+// openStore opens the state store of the configuration a command names.
+func openStore(cfgPath string) (*config.Config, *state.Store, error) {
+	cfg, errs := config.LoadPath(cfgPath)
+	if err := errs.Err(); err != nil {
+		return nil, nil, err
+	}
+	if cfg.State.Dir == "" {
+		return nil, nil, fmt.Errorf("%s: [state] dir is not set: there is no exemption workflow", cfg.File)
+	}
+	st, err := state.Open(cfg.Path(cfg.State.Dir), nil)
+	return cfg, st, err
+}
+
+// osUser names who runs a command, for the audit trail.
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username + " (shell)"
+	}
+	return "uid " + fmt.Sprint(os.Getuid()) + " (shell)"
+}
+
+const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]
+       civicdns exemptions [-config FILE] approve ID -by NAME -expires DATE [-reason R] [-reference REF] [-client] [-category]
+       civicdns exemptions [-config FILE] deny ID [-by NAME] [-note N]
+       civicdns exemptions [-config FILE] revoke ID [-by NAME]
+`
+
+func cmdExemptions(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("exemptions", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	if err := fl.Parse(args); err != nil || fl.NArg() == 0 {
+		fmt.Fprint(stderr, exemptionsUsage)
+		return 2
+	}
+	_, store, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns exemptions: %v\n", err)
+		return 1
+	}
+	verb, rest := fl.Arg(0), fl.Args()[1:]
+	sub := flag.NewFlagSet("exemptions "+verb, flag.ContinueOnError)
+	sub.SetOutput(stderr)
+	by := sub.String("by", osUser(), "who decides (a director's name)")
+	switch verb {
+	case "list":
+		all := sub.Bool("all", false, "also decided requests and ended exemptions")
+		if sub.Parse(rest) != nil {
+			return 2
+		}
+		return listWorkflow(store, *all, stdout, stderr)
+	case "approve":
+		expires := sub.String("expires", "", "last day the exemption applies (YYYY-MM-DD)")
+		reason := sub.String("reason", "", "why (the written authorization); default the request's reason")
+		ref := sub.String("reference", "", "a memo or ticket")
+		client := sub.Bool("client", false, "for the requesting device only, not its department")
+		category := sub.Bool("category", false, "lift the whole category, not only the blocked name")
+		id, ok := idArg(sub, rest, stderr)
+		if !ok {
+			return 2
+		}
+		d, err := config.ParseDate(*expires)
+		if *expires == "" || err != nil {
+			fmt.Fprintln(stderr, "civicdns exemptions approve: -expires YYYY-MM-DD is needed")
+			return 2
+		}
+		if *reason == "" {
+			if st, err := store.Load(); err == nil && st.Request(id) != nil {
+				*reason = st.Request(id).Reason
+			}
+		}
+		g, err := store.Approve(id, state.Approval{By: *by, ForClient: *client, Category: *category, Expires: d, Reason: *reason, Reference: *ref})
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns exemptions approve %s: %v\n", id, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "approved %s: exemption %s until %s (live on a running server within a second)\n", id, g.ID, g.Expires)
+		return 0
+	case "deny":
+		note := sub.String("note", "", "why, shown to the requester")
+		id, ok := idArg(sub, rest, stderr)
+		if !ok {
+			return 2
+		}
+		if err := store.Deny(id, *by, "", *note); err != nil {
+			fmt.Fprintf(stderr, "civicdns exemptions deny %s: %v\n", id, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "denied %s\n", id)
+		return 0
+	case "revoke":
+		id, ok := idArg(sub, rest, stderr)
+		if !ok {
+			return 2
+		}
+		if err := store.Revoke(id, *by, ""); err != nil {
+			fmt.Fprintf(stderr, "civicdns exemptions revoke %s: %v\n", id, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "revoked %s (ends on a running server within a second)\n", id)
+		return 0
+	}
+	fmt.Fprint(stderr, exemptionsUsage)
+	return 2
+}
+
+// idArg reads "ID [flags]" or "[flags] ID".
+func idArg(fl *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
+	id := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if fl.Parse(args) != nil {
+		return "", false
+	}
+	if id == "" && fl.NArg() == 1 {
+		id = fl.Arg(0)
+	}
+	if id == "" {
+		fmt.Fprint(stderr, exemptionsUsage)
+		return "", false
+	}
+	return id, true
+}
+
+func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
+	st, err := store.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns exemptions: %v\n", err)
+		return 1
+	}
+	now := time.Now()
+	fmt.Fprintln(stdout, "requests:")
+	n := 0
+	for _, q := range st.Requests {
+		if q.Status != state.Pending && !all {
+			continue
+		}
+		n++
+		dept := q.Department
+		if dept == "" {
+			dept = "citywide"
+		}
+		fmt.Fprintf(stdout, "  %s  %-8s %s  %s (%s) for %s, department %s, by %s <%s>: %s\n",
+			q.ID, q.Status, q.Time.Format("2006-01-02 15:04"), q.Name, q.Category, q.Client, dept, q.Requester, q.Email, q.Reason)
+	}
+	if n == 0 {
+		fmt.Fprintln(stdout, "  none pending")
+	}
+	fmt.Fprintln(stdout, "exemptions granted through the workflow:")
+	n = 0
+	for _, g := range st.Grants {
+		ended := g.Revoked || !now.Before(g.Expires.Start(time.Local).AddDate(0, 0, 1))
+		if ended && !all {
+			continue
+		}
+		n++
+		status := "active"
+		switch {
+		case g.Revoked:
+			status = "revoked by " + g.RevokedBy
+		case ended:
+			status = "expired"
+		}
+		who := "department " + g.Department
+		if g.Department == "" {
+			who = "clients " + strings.Join(g.Clients, ", ")
+		}
+		lifts := g.Category
+		if lifts == "" {
+			lifts = strings.Join(g.Domains, ", ")
+		}
+		fmt.Fprintf(stdout, "  %s  %s for %s until %s, approved by %s (%s; ref %s), %s\n", g.ID, lifts, who, g.Expires, g.ApprovedBy, g.Reason, orDash(g.Reference), status)
+	}
+	if n == 0 {
+		fmt.Fprintln(stdout, "  none active")
+	}
+	return 0
+}
+
+func cmdCA(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "init" {
+		fmt.Fprintln(stderr, "usage: civicdns ca init -dir DIR [-name NAME]")
+		return 2
+	}
+	fl := flag.NewFlagSet("ca init", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	dir := fl.String("dir", "", "folder for ca.pem and ca.key")
+	name := fl.String("name", "City block page CA", "the CA's name, as devices show it")
+	if err := fl.Parse(args[1:]); err != nil || *dir == "" {
+		fmt.Fprintln(stderr, "usage: civicdns ca init -dir DIR [-name NAME]")
+		return 2
+	}
+	cert, key, err := blockpage.CreateCA(*dir, *name, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns ca init: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, `Made a CA for the HTTPS block page:
+  %s  the certificate: deploy it to city devices as a trusted root
+  %s  its private key (mode 0600): keep it on the civicdns servers only
+
+Next:
+  1. In civicdns.toml:
+       [blockpage]
+       tls_listen = "BLOCKPAGE_IP:443"
+       ca_cert = "%s"
+       ca_key = "%s"
+  2. Trust ca.pem on city devices: Windows by Group Policy (Computer Configuration >
+     Windows Settings > Security Settings > Public Key Policies > Trusted Root
+     Certification Authorities), macOS and iOS by a configuration profile from the
+     MDM, Debian/Ubuntu by copying it to /usr/local/share/ca-certificates/ as a .crt
+     and running update-ca-certificates, Chrome OS from the admin console.
+  3. Anyone with ca.key can make certificates city devices trust for any site:
+     keep it readable by the civicdns user alone, and back it up offline.
+`, cert, key, cert, key)
+	return 0
+}
+
+func cmdPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	var pw []byte
+	var err error
+	if term.IsTerminal(int(stdin.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		pw, err = term.ReadPassword(int(stdin.Fd()))
+		fmt.Fprintln(stderr)
+		if err == nil {
+			fmt.Fprint(stderr, "Again: ")
+			again, err2 := term.ReadPassword(int(stdin.Fd()))
+			fmt.Fprintln(stderr)
+			if err2 != nil || string(again) != string(pw) {
+				fmt.Fprintln(stderr, "civicdns passwd: the passwords differ")
+				return 1
+			}
+		}
+	} else {
+		pw, err = bufio.NewReader(stdin).ReadBytes('\n')
+		if errors.Is(err, io.EOF) && len(pw) > 0 {
+			err = nil
+		}
+		pw = []byte(strings.TrimRight(string(pw), "\r\n"))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns passwd: %v\n", err)
+		return 1
+	}
+	if len(pw) < 12 {
+		fmt.Fprintln(stderr, "civicdns passwd: use at least 12 characters")
+		return 1
+	}
+	hash, err := bcrypt.GenerateFromPassword(pw, 12)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns passwd: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", hash)
+	return 0
+}
+
+func cmdAudit(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	since := fl.Duration("since", 0, "only the last DUR (e.g. 168h); default everything")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	_, store, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns audit: %v\n", err)
+		return 1
+	}
+	from := time.Time{}
+	if *since > 0 {
+		from = time.Now().Add(-*since)
+	}
+	evs, err := store.AuditSince(from)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns audit: %v\n", err)
+		return 1
+	}
+	for _, ev := range evs {
+		where := ev.From
+		if where == "" {
+			where = "shell"
+		}
+		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", ev.Time.Format(time.RFC3339), ev.Action, ev.Who, where, ev.What)
+	}
+	return 0
+}

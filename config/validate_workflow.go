@@ -1,0 +1,68 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// The exemption workflow's sections: the block page, the state store, the
+// console and its directors.
+
+func (v *validator) hostPort(path, value string) bool {
+	if value == "" {
+		return false
+	}
+	if _, _, err := net.SplitHostPort(value); err != nil {
+		v.bad(path, "%s: %q is not host:port", path, value)
+		return false
+	}
+	return true
+}
+
+func (v *validator) blockpage() {
+	b := &v.c.Blockpage
+	v.hostPort("blockpage.listen", b.Listen)
+	if v.hostPort("blockpage.tls_listen", b.TLSListen) && (b.CACert == "" || b.CAKey == "") {
+		v.bad("blockpage.tls_listen", "blockpage.tls_listen needs ca_cert and ca_key (the city CA the HTTPS block page signs with; `civicdns ca init` makes one)")
+	}
+}
+
+func (v *validator) admin(depts map[string]string) {
+	if !v.hostPort("admin.listen", v.c.Admin.Listen) {
+		if len(v.c.Director) > 0 && v.c.Admin.Listen == "" {
+			return // directors may be configured before the console is turned on
+		}
+	} else {
+		if v.c.State.Dir == "" {
+			v.bad("admin.listen", "admin.listen needs [state] dir: the console's decisions are kept there")
+		}
+		if len(v.c.Director) == 0 {
+			v.bad("admin.listen", "admin.listen needs at least one [[director]] to sign in")
+		}
+	}
+	seen := map[string]bool{}
+	for i := range v.c.Director {
+		d := &v.c.Director[i]
+		p := fmt.Sprintf("director[%d]", i)
+		d.Name = strings.TrimSpace(d.Name)
+		switch key := strings.ToLower(d.Name); {
+		case d.Name == "":
+			v.bad(p, "a [[director]] needs a name")
+		case seen[key]:
+			v.bad(p+".name", "director %q is defined twice", d.Name)
+		default:
+			seen[key] = true
+		}
+		if name, ok := depts[DepartmentKey(d.Department)]; ok {
+			d.Department = name
+		} else {
+			v.bad(p+".department", "director %q: unknown department %q", d.Name, d.Department)
+		}
+		if _, err := bcrypt.Cost([]byte(d.PasswordHash)); err != nil {
+			v.bad(p+".password_hash", "director %q: password_hash is not a bcrypt hash (`civicdns passwd` prints one)", d.Name)
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package console
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/state"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func hash(t *testing.T, pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+type fixture struct {
+	state   *live.State
+	store   *state.Store
+	clock   *dnstest.Clock
+	srv     *httptest.Server
+	changes int
+	police  *state.RequestState // a pending request of each department
+	parks   *state.RequestState
+	parksX  *state.Grant // an exemption Parks granted
+}
+
+func newFixture(t *testing.T, tlsServer bool) *fixture {
+	t.Helper()
+	text := `
+[server]
+listen = ["127.0.0.1:5399"]
+[upstream]
+servers = ["192.0.2.1:53"]
+[state]
+dir = "` + t.TempDir() + `"
+[admin]
+listen = "127.0.0.1:0"
+[[department]]
+name = "Police"
+networks = ["10.20.0.0/16"]
+[[department]]
+name = "Parks"
+networks = ["10.30.0.0/16"]
+[[director]]
+name = "Chief of Police"
+department = "police"
+password_hash = "` + hash(t, "correct horse battery") + `"
+[[director]]
+name = "Parks Director"
+department = "Parks"
+password_hash = "` + hash(t, "green fields forever") + `"
+`
+	cfg, err := config.Parse("civicdns.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Load(cfg, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{clock: dnstest.NewClock()}
+	if f.state, err = live.New(cfg, pol, live.Options{Now: f.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.state.Close() })
+	if f.store, err = state.Open(cfg.State.Dir, f.clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	refresh := func() {
+		f.changes++
+		st, _ := f.store.Load()
+		f.state.SetStoreExemptions(st.Exemptions(time.UTC))
+	}
+	con := New(Options{State: f.state, Store: f.store, Now: f.clock.Now, OnChange: refresh})
+	if tlsServer {
+		f.srv = httptest.NewTLSServer(con)
+	} else {
+		f.srv = httptest.NewServer(con)
+	}
+	t.Cleanup(f.srv.Close)
+	submit := func(client, dept string) *state.RequestState {
+		q, err := f.store.Submit(state.Request{Client: netip.MustParseAddr(client), Department: dept, Name: "www.pokerstars.com",
+			Category: "gambling", Matched: "pokerstars.com", Requester: "Pat", Email: "pat@city.example", Reason: "an investigation"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &state.RequestState{Request: q, Status: state.Pending}
+	}
+	f.police = submit("10.20.1.1", "Police")
+	f.parks = submit("10.30.1.1", "Parks")
+	granted := submit("10.30.1.2", "Parks")
+	if f.parksX, err = f.store.Approve(granted.ID, state.Approval{By: "Parks Director", Expires: config.Date{Year: 2026, Month: 12, Day: 31}, Reason: "events"}); err != nil {
+		t.Fatal(err)
+	}
+	refresh()
+	return f
+}
+
+// client is a browser with its own cookies, signed in as name.
+func (f *fixture) client(t *testing.T, name, password string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := f.srv.Client()
+	c.Jar = jar
+	resp, err := c.PostForm(f.srv.URL+"/signin", url.Values{"name": {name}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("sign in as %s: %d %s", name, resp.StatusCode, body)
+	}
+	return c, m[1]
+}
+
+func do(t *testing.T, c *http.Client, method, u string, body io.Reader, header map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, body)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestSignInAndSessionCookie(t *testing.T) {
+	t.Parallel()
+	for _, overTLS := range []bool{false, true} {
+		f := newFixture(t, overTLS)
+		c := f.srv.Client()
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := c.PostForm(f.srv.URL+"/signin", url.Values{"name": {"Chief of Police"}, "password": {"wrong"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+			t.Errorf("wrong password: %d, cookies %v", resp.StatusCode, resp.Cookies())
+		}
+		resp, err = c.PostForm(f.srv.URL+"/signin", url.Values{"name": {"chief of police"}, "password": {"correct horse battery"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ck := resp.Cookies()
+		if resp.StatusCode != http.StatusSeeOther || len(ck) != 1 {
+			t.Fatalf("sign in: %d %v", resp.StatusCode, ck)
+		}
+		if !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Secure != overTLS || len(ck[0].Value) < 40 {
+			t.Errorf("session cookie (TLS %v): %+v", overTLS, ck[0])
+		}
+		// The session ends by itself.
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(f.srv.URL)
+		jar.SetCookies(u, ck)
+		c.Jar = jar
+		if code, _ := do(t, c, "GET", f.srv.URL+"/api/v1/session", nil, nil); code != 200 {
+			t.Errorf("session: %d", code)
+		}
+		f.clock.Advance(sessionLife + time.Minute)
+		if code, _ := do(t, c, "GET", f.srv.URL+"/api/v1/session", nil, nil); code != http.StatusUnauthorized {
+			t.Errorf("after the session's life: %d", code)
+		}
+		audit, _ := f.store.AuditSince(time.Time{})
+		var actions []string
+		for _, ev := range audit {
+			actions = append(actions, ev.Action+" "+ev.Who)
+		}
+		if got := strings.Join(actions, ", "); !strings.Contains(got, "sign-in-failed Chief of Police, sign-in Chief of Police") {
+			t.Errorf("audit: %s", got)
+		}
+	}
+}
+
+func TestSignInAttemptsAreRateLimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	codes := []int{}
+	for i := 0; i < 7; i++ {
+		resp, err := http.PostForm(f.srv.URL+"/signin", url.Values{"name": {"Parks Director"}, "password": {"guess" + string(rune('a'+i))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[4] != 401 || codes[5] != 429 || codes[6] != 429 {
+		t.Errorf("codes %v: five tries, then 429", codes)
+	}
+	// Even the right password waits out the limit.
+	resp, _ := http.PostForm(f.srv.URL+"/signin", url.Values{"name": {"Parks Director"}, "password": {"green fields forever"}})
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Errorf("right password during the lockout: %d", resp.StatusCode)
+	}
+}
+
+// A director sees and acts on their own department alone: every page and
+// API route, whatever ID they send.
+func TestDirectorsSeeOnlyTheirOwnDepartment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	_, page := do(t, chief, "GET", f.srv.URL+"/", nil, nil)
+	if !strings.Contains(page, f.police.ID) || strings.Contains(page, f.parks.ID) || strings.Contains(page, f.parksX.ID) {
+		t.Errorf("dashboard shows another department's requests or exemptions")
+	}
+	_, reqs := do(t, chief, "GET", f.srv.URL+"/api/v1/requests", nil, nil)
+	_, exs := do(t, chief, "GET", f.srv.URL+"/api/v1/exemptions", nil, nil)
+	if !strings.Contains(reqs, f.police.ID) || strings.Contains(reqs, f.parks.ID) || strings.Contains(exs, f.parksX.ID) {
+		t.Errorf("API lists another department's: %s %s", reqs, exs)
+	}
+	form := func(v url.Values) io.Reader { v.Set("csrf", csrf); return strings.NewReader(v.Encode()) }
+	formHdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	apiHdr := map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf}
+	approval := url.Values{"expires": {"2026-12-31"}, "reason": {"r"}}
+	for _, tc := range []struct {
+		name, path string
+		body       io.Reader
+		header     map[string]string
+	}{
+		{"page approve", "/requests/" + f.parks.ID + "/approve", form(approval), formHdr},
+		{"page deny", "/requests/" + f.parks.ID + "/deny", form(url.Values{}), formHdr},
+		{"page revoke", "/exemptions/" + f.parksX.ID + "/revoke", form(url.Values{}), formHdr},
+		{"API approve", "/api/v1/requests/" + f.parks.ID + "/approve", strings.NewReader(`{"expires":"2026-12-31","reason":"r"}`), apiHdr},
+		{"API deny", "/api/v1/requests/" + f.parks.ID + "/deny", strings.NewReader(`{}`), apiHdr},
+		{"API revoke", "/api/v1/exemptions/" + f.parksX.ID + "/revoke", nil, apiHdr},
+		{"made-up ID", "/api/v1/requests/R-AAAAAAAA/approve", strings.NewReader(`{"expires":"2026-12-31","reason":"r"}`), apiHdr},
+	} {
+		if code, _ := do(t, chief, "POST", f.srv.URL+tc.path, tc.body, tc.header); code != http.StatusNotFound {
+			t.Errorf("%s of Parks' by the Chief of Police: %d, want 404", tc.name, code)
+		}
+	}
+	st, _ := f.store.Load()
+	if st.Request(f.parks.ID).Status != state.Pending || st.Grant(f.parksX.ID).Revoked {
+		t.Fatal("the Chief of Police changed Parks' workflow")
+	}
+	if f.changes != 1 {
+		t.Errorf("%d refreshes for refused actions", f.changes-1)
+	}
+}
+
+func TestPostsNeedTheSessionsCSRFToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, _ := f.client(t, "Chief of Police", "correct horse battery")
+	for _, tc := range []struct{ path, body, ctype, token string }{
+		{"/requests/" + f.police.ID + "/approve", "expires=2026-12-31&reason=r", "application/x-www-form-urlencoded", ""},
+		{"/requests/" + f.police.ID + "/deny", "csrf=forged", "application/x-www-form-urlencoded", ""},
+		{"/api/v1/requests/" + f.police.ID + "/approve", `{"expires":"2026-12-31","reason":"r"}`, "application/json", "forged"},
+		{"/api/v1/requests/" + f.police.ID + "/deny", `{}`, "application/json", ""},
+	} {
+		code, _ := do(t, chief, "POST", f.srv.URL+tc.path, strings.NewReader(tc.body), map[string]string{"Content-Type": tc.ctype, "X-CSRF-Token": tc.token})
+		if code != http.StatusForbidden {
+			t.Errorf("%s without the token: %d", tc.path, code)
+		}
+	}
+	if st, _ := f.store.Load(); st.Request(f.police.ID).Status != state.Pending {
+		t.Error("a forged post decided")
+	}
+	// Not signed in: the API says 401, pages go to the sign-in.
+	if code, _ := do(t, http.DefaultClient, "GET", f.srv.URL+"/api/v1/requests", nil, nil); code != 401 {
+		t.Errorf("API without a session: %d", code)
+	}
+}
+
+// An approval in the console is live for the next query of the department,
+// ends by itself at its expiry, and a revocation ends it at once.
+func TestApprovalIsLiveAndEndsByItself(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	client := netip.MustParseAddr("10.20.9.9") // another device of the Police
+	decide := func() string {
+		snap := f.state.Snapshot()
+		return snap.Decide(snap.Policy.Department(client), client, "www.pokerstars.com", f.clock.Now()).Action
+	}
+	if got := decide(); got != policy.Blocked {
+		t.Fatalf("before: %s", got)
+	}
+	code, body := do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+f.police.ID+"/approve",
+		strings.NewReader(`{"expires":"2026-11-30","reason":"Fraud unit","reference":"Memo 9"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+	if code != http.StatusCreated {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	var g state.Grant
+	if err := json.Unmarshal([]byte(body), &g); err != nil || g.ID == "" {
+		t.Fatalf("approval answer %s: %v", body, err)
+	}
+	if got := decide(); got != policy.Exempted {
+		t.Errorf("after the approval: %s", got)
+	}
+	if other := netip.MustParseAddr("192.0.2.9"); f.state.Snapshot().Decide(nil, other, "www.pokerstars.com", f.clock.Now()).Action != policy.Blocked {
+		t.Error("the Police's exemption reaches a client of no department")
+	}
+	// A second approval of the same request is one decision already made.
+	code, _ = do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+f.police.ID+"/approve",
+		strings.NewReader(`{"expires":"2026-11-30","reason":"again"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+	if code != http.StatusConflict {
+		t.Errorf("approving twice: %d", code)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 0, 0, 1, 0, time.UTC)) // past its last day; no reload, no refresh
+	if got := decide(); got != policy.Blocked {
+		t.Errorf("after its expiry: %s", got)
+	}
+	f.clock.Set(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	chief, csrf = f.client(t, "Chief of Police", "correct horse battery") // the first session has ended
+	code, _ = do(t, chief, "POST", f.srv.URL+"/exemptions/"+g.ID+"/revoke", strings.NewReader("csrf="+url.QueryEscape(csrf)),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if code != 200 || decide() != policy.Blocked {
+		t.Errorf("revoke: %d, then %s", code, decide())
+	}
+	audit, _ := f.store.AuditSince(time.Time{})
+	var last []string
+	for _, ev := range audit {
+		if ev.Who == "Chief of Police" {
+			last = append(last, ev.Action)
+		}
+	}
+	if got := strings.Join(last, ","); got != "sign-in,approve,sign-in,revoke" {
+		t.Errorf("audit of the Chief: %s", got)
+	}
+}

@@ -1,0 +1,461 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/ratelimit"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/state"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Options are what the console is made from.
+type Options struct {
+	State  *live.State
+	Store  *state.Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// OnChange is called after a decision, so that it is live at once.
+	OnChange func()
+}
+
+// Server is the director console and its API.
+type Server struct {
+	state    *live.State
+	store    *state.Store
+	log      *slog.Logger
+	now      func() time.Time
+	onChange func()
+	sessions *sessions
+	byIP     *ratelimit.Limiter
+	byName   *ratelimit.Limiter
+	mux      *http.ServeMux
+}
+
+// dummyHash is compared against when the name is unknown, so that a wrong
+// name costs the same time as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("civicdns: no such director"), bcrypt.DefaultCost)
+
+// New makes the console.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnChange == nil {
+		opts.OnChange = func() {}
+	}
+	s := &Server{
+		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now, onChange: opts.OnChange,
+		sessions: &sessions{m: map[string]*session{}, now: opts.Now},
+		// Sign-in attempts: 5 at once from one address, then one a minute;
+		// 10 at once for one name, then one every two minutes.
+		byIP:   &ratelimit.Limiter{Rate: 1.0 / 60, Burst: 5, Now: opts.Now},
+		byName: &ratelimit.Limiter{Rate: 1.0 / 120, Burst: 10, Now: opts.Now},
+		mux:    http.NewServeMux(),
+	}
+	m := s.mux
+	m.HandleFunc("GET /signin", s.signinPage)
+	m.HandleFunc("POST /signin", s.signin)
+	m.HandleFunc("POST /signout", s.signedIn(s.signout))
+	m.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
+	m.HandleFunc("POST /requests/{id}/approve", s.signedIn(s.approve))
+	m.HandleFunc("POST /requests/{id}/deny", s.signedIn(s.deny))
+	m.HandleFunc("POST /exemptions/{id}/revoke", s.signedIn(s.revoke))
+	m.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
+	m.HandleFunc("GET /api/v1/requests", s.signedIn(s.apiRequests))
+	m.HandleFunc("GET /api/v1/exemptions", s.signedIn(s.apiExemptions))
+	m.HandleFunc("POST /api/v1/requests/{id}/approve", s.signedIn(s.approve))
+	m.HandleFunc("POST /api/v1/requests/{id}/deny", s.signedIn(s.deny))
+	m.HandleFunc("POST /api/v1/exemptions/{id}/revoke", s.signedIn(s.revoke))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	s.mux.ServeHTTP(w, r)
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func clientOf(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ap.Addr().Unmap().String()
+}
+
+// fail answers an error as JSON for the API and as a page otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if isAPI(r) {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	pages.ExecuteTemplate(w, "message", map[string]any{"Title": http.StatusText(status), "Message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// director finds a [[director]] by name (compared without case and spaces).
+func (s *Server) director(name string) (config.Director, string, bool) {
+	snap := s.state.Snapshot()
+	for _, d := range snap.Config.Director {
+		if strings.EqualFold(strings.TrimSpace(d.Name), strings.TrimSpace(name)) {
+			dept := d.Department
+			if pd := snap.Policy.DepartmentNamed(d.Department); pd != nil {
+				dept = pd.Name
+			}
+			return d, dept, true
+		}
+	}
+	return config.Director{}, "", false
+}
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	if _, sess := s.sessions.get(r); sess != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.renderSignin(w, http.StatusOK, "", "")
+}
+
+func (s *Server) renderSignin(w http.ResponseWriter, status int, name, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	pages.ExecuteTemplate(w, "signin", map[string]string{"Name": name, "Error": msg})
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	from := clientOf(r)
+	name, password := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
+	if !s.byIP.Allow(from) || !s.byName.Allow(strings.ToLower(name)) {
+		s.store.Audit(state.AuditEvent{Who: name, From: from, Action: "sign-in-refused", What: "too many attempts"})
+		s.renderSignin(w, http.StatusTooManyRequests, name, "Too many sign-in attempts. Wait a few minutes.")
+		return
+	}
+	d, dept, ok := s.director(name)
+	hash := dummyHash
+	if ok {
+		hash = []byte(d.PasswordHash)
+	}
+	// bcrypt compares in constant time; an unknown name costs a comparison too.
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
+		s.store.Audit(state.AuditEvent{Who: name, From: from, Action: "sign-in-failed"})
+		s.renderSignin(w, http.StatusUnauthorized, name, "The name or the password is wrong.")
+		return
+	}
+	token, _ := s.sessions.create(d.Name, dept)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife / time.Second)})
+	s.store.Audit(state.AuditEvent{Who: d.Name, From: from, Action: "sign-in", What: "department " + dept})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signedIn wraps a handler that needs a director; POSTs also need the
+// session's CSRF token (a form field, or the X-CSRF-Token header for the API).
+func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, sess := s.sessions.get(r)
+		if sess == nil {
+			if isAPI(r) {
+				s.fail(w, r, http.StatusUnauthorized, "sign in first")
+				return
+			}
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			t := r.Header.Get("X-CSRF-Token")
+			if !isAPI(r) {
+				t = r.PostFormValue("csrf")
+			}
+			if !sess.csrfOK(t) {
+				s.fail(w, r, http.StatusForbidden, "The form is stale or did not come from this console: reload the page.")
+				return
+			}
+		}
+		h(w, r, sess)
+	}
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.sessions.drop(sess.token)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	s.store.Audit(state.AuditEvent{Who: sess.director, From: clientOf(r), Action: "sign-out"})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// The department's view of the workflow: nothing of another department's.
+
+func sameDept(a, b string) bool { return config.DepartmentKey(a) == config.DepartmentKey(b) }
+
+func (s *Server) view(sess *session) (*state.State, []*state.RequestState, []*state.GrantState, error) {
+	st, err := s.store.Load()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var reqs []*state.RequestState
+	for _, q := range st.Requests {
+		if sameDept(q.Department, sess.department) {
+			reqs = append(reqs, q)
+		}
+	}
+	var grants []*state.GrantState
+	for _, g := range st.Grants {
+		if sameDept(g.Owner, sess.department) {
+			grants = append(grants, g)
+		}
+	}
+	slices.Reverse(reqs) // newest first
+	slices.Reverse(grants)
+	return st, reqs, grants, nil
+}
+
+// grantView is a grant with what it means now.
+type grantView struct {
+	*state.GrantState
+	Status string `json:"status"` // active, expired, revoked
+}
+
+func (s *Server) grantViews(grants []*state.GrantState) []grantView {
+	loc := s.state.Snapshot().Policy.Location()
+	now := s.now()
+	out := make([]grantView, len(grants))
+	for i, g := range grants {
+		status := "active"
+		switch {
+		case g.Revoked:
+			status = "revoked"
+		case !now.Before(g.Expires.Start(loc).AddDate(0, 0, 1)):
+			status = "expired"
+		}
+		out[i] = grantView{g, status}
+	}
+	return out
+}
+
+func (s *Server) configExemptions(dept string) []*policy.Exemption {
+	var out []*policy.Exemption
+	for _, e := range s.state.Snapshot().Policy.ConfigExemptions().All() {
+		if sameDept(e.Department, dept) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
+	_, reqs, grants, err := s.view(sess)
+	if err != nil {
+		s.log.Error("console: reading the state store", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The state store cannot be read now.")
+		return
+	}
+	var pending, decided []*state.RequestState
+	for _, q := range reqs {
+		if q.Status == state.Pending {
+			pending = append(pending, q)
+		} else if len(decided) < 50 {
+			decided = append(decided, q)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pages.ExecuteTemplate(w, "dashboard", map[string]any{
+		"Director": sess.director, "Department": sess.department, "CSRF": sess.csrf,
+		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
+		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
+		"Done": r.URL.Query().Get("done"),
+	})
+}
+
+// decisionInput reads an approval or denial from a form or a JSON body.
+type decisionInput struct {
+	Expires   string `json:"expires"`
+	Reason    string `json:"reason"`
+	Reference string `json:"reference"`
+	Scope     string `json:"scope"` // "department" (default) or "client"
+	Lifts     string `json:"lifts"` // "name" (default) or "category"
+	Note      string `json:"note"`
+}
+
+func readInput(r *http.Request) (decisionInput, error) {
+	var in decisionInput
+	if isAPI(r) {
+		if r.ContentLength == 0 {
+			return in, nil
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		return in, dec.Decode(&in)
+	}
+	in.Expires, in.Reason, in.Reference = r.PostFormValue("expires"), r.PostFormValue("reason"), r.PostFormValue("reference")
+	in.Scope, in.Lifts, in.Note = r.PostFormValue("scope"), r.PostFormValue("lifts"), r.PostFormValue("note")
+	return in, nil
+}
+
+// ownRequest is the request id of the session's department, or nil (for
+// another department's too: it does not exist for this director).
+func (s *Server) ownRequest(sess *session, id string) (*state.RequestState, error) {
+	st, err := s.store.Load()
+	if err != nil {
+		return nil, err
+	}
+	q := st.Request(id)
+	if q == nil || !sameDept(q.Department, sess.department) {
+		return nil, nil
+	}
+	return q, nil
+}
+
+func (s *Server) decided(w http.ResponseWriter, r *http.Request, status int, v any, done string) {
+	s.onChange()
+	if isAPI(r) {
+		writeJSON(w, status, v)
+		return
+	}
+	http.Redirect(w, r, "/?done="+url.QueryEscape(done), http.StatusSeeOther)
+}
+
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, state.ErrNotPending):
+		s.fail(w, r, http.StatusConflict, err.Error())
+	case errors.Is(err, state.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, "No such request or exemption in your department.")
+	default:
+		s.log.Error("console: state store", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The decision could not be stored.")
+	}
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) {
+	in, err := readInput(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "The approval could not be read: "+err.Error())
+		return
+	}
+	q, err := s.ownRequest(sess, r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if q == nil {
+		s.fail(w, r, http.StatusNotFound, "No such request in your department.")
+		return
+	}
+	expires, err := config.ParseDate(in.Expires)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "expires: "+err.Error())
+		return
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		s.fail(w, r, http.StatusBadRequest, "An approval needs a reason (it is the written authorization).")
+		return
+	}
+	if (in.Scope != "" && in.Scope != "department" && in.Scope != "client") || (in.Lifts != "" && in.Lifts != "name" && in.Lifts != "category") {
+		s.fail(w, r, http.StatusBadRequest, `scope is "department" or "client"; lifts is "name" or "category"`)
+		return
+	}
+	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: clientOf(r), ForClient: in.Scope == "client",
+		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference)})
+	if err != nil {
+		if errors.Is(err, state.ErrNotPending) || errors.Is(err, state.ErrNotFound) {
+			s.storeError(w, r, err)
+		} else {
+			s.fail(w, r, http.StatusBadRequest, err.Error())
+		}
+		return
+	}
+	s.decided(w, r, http.StatusCreated, g, fmt.Sprintf("Request %s approved: exemption %s until %s.", q.ID, g.ID, g.Expires))
+}
+
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
+	in, err := readInput(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "The denial could not be read: "+err.Error())
+		return
+	}
+	q, err := s.ownRequest(sess, r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if q == nil {
+		s.fail(w, r, http.StatusNotFound, "No such request in your department.")
+		return
+	}
+	if err := s.store.Deny(q.ID, sess.director, clientOf(r), strings.TrimSpace(in.Note)); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.decided(w, r, http.StatusOK, map[string]string{"id": q.ID, "status": state.Denied}, "Request "+q.ID+" denied.")
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
+	st, err := s.store.Load()
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	g := st.Grant(id)
+	if g == nil || !sameDept(g.Owner, sess.department) {
+		s.fail(w, r, http.StatusNotFound, "No such exemption in your department.")
+		return
+	}
+	if err := s.store.Revoke(id, sess.director, clientOf(r)); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.decided(w, r, http.StatusOK, map[string]string{"id": id, "status": "revoked"}, "Exemption "+id+" revoked.")
+}
+
+func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess *session) {
+	writeJSON(w, http.StatusOK, map[string]any{"director": sess.director, "department": sess.department, "csrf": sess.csrf, "expires": sess.expires})
+}
+
+func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *session) {
+	_, reqs, _, err := s.view(sess)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if reqs == nil {
+		reqs = []*state.RequestState{}
+	}
+	writeJSON(w, http.StatusOK, reqs)
+}
+
+func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request, sess *session) {
+	_, _, grants, err := s.view(sess)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"granted": s.grantViews(grants), "configuration": s.configExemptions(sess.department)})
+}
