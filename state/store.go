@@ -62,7 +62,7 @@ type Request struct {
 	Department string     `json:"department"` // the client's, when asked ("" citywide)
 	Name       string     `json:"name"`       // the blocked name
 	Category   string     `json:"category"`
-	Matched    string     `json:"matched"` // the listed name that blocked it
+	Matched    string     `json:"matched"`             // the listed name that blocked it
 	Reference  string     `json:"reference,omitempty"` // the block page's reference the employee saw
 	Requester  string     `json:"requester"`
 	Email      string     `json:"email"`
@@ -73,7 +73,7 @@ type Request struct {
 type Grant struct {
 	ID         string      `json:"id"`
 	RequestID  string      `json:"request_id,omitempty"`
-	Owner      string      `json:"owner"` // the department whose director granted it (the request's)
+	Owner      string      `json:"owner"`                // the department whose director granted it (the request's)
 	Department string      `json:"department,omitempty"` // or Clients
 	Clients    []string    `json:"clients,omitempty"`
 	Category   string      `json:"category,omitempty"` // or Domains
