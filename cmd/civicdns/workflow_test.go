@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/state"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestCAInit(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ca")
+	var out, errb bytes.Buffer
+	if code := run([]string{"ca", "init", "-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("%d %s", code, errb.String())
+	}
+	fi, err := os.Stat(filepath.Join(dir, "ca.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("ca.key: %v %v", err, fi.Mode())
+	}
+	if !strings.Contains(out.String(), "Trusted Root Certification Authorities") || !strings.Contains(out.String(), "ca_cert") {
+		t.Errorf("no deployment instructions:\n%s", out.String())
+	}
+	if code := run([]string{"ca", "init", "-dir", dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not overwritten") {
+		t.Errorf("second init: %d %s", code, errb.String())
+	}
+}
+
+func TestPasswdPrintsABcryptHash(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		input string
+		code  int
+	}{{"a long enough password\n", 0}, {"short\n", 1}} {
+		r, w, _ := os.Pipe()
+		w.WriteString(tc.input)
+		w.Close()
+		var out, errb bytes.Buffer
+		code := cmdPasswd(nil, r, &out, &errb)
+		r.Close()
+		if code != tc.code {
+			t.Fatalf("%q: exit %d %s", tc.input, code, errb.String())
+		}
+		if code == 0 {
+			hash := strings.TrimSpace(out.String())
+			if bcrypt.CompareHashAndPassword([]byte(hash), []byte("a long enough password")) != nil {
+				t.Errorf("hash %q does not match", hash)
+			}
+			if cost, _ := bcrypt.Cost([]byte(hash)); cost < 12 {
+				t.Errorf("cost %d", cost)
+			}
+		}
+	}
+}
+
+// An approval from a shell takes effect on the running server within a
+// second, without a reload; a revocation ends it; both are audited.
+func TestExemptionsFromAShellWhileServing(t *testing.T) {
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[state]\ndir = \"state\"\n[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"10.0.0.53\"\n"+
+		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n")
+	store, err := state.Open(filepath.Join(dir, "state"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := store.Submit(state.Request{Client: netip.MustParseAddr("127.0.0.1"), Department: "Police", Name: "www.pokerstars.com",
+		Category: "gambling", Matched: "pokerstars.com", Requester: "Pat", Email: "pat@city.example", Reason: "fraud case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	if got := strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A")); got != "10.0.0.53" {
+		t.Fatalf("before: %q", got)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"exemptions", "-config", cfg, "list"}, &out, &errb); code != 0 || !strings.Contains(out.String(), q.ID) {
+		t.Fatalf("list: %d %s %s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	expires := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	if code := run([]string{"exemptions", "-config", cfg, "approve", q.ID, "-by", "Chief of Police", "-expires", expires, "-reference", "Memo 9"}, &out, &errb); code != 0 {
+		t.Fatalf("approve: %d %s", code, errb.String())
+	}
+	xid := regexp.MustCompile(`exemption (x-[A-Z2-7]{8})`).FindStringSubmatch(out.String())
+	if xid == nil {
+		t.Fatalf("approve said %q", out.String())
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got := strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A"))
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still %q, want %q", got, want)
+			}
+			time.Sleep(50 * time.Millisecond) // polling the condition
+		}
+	}
+	start := time.Now()
+	waitFor("192.0.2.20")
+	t.Logf("the approval was live after %v", time.Since(start))
+	out.Reset()
+	if code := run([]string{"explain", "-config", cfg, "-client", "127.0.0.1", "www.pokerstars.com"}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "EXEMPTED (gambling)") || !strings.Contains(out.String(), xid[1]) || !strings.Contains(out.String(), "(state store)") {
+		t.Errorf("explain after the approval:\n%s", out.String())
+	}
+	if code := run([]string{"exemptions", "-config", cfg, "revoke", xid[1], "-by", "Chief of Police"}, &out, &errb); code != 0 {
+		t.Fatalf("revoke: %d %s", code, errb.String())
+	}
+	waitFor("10.0.0.53")
+	out.Reset()
+	if code := run([]string{"audit", "-config", cfg, "-since", "1h"}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	for _, want := range []string{"approve", "revoke", "Chief of Police", q.ID} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("audit lacks %q:\n%s", want, out.String())
+		}
+	}
+}
