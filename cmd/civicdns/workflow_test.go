@@ -26,7 +26,7 @@ func TestCAInit(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("ca.key: %v %v", err, fi.Mode())
 	}
-	if !strings.Contains(out.String(), "Trusted Root Certification Authorities") || !strings.Contains(out.String(), "ca_cert") {
+	if !strings.Contains(out.String(), "Trusted Root") || !strings.Contains(out.String(), "ca_cert") {
 		t.Errorf("no deployment instructions:\n%s", out.String())
 	}
 	if code := run([]string{"ca", "init", "-dir", dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not overwritten") {
