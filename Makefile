@@ -16,9 +16,11 @@ build:
 run:
 	$(GO) run ./cmd/civicdns serve
 
-# dig (dnsutils) for the end-to-end tests.
+# dig (dnsutils) for the end-to-end tests; chromium and certutil (libnss3-tools)
+# for the browser test of the block page and the console.
 test-deps:
-	@command -v dig >/dev/null || { $(call APT_INSTALL,dnsutils); }
+	@command -v dig >/dev/null && command -v certutil >/dev/null && { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } || \
+		{ $(call APT_INSTALL,dnsutils chromium libnss3-tools); }
 
 test: test-deps
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)

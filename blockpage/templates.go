@@ -55,7 +55,7 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 {{if .Blocked}}
 <main aria-labelledby="title">
 <h1 id="title">This site is blocked by the city's Internet-use policy</h1>
-<p>The city network does not open <span class="name">{{.Name}}</span>{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}{{if .Policy}}, which <em>{{.Policy}}</em> does not allow{{end}}.</p>
+<p>The city network does not open <span class="name">{{.Name}}</span>{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}.{{if .Policy}} The rule: <em>{{.Policy}}</em>.{{end}}</p>
 {{template "facts" .}}
 {{if .CanRequest}}
 <h2 id="ask">Need it for your work? Ask for an exemption</h2>
@@ -88,7 +88,7 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 </body></html>{{end}}
 
 {{define "status"}}{{template "head" "Exemption request"}}
-<main class="ok" aria-labelledby="title">
+<main class="ok" id="request-status" aria-labelledby="title">
 {{with .Request}}
 <h1 id="title">Exemption request {{.ID}}</h1>
 {{if eq .Status "pending"}}<p>Your request was received and stored. The director of your department will decide on it. Keep the number <strong>{{.ID}}</strong>: this page, at <span class="name">/.civicdns/request/{{.ID}}</span>, shows what became of it.</p>{{end}}

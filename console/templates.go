@@ -25,8 +25,12 @@ section { background: #fff; padding: 1rem 1.25rem; border-radius: .25rem; box-sh
 h2 { font-size: 1.15rem; margin: .25rem 0 .75rem; }
 table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid #dde1e6; vertical-align: top; }
-.name { font-family: ui-monospace, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+td:first-child, td.date { white-space: nowrap; }
+.name { font-family: ui-monospace, Menlo, Consolas, monospace; overflow-wrap: break-word; }
 form.inline { display: inline; }
+fieldset form { display: block; margin-top: .6rem; }
+fieldset form label { margin-left: .5rem; }
+fieldset form label:first-of-type { margin-left: 0; }
 fieldset { border: 1px solid #c4c9d0; border-radius: .25rem; margin: .5rem 0; padding: .5rem .75rem; }
 label { font-weight: 600; margin-right: .25rem; }
 input[type=text], input[type=date], input[type=password], input:not([type]) { font: inherit; padding: .3rem .4rem; border: 1px solid #5c5c5c; border-radius: .2rem; }
@@ -64,7 +68,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 {{range .Pending}}
 <fieldset><legend><strong class="name">{{.Name}}</strong> ({{.Category}}) — {{.ID}}</legend>
 <p>From <strong>{{.Requester}}</strong> &lt;{{.Email}}&gt;, device {{.Client}}, {{when .Time}}.<br>Reason: {{.Reason}}</p>
-<form class="inline" method="post" action="/requests/{{.ID}}/approve">
+<form method="post" action="/requests/{{.ID}}/approve">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">
 <label for="exp-{{.ID}}">Expires</label><input type="date" id="exp-{{.ID}}" name="expires" value="{{$.Expires}}" min="{{$.Today}}" required>
 <label for="why-{{.ID}}">Reason</label><input type="text" id="why-{{.ID}}" name="reason" required>
@@ -72,7 +76,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <label for="scope-{{.ID}}">For</label><select id="scope-{{.ID}}" name="scope"><option value="department">the whole department</option><option value="client">this device only</option></select>
 <label for="lifts-{{.ID}}">Lifts</label><select id="lifts-{{.ID}}" name="lifts"><option value="name">{{.Matched}} only</option><option value="category">all of {{.Category}}</option></select>
 <button type="submit">Approve</button></form>
-<form class="inline" method="post" action="/requests/{{.ID}}/deny">
+<form method="post" action="/requests/{{.ID}}/deny">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">
 <label for="note-{{.ID}}">Note</label><input type="text" id="note-{{.ID}}" name="note">
 <button class="deny" type="submit">Deny</button></form>
@@ -83,7 +87,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 {{if not .Grants}}<p class="muted">None yet.</p>{{else}}
 <table><thead><tr><th>ID</th><th>Lifts</th><th>For</th><th>Until</th><th>Approved by</th><th>Reason</th><th>Status</th><th></th></tr></thead><tbody>
 {{range .Grants}}<tr><td>{{.ID}}</td><td class="name">{{if .Category}}all of {{.Category}}{{else}}{{range .Domains}}{{.}} {{end}}{{end}}</td>
-<td>{{if .Department}}department{{else}}{{range .Clients}}{{.}} {{end}}{{end}}</td><td>{{.Expires}}</td><td>{{.ApprovedBy}}</td><td>{{.Reason}}{{if .Reference}} ({{.Reference}}){{end}}</td><td>{{.Status}}</td>
+<td>{{if .Department}}department{{else}}{{range .Clients}}{{.}} {{end}}{{end}}</td><td class="date">{{.Expires}}</td><td>{{.ApprovedBy}}</td><td>{{.Reason}}{{if .Reference}} ({{.Reference}}){{end}}</td><td>{{.Status}}</td>
 <td>{{if eq .Status "active"}}<form class="inline" method="post" action="/exemptions/{{.ID}}/revoke"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button class="revoke" type="submit">Revoke</button></form>{{end}}</td></tr>
 {{end}}</tbody></table>{{end}}</section>
 
