@@ -23,8 +23,10 @@ type HTTPServer struct {
 
 // NewHTTPServer makes a server for handler on listen (host:port).
 func NewHTTPServer(name, listen string, handler http.Handler, log *slog.Logger) *HTTPServer {
+	// Bounded in every way a slow or hostile client could hold a connection.
 	return &HTTPServer{name: name, listen: listen, log: log, srv: &http.Server{
-		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/blocklists"
+	"github.com/civicdns/civicdns/config"
 )
 
 // The actions a query can end with. The policy decides the first three;
@@ -129,43 +130,77 @@ type lift struct {
 
 // lifting gathers the active exemptions covering client in department d
 // for name, whose best match is category bestCat (ownCategory: d's own).
+// The department's come first, then the client's.
 func (x *Exemptions) lifting(d *Department, client netip.Addr, name string, now time.Time, bestCat int) lift {
 	var l lift
 	if x == nil {
 		return l
 	}
-	consider := func(e *liftEntry) {
-		if !e.e.Active(now) {
-			return
+	if d != nil && d.index < len(x.byDept) {
+		x.byDept[d.index].lift(&l, name, now, bestCat)
+	}
+	if len(x.byClient) > 0 {
+		if s := x.byClient[client]; s != nil {
+			s.lift(&l, name, now, bestCat)
 		}
-		switch {
-		case e.domains != nil:
+	}
+	for i := range x.wide {
+		e := &x.wide[i]
+		if !e.e.Active(now) || !covers(e.e, d, client) {
+			continue
+		}
+		if e.domains != nil {
 			if l.byName == nil && e.domains.longest(name) >= 0 {
 				l.byName = e.e
 			}
-		case e.own:
-			l.own = true
-			if bestCat == ownCategory && l.byCat == nil {
-				l.byCat = e.e
-			}
-		case e.catBit >= 0:
-			l.cats |= 1 << e.catBit
-			if bestCat == e.catBit && l.byCat == nil {
-				l.byCat = e.e
-			}
+			continue
 		}
-	}
-	if d != nil && d.index < len(x.byDept) {
-		for i := range x.byDept[d.index] {
-			consider(&x.byDept[d.index][i])
-		}
-	}
-	for i := range x.clients {
-		if e := &x.clients[i]; e.covers(d, client) {
-			consider(e)
-		}
+		l.category(e, bestCat)
 	}
 	return l
+}
+
+// lift adds what the set lifts for name at now.
+func (s *liftSet) lift(l *lift, name string, now time.Time, bestCat int) {
+	if l.byName == nil && len(s.names) > 0 {
+		for start := 0; start < len(name); {
+			for _, e := range s.names[name[start:]] {
+				if e.Active(now) {
+					l.byName = e
+					break
+				}
+			}
+			if l.byName != nil {
+				break
+			}
+			i := config.LabelEnd(name[start:])
+			if i < 0 {
+				break
+			}
+			start += i + 1
+		}
+	}
+	for i := range s.cats {
+		if e := &s.cats[i]; e.e.Active(now) {
+			l.category(e, bestCat)
+		}
+	}
+}
+
+// category adds an active category exemption.
+func (l *lift) category(e *liftEntry, bestCat int) {
+	switch {
+	case e.own:
+		l.own = true
+		if bestCat == ownCategory && l.byCat == nil {
+			l.byCat = e.e
+		}
+	case e.catBit >= 0:
+		l.cats |= 1 << e.catBit
+		if bestCat == e.catBit && l.byCat == nil {
+			l.byCat = e.e
+		}
+	}
 }
 
 // best finds the category with the longest matching name among cand (and

@@ -85,18 +85,28 @@ func FromConfig(ec config.Exemption, where string, loc *time.Location) *Exemptio
 // Exemptions is an immutable set of exemptions compiled against one Policy:
 // the configuration's and the state store's together. It is swapped whole
 // when an approval or revocation changes it, without rebuilding the policy.
+// It is indexed so that a decision costs a few map probes however many
+// exemptions there are: by department, by single client address, and in
+// each by the names they lift.
 type Exemptions struct {
-	all     []*Exemption  // configuration first, then the store's
-	byDept  [][]liftEntry // by department index: the whole department's
-	clients []liftEntry   // those given to listed clients
+	all      []*Exemption // configuration first, then the store's
+	byDept   []liftSet    // by department index: the whole department's
+	byClient map[netip.Addr]*liftSet
+	wide     []liftEntry // those given to networks of clients (a few)
+}
+
+// liftSet is what the exemptions of one department or one client lift.
+type liftSet struct {
+	names map[string][]*Exemption // domain exemptions by the name they lift (with its subdomains)
+	cats  []liftEntry             // category exemptions
 }
 
 // liftEntry is an exemption with what it lifts resolved against the policy.
 type liftEntry struct {
 	e       *Exemption
-	catBit  int  // the matcher bit of its category; -1 for domains or the department's own
-	own     bool // it lifts the department's own category (block_domains)
-	domains suffixSet
+	catBit  int       // the matcher bit of its category; -1 for domains or the department's own
+	own     bool      // it lifts the department's own category (block_domains)
+	domains suffixSet // for the wide entries' domains
 }
 
 // All lists every exemption, the configuration's in file order first.
@@ -131,12 +141,16 @@ func (x *Exemptions) Find(id string) *Exemption {
 // ConfigExemptions is the set of the configuration's exemptions alone.
 func (p *Policy) ConfigExemptions() *Exemptions { return p.configEx }
 
+func newExemptions(depts int) *Exemptions {
+	return &Exemptions{byDept: make([]liftSet, depts), byClient: map[netip.Addr]*liftSet{}}
+}
+
 // WithExemptions compiles the configuration's exemptions and more (the
 // state store's) into one set for this policy. An exemption that no longer
 // fits the policy (its department or category is gone) lifts nothing and
 // is reported in the error; the others are in the set.
 func (p *Policy) WithExemptions(more []*Exemption) (*Exemptions, error) {
-	x := &Exemptions{byDept: make([][]liftEntry, len(p.depts))}
+	x := newExemptions(len(p.depts))
 	var errs []error
 	cfg := p.configEx.All()
 	for _, e := range append(cfg[:len(cfg):len(cfg)], more...) {
@@ -160,10 +174,6 @@ func (p *Policy) addExemption(x *Exemptions, e *Exemption) error {
 	}
 	switch {
 	case len(e.Domains) > 0:
-		l.domains = suffixSet{}
-		for _, n := range e.Domains {
-			l.domains[n] = e.Source
-		}
 	case d != nil && strings.EqualFold(e.Category, d.Name):
 		l.own = true
 	default:
@@ -173,19 +183,50 @@ func (p *Policy) addExemption(x *Exemptions, e *Exemption) error {
 	}
 	x.all = append(x.all, e)
 	if d != nil {
-		x.byDept[d.index] = append(x.byDept[d.index], l)
-	} else {
-		x.clients = append(x.clients, l)
+		x.byDept[d.index].add(l)
+		return nil
+	}
+	for _, pfx := range e.Clients {
+		if pfx.IsSingleIP() {
+			s := x.byClient[pfx.Addr().Unmap()]
+			if s == nil {
+				s = &liftSet{}
+				x.byClient[pfx.Addr().Unmap()] = s
+			}
+			s.add(l)
+			continue
+		}
+		w := l
+		if len(e.Domains) > 0 {
+			w.domains = suffixSet{}
+			for _, n := range e.Domains {
+				w.domains[n] = e.Source
+			}
+		}
+		x.wide = append(x.wide, w)
 	}
 	return nil
 }
 
-// covers reports whether the entry is for client (in department d).
-func (l *liftEntry) covers(d *Department, client netip.Addr) bool {
-	if l.e.Department != "" {
-		return d != nil // it is in d's list
+func (s *liftSet) add(l liftEntry) {
+	if len(l.e.Domains) == 0 {
+		s.cats = append(s.cats, l)
+		return
 	}
-	for _, p := range l.e.Clients {
+	if s.names == nil {
+		s.names = map[string][]*Exemption{}
+	}
+	for _, n := range l.e.Domains {
+		s.names[n] = append(s.names[n], l.e)
+	}
+}
+
+// covers reports whether e is for client (in department d).
+func covers(e *Exemption, d *Department, client netip.Addr) bool {
+	if e.Department != "" {
+		return d != nil && config.DepartmentKey(d.Name) == config.DepartmentKey(e.Department)
+	}
+	for _, p := range e.Clients {
 		if p.Contains(client) {
 			return true
 		}
@@ -197,23 +238,10 @@ func (l *liftEntry) covers(d *Department, client netip.Addr) bool {
 // the block page), in set order.
 func (x *Exemptions) For(d *Department, client netip.Addr) []*Exemption {
 	var out []*Exemption
-	x.each(d, client, func(l *liftEntry) { out = append(out, l.e) })
+	for _, e := range x.All() {
+		if covers(e, d, client) {
+			out = append(out, e)
+		}
+	}
 	return out
-}
-
-// each calls fn for every entry that covers client in department d.
-func (x *Exemptions) each(d *Department, client netip.Addr, fn func(*liftEntry)) {
-	if x == nil {
-		return
-	}
-	if d != nil && d.index < len(x.byDept) {
-		for i := range x.byDept[d.index] {
-			fn(&x.byDept[d.index][i])
-		}
-	}
-	for i := range x.clients {
-		if l := &x.clients[i]; l.covers(d, client) {
-			fn(l)
-		}
-	}
 }

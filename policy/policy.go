@@ -65,7 +65,7 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	for i, dc := range cfg.Department {
 		p.addDepartment(cfg, i, dc, &errs)
 	}
-	p.configEx = &Exemptions{byDept: make([][]liftEntry, len(p.depts))}
+	p.configEx = newExemptions(len(p.depts))
 	for i, ec := range cfg.Exemption {
 		path := fmt.Sprintf("exemption[%d]", i)
 		e := FromConfig(ec, cfg.Where(path), loc)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -243,6 +244,47 @@ func TestConfigExemptionIDsAreStable(t *testing.T) {
 	for i, e := range a {
 		if b[i+1].ID != e.ID || b[i+1].Source == e.Source || !strings.HasPrefix(e.ID, "c-") {
 			t.Errorf("exemption %d: ID %s then %s (sources %s, %s)", i, e.ID, b[i+1].ID, e.Source, b[i+1].Source)
+		}
+	}
+}
+
+// storeExemptions makes n exemptions as the state store gives them: for
+// the departments and for single clients, names and categories, active.
+func storeExemptions(n int, now time.Time) []*Exemption {
+	var out []*Exemption
+	depts := []string{"Police", "Vice", "Library"}
+	for i := 0; i < n; i++ {
+		e := &Exemption{ID: fmt.Sprintf("x-%d", i), Expires: now.Add(24 * time.Hour), Source: SourceStore, ApprovedBy: "d", Reason: "r"}
+		if i%2 == 0 {
+			e.Department = depts[i%3]
+		} else {
+			e.Clients = []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), 32)}
+		}
+		if i%3 == 0 {
+			e.Category = "social"
+		} else {
+			e.Domains = []string{fmt.Sprintf("site%d.example", i)}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// BenchmarkDecideWithLiveExemptions is BenchmarkDecide with 1,000 of the
+// state store's exemptions live beside the configuration's.
+func BenchmarkDecideWithLiveExemptions(b *testing.B) {
+	p := compile(b, testConfig)
+	client := netip.MustParseAddr("10.20.30.5")
+	d := p.Department(client)
+	now := time.Now()
+	ex, err := p.WithExemptions(storeExemptions(1000, now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p.Decide(ex, d, client, "www.sub.casino.example", now).Action != Blocked {
+			b.Fatal("not blocked")
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package resolver
 
 import (
+	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -63,8 +65,11 @@ func FuzzHandlePacket(f *testing.F) {
 
 // benchServe runs the packet for qname through the UDP reader's first pass
 // b.N times, failing unless each answer is what ok says.
-func benchServe(b *testing.B, qname string, ok func(*query.Query) bool) {
+func benchServe(b *testing.B, qname string, ok func(*query.Query) bool, setup ...func(*testServer)) {
 	ts := warmServer(b)
+	for _, f := range setup {
+		f(ts)
+	}
 	raw, _ := dnstest.Query(qname, dns.TypeA).Pack()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -92,4 +97,20 @@ func BenchmarkCachedAnswer(b *testing.B) {
 // policy decision on the shipped lists, block answer with EDE 15, record.
 func BenchmarkBlockedAnswer(b *testing.B) {
 	benchServe(b, "www.pokerstars.com", func(q *query.Query) bool { return q.Decision.Action == policy.Blocked })
+}
+
+// BenchmarkCachedAnswerWithLiveExemptions is BenchmarkCachedAnswer with
+// 1,000 of the state store's exemptions live.
+func BenchmarkCachedAnswerWithLiveExemptions(b *testing.B) {
+	benchServe(b, "www.example.com", func(q *query.Query) bool { return q.Cached }, func(ts *testServer) {
+		var ex []*policy.Exemption
+		for i := 0; i < 1000; i++ {
+			ex = append(ex, &policy.Exemption{ID: fmt.Sprint("x-", i), Clients: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), 32)},
+				Domains: []string{fmt.Sprintf("site%d.example", i)}, Expires: ts.Clock.Now().Add(time.Hour), Source: policy.SourceStore})
+		}
+		ts.State.SetStoreExemptions(ex)
+		if n := ts.State.Snapshot().Exemptions.Active(ts.Clock.Now()); n != 1000 {
+			b.Fatalf("%d live exemptions", n)
+		}
+	})
 }
