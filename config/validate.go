@@ -35,6 +35,7 @@ func (c *Config) validate() Errors {
 	v.exemptions(depts)
 	v.blockpage()
 	v.admin(depts)
+	v.log()
 	return v.errs
 }
 

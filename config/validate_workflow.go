@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -63,6 +64,26 @@ func (v *validator) admin(depts map[string]string) {
 		}
 		if _, err := bcrypt.Cost([]byte(d.PasswordHash)); err != nil {
 			v.bad(p+".password_hash", "director %q: password_hash is not a bcrypt hash (`civicdns passwd` prints one)", d.Name)
+		}
+	}
+}
+
+func (v *validator) log() {
+	l := &v.c.Log
+	if l.RetentionDays < 0 {
+		v.bad("log.retention_days", "log.retention_days must not be negative (0 keeps every day)")
+	}
+	if l.BlockedRetentionDays < 0 {
+		v.bad("log.blocked_retention_days", "log.blocked_retention_days must not be negative")
+	} else if l.BlockedRetentionDays > 0 && l.BlockedRetentionDays < l.RetentionDays {
+		v.bad("log.blocked_retention_days", "log.blocked_retention_days (%d) is shorter than retention_days (%d): blocked lookups are kept at least as long as the rest", l.BlockedRetentionDays, l.RetentionDays)
+	}
+	if l.Postgres != "" {
+		v.bad("log.postgres", "log.postgres: the PostgreSQL sink is not in this release; the query log goes to the day files in [log] dir")
+	}
+	if l.Instance == "" {
+		if h, err := os.Hostname(); err == nil {
+			l.Instance = h
 		}
 	}
 }

@@ -18,6 +18,7 @@ type Component interface {
 // background is a job that runs until shutdown: the file watcher, the list updater.
 type background struct {
 	name   string
+	finish bool // Shutdown waits for run to return whatever ctx says
 	run    func(ctx context.Context)
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -26,6 +27,13 @@ type background struct {
 // Background makes a Component of a function that runs until its context ends.
 func Background(name string, run func(ctx context.Context)) Component {
 	return &background{name: name, run: run}
+}
+
+// Finishing is Background for a job that must end its work before the
+// process exits (the query log's last records): Shutdown waits for it
+// even past its context.
+func Finishing(name string, run func(ctx context.Context)) Component {
+	return &background{name: name, run: run, finish: true}
 }
 
 func (b *background) Name() string { return b.name }
@@ -43,6 +51,10 @@ func (b *background) Start(context.Context) error {
 
 func (b *background) Shutdown(ctx context.Context) error {
 	b.cancel()
+	if b.finish {
+		b.done.Wait()
+		return nil
+	}
 	done := make(chan struct{})
 	go func() { b.done.Wait(); close(done) }()
 	select {

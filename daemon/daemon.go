@@ -15,6 +15,7 @@ import (
 	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/resolver"
 	"github.com/civicdns/civicdns/state"
 	"github.com/civicdns/civicdns/upstream"
@@ -37,11 +38,13 @@ type Daemon struct {
 	State     *live.State
 	Reloader  *live.Reloader
 	DNS       *resolver.Server
-	Metrics   *HTTPServer  // nil when [metrics] listen is ""
-	Store     *state.Store // nil when [state] dir is ""
-	Blockpage *HTTPServer  // nil when [blockpage] listen is ""
-	BlockTLS  *HTTPServer  // nil when [blockpage] tls_listen is ""
-	Console   *HTTPServer  // nil when [admin] listen is ""
+	Metrics   *HTTPServer      // nil when [metrics] listen is ""
+	Store     *state.Store     // nil when [state] dir is ""
+	Blockpage *HTTPServer      // nil when [blockpage] listen is ""
+	BlockTLS  *HTTPServer      // nil when [blockpage] tls_listen is ""
+	Console   *HTTPServer      // nil when [admin] listen is ""
+	QueryLog  *querylog.Logger // nil when [log] dir is ""
+	Retention *querylog.Retention
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -78,7 +81,22 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Reloader = live.NewReloader(d.State, opts.ConfigPath, log)
-	d.DNS, err = resolver.New(resolver.Options{State: d.State, Logger: log, Registry: opts.Registry, Now: opts.Now, Recorder: opts.Recorder})
+	recorder := opts.Recorder
+	if cfg.Log.Dir != "" {
+		dir := cfg.Path(cfg.Log.Dir)
+		d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, log)
+		if d.QueryLog, err = querylog.Open(querylog.Options{Dir: dir, Instance: cfg.Log.Instance,
+			Location: pol.Location(), Logger: log, Registry: opts.Registry}, func(string) { d.Retention.Kick() }); err != nil {
+			d.State.Close()
+			return nil, err
+		}
+		if recorder != nil {
+			recorder = query.Recorders{d.QueryLog, recorder}
+		} else {
+			recorder = d.QueryLog
+		}
+	}
+	d.DNS, err = resolver.New(resolver.Options{State: d.State, Logger: log, Registry: opts.Registry, Now: opts.Now, Recorder: recorder})
 	if err != nil {
 		d.State.Close()
 		return nil, err
@@ -103,6 +121,10 @@ func New(opts Options) (*Daemon, error) {
 	if err := d.addWorkflow(cfg, opts); err != nil {
 		d.State.Close()
 		return nil, err
+	}
+	if d.QueryLog != nil {
+		// Before the DNS server and stopped after it: the queries it drains are logged too.
+		d.components = append(d.components, Finishing("query log", d.QueryLog.Run), Background("query log retention", d.Retention.Run))
 	}
 	d.components = append(d.components, d.DNS)
 	if d.Store != nil {

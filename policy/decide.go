@@ -55,6 +55,33 @@ func (d *Decision) Where() string {
 	return ""
 }
 
+// Rule is where a decision's rule is written, kept without formatting it:
+// the query log copies it on the query path and writes it later.
+type Rule struct {
+	m      *blocklists.Matcher
+	source blocklists.Source
+	hasSrc bool
+	where  string
+}
+
+// Rule returns where the decision's rule is written, unformatted. For an
+// exemption it is the exemption's ID.
+func (d *Decision) Rule() Rule {
+	if d.Exemption != nil && d.Action == Exempted {
+		return Rule{where: d.Exemption.ID}
+	}
+	return Rule{m: d.m, source: d.source, hasSrc: d.hasSrc, where: d.where}
+}
+
+// String formats the rule: a list file:line, a configuration file:line, an
+// exemption ID, or "".
+func (r Rule) String() string {
+	if r.hasSrc {
+		return r.m.Where(r.source)
+	}
+	return r.where
+}
+
 // match is a candidate reason to block.
 type match struct {
 	cat   int // matcher bit, or ownCategory

@@ -1,21 +1,29 @@
 package resolver
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/querylog"
 	"github.com/miekg/dns"
 )
 
-// warmServer starts a server with www.example.com A cached.
-func warmServer(tb testing.TB) *testServer {
+// warmServer starts a server with www.example.com A cached, recording to
+// rec too when given.
+func warmServer(tb testing.TB, rec ...query.Recorder) *testServer {
 	up := dnstest.StartUpstream(tb, dnstest.Answer("192.0.2.1", 3600))
-	ts := startServerClock(tb, time.Now, forwardTo, up.Addr)
+	var r query.Recorder
+	if len(rec) > 0 {
+		r = rec[0]
+	}
+	ts := startServerFull(tb, time.Now, r, `["127.0.0.1:0"]`, strings.ReplaceAll(forwardTo, "%s", `"`+up.Addr+`"`))
 	dnstest.Exchange(tb, "udp", ts.Addr, dnstest.Query("www.example.com", dns.TypeA))
 	return ts
 }
@@ -66,7 +74,16 @@ func FuzzHandlePacket(f *testing.F) {
 // benchServe runs the packet for qname through the UDP reader's first pass
 // b.N times, failing unless each answer is what ok says.
 func benchServe(b *testing.B, qname string, ok func(*query.Query) bool, setup ...func(*testServer)) {
-	ts := warmServer(b)
+	benchServeRec(b, nil, qname, ok, setup...)
+}
+
+func benchServeRec(b *testing.B, rec query.Recorder, qname string, ok func(*query.Query) bool, setup ...func(*testServer)) {
+	var ts *testServer
+	if rec != nil {
+		ts = warmServer(b, rec)
+	} else {
+		ts = warmServer(b)
+	}
 	for _, f := range setup {
 		f(ts)
 	}
@@ -113,4 +130,18 @@ func BenchmarkCachedAnswerWithLiveExemptions(b *testing.B) {
 			b.Fatalf("%d live exemptions", n)
 		}
 	})
+}
+
+// BenchmarkCachedAnswerWithQueryLog is BenchmarkCachedAnswer with the query
+// log on: every answer recorded to day files by a running writer.
+func BenchmarkCachedAnswerWithQueryLog(b *testing.B) {
+	lg, err := querylog.Open(querylog.Options{Dir: b.TempDir(), Instance: "bench", Location: time.UTC}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { lg.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	benchServeRec(b, lg, "www.example.com", func(q *query.Query) bool { return q.Cached })
 }

@@ -136,3 +136,34 @@ func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
 	}
 	return f.Sync()
 }
+
+// Journal is an append-only file of JSON records with the same guarantees
+// as the store's own (a CRC per record, fsync before acknowledging, flock
+// across processes), for other parts that keep a small durable history:
+// the query log's legal holds.
+type Journal struct{ j journal }
+
+// OpenJournal names the journal at path (created, 0600, on the first append).
+func OpenJournal(path string) *Journal { return &Journal{journal{path: path}} }
+
+// Records returns the intact records, oldest first.
+func (j *Journal) Records() ([]json.RawMessage, error) {
+	entries, err := j.j.read()
+	out := make([]json.RawMessage, len(entries))
+	for i, e := range entries {
+		out[i] = e.data
+	}
+	return out, err
+}
+
+// Append runs fn on the records under an exclusive lock and appends what
+// it returns, durably.
+func (j *Journal) Append(fn func(existing []json.RawMessage) ([]any, error)) error {
+	return j.j.update(func(entries []entry) ([]any, error) {
+		recs := make([]json.RawMessage, len(entries))
+		for i, e := range entries {
+			recs[i] = e.data
+		}
+		return fn(recs)
+	})
+}

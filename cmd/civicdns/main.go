@@ -23,6 +23,8 @@ commands:
   explain    [-config FILE] -client IP NAME    show the policy decision for a client and name
   exemptions [-config FILE] list|approve|deny|revoke   the exemption workflow from a shell
   audit      [-config FILE] [-since DUR]       print the audit trail
+  logs       [-config FILE] [filters]          search the query log; logs hold|release|holds: legal holds
+  report     [-config FILE] [-department D] [-since DUR] [-csv]   per-department figures from the query log
   ca init    -dir DIR                          make a city CA for the HTTPS block page
   passwd                                       read a password, print its bcrypt hash for [[director]]
   version                                      print the version
@@ -48,6 +50,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExemptions(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
+	case "logs":
+		return cmdLogs(args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "ca":
 		return cmdCA(args[1:], stdout, stderr)
 	case "passwd":

@@ -1,0 +1,136 @@
+package querylog
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civicdns/civicdns/policy"
+	"github.com/miekg/dns"
+)
+
+// Entry is one line of the query log.
+type Entry struct {
+	Time       time.Time `json:"time"`
+	Instance   string    `json:"instance,omitempty"`
+	Client     string    `json:"client"`
+	Department string    `json:"department"`
+	Name       string    `json:"name"`
+	Type       string    `json:"type"`
+	Action     string    `json:"action"` // allowed, blocked, exempted, refused, malformed
+	Category   string    `json:"category"`
+	Rule       string    `json:"rule"` // the list file:line, the configuration line, or the exemption ID
+	Rcode      string    `json:"rcode"`
+	Cached     bool      `json:"cached"`
+	Stale      bool      `json:"stale,omitempty"`
+	TCP        bool      `json:"tcp,omitempty"`
+	ElapsedMS  float64   `json:"elapsed_ms"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// slot is a record as the query path leaves it: fixed-size, its strings
+// either the policy's own (immutable) or copied into the batch's arena.
+type slot struct {
+	t        int64 // unix nanoseconds
+	client   netip.Addr
+	nameOff  uint32
+	nameLen  uint16
+	qtype    uint16
+	rcode    int16
+	cached   bool
+	stale    bool
+	tcp      bool
+	elapsed  int64 // nanoseconds
+	action   string
+	category string
+	dept     string
+	rule     policy.Rule
+	err      string
+}
+
+var rcodeNames = map[int]string{0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS"}
+
+// appendEntry writes a slot as one JSON line, without reflection.
+func appendEntry(b []byte, s *slot, name []byte, instance string, loc *time.Location) []byte {
+	b = append(b, `{"time":"`...)
+	b = time.Unix(0, s.t).In(loc).AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if instance != "" {
+		b = append(b, `,"instance":`...)
+		b = appendString(b, instance)
+	}
+	b = append(b, `,"client":"`...)
+	b = s.client.AppendTo(b)
+	b = append(b, `","department":`...)
+	b = appendString(b, s.dept)
+	b = append(b, `,"name":`...)
+	b = appendString(b, name)
+	b = append(b, `,"type":`...)
+	if t, ok := dns.TypeToString[s.qtype]; ok {
+		b = appendString(b, t)
+	} else {
+		b = append(b, `"TYPE`...)
+		b = strconv.AppendUint(b, uint64(s.qtype), 10)
+		b = append(b, '"')
+	}
+	b = append(b, `,"action":`...)
+	b = appendString(b, s.action)
+	b = append(b, `,"category":`...)
+	b = appendString(b, s.category)
+	b = append(b, `,"rule":`...)
+	b = appendString(b, s.rule.String())
+	b = append(b, `,"rcode":`...)
+	if n, ok := rcodeNames[int(s.rcode)]; ok {
+		b = appendString(b, n)
+	} else {
+		b = append(b, `"RCODE`...)
+		b = strconv.AppendInt(b, int64(s.rcode), 10)
+		b = append(b, '"')
+	}
+	b = append(b, `,"cached":`...)
+	b = strconv.AppendBool(b, s.cached)
+	if s.stale {
+		b = append(b, `,"stale":true`...)
+	}
+	if s.tcp {
+		b = append(b, `,"tcp":true`...)
+	}
+	b = append(b, `,"elapsed_ms":`...)
+	b = strconv.AppendFloat(b, float64(s.elapsed)/1e6, 'f', 3, 64)
+	if s.err != "" {
+		b = append(b, `,"error":`...)
+		b = appendString(b, s.err)
+	}
+	return append(b, "}\n"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string.
+func appendString[T string | []byte](b []byte, s T) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+			i++
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,342 @@
+package querylog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var day0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+
+// record makes the i-th of a day's synthetic records: a few clients,
+// departments and actions, real-looking names.
+func record(i int, t time.Time) *query.Record {
+	actions := []string{policy.Allowed, policy.Allowed, policy.Allowed, policy.Blocked, policy.Exempted, policy.Refused}
+	r := &query.Record{
+		Time:   t,
+		Client: netip.AddrFrom4([4]byte{10, 20, byte(i % 7), byte(i % 13)}),
+		Name:   []byte(fmt.Sprintf("host%d.site%d.example", i%5, i%11)),
+		Type:   1, Action: actions[i%len(actions)], Rcode: 0, Cached: i%2 == 0, Elapsed: time.Duration(i%900) * time.Microsecond,
+		Department: []string{"Police", "Parks", ""}[i%3],
+	}
+	if r.Action == policy.Blocked || r.Action == policy.Exempted {
+		r.Category = "gambling"
+	}
+	return r
+}
+
+func openLogger(t *testing.T, dir string) *Logger {
+	t.Helper()
+	lg, err := Open(Options{Dir: dir, Instance: "dns1", Location: time.UTC, Registry: prometheus.NewRegistry()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lg
+}
+
+// all reads every record back, newest first.
+func all(t *testing.T, dir string, f Filter) []Entry {
+	t.Helper()
+	var out []Entry
+	if err := Search(dir, f, func(e *Entry) bool { out = append(out, *e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRecordsAreWrittenOneFileADay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lg := openLogger(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { lg.Run(ctx); close(done) }()
+	const n = 3000
+	for i := 0; i < n; i++ {
+		lg.Record(record(i, day0.Add(time.Duration(i)*time.Minute))) // a bit over two days
+	}
+	cancel() // shutdown: every record recorded before it is written
+	<-done
+	_, days, err := Days(dir)
+	if err != nil || strings.Join(days, ",") != "2026-11-20,2026-11-21,2026-11-22" {
+		t.Fatalf("days %v %v", days, err)
+	}
+	fi, _ := os.Stat(DayFile(dir, "2026-11-20"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	got := all(t, dir, Filter{})
+	if len(got) != n {
+		t.Fatalf("%d records read back, want %d", len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Time.After(got[i-1].Time) {
+			t.Fatalf("not newest first at %d", i)
+		}
+	}
+	e := got[len(got)-1] // the first recorded
+	want := Entry{Time: day0, Instance: "dns1", Client: "10.20.0.0", Department: "Police", Name: "host0.site0.example", Type: "A",
+		Action: "allowed", Rcode: "NOERROR", Cached: true}
+	if e != want {
+		t.Errorf("first record\n%+v\nwant\n%+v", e, want)
+	}
+	if lg.Dropped() != 0 {
+		t.Errorf("%d dropped", lg.Dropped())
+	}
+}
+
+// Every field of the record, for each action.
+func TestRecordFields(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lg := openLogger(t, dir)
+	for _, r := range []*query.Record{
+		{Time: day0, Client: netip.MustParseAddr("10.20.1.1"), Department: "Police", Name: []byte(`www\.odd"name.example`), Type: 28, Action: "blocked", Category: "gambling", Rcode: 3, Elapsed: 1500 * time.Microsecond, TCP: true},
+		{Time: day0, Client: netip.MustParseAddr("fd00::1"), Name: []byte("x.example"), Type: 65280, Action: "allowed", Rcode: 2, Err: fmt.Errorf("upstream 192.0.2.1:53 timed out")},
+		{Time: day0, Client: netip.MustParseAddr("10.20.1.2"), Name: nil, Type: 0, Action: "malformed", Rcode: 1},
+		{Time: day0, Client: netip.MustParseAddr("10.20.1.3"), Name: []byte("a.example"), Type: 255, Action: "refused", Rcode: 5, Stale: true},
+	} {
+		lg.Record(r)
+	}
+	if err := lg.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(DayFile(dir, "2026-11-20"))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, want := range []string{
+		`"client":"10.20.1.1","department":"Police","name":"www\\.odd\"name.example","type":"AAAA","action":"blocked","category":"gambling","rule":"","rcode":"NXDOMAIN","cached":false,"tcp":true,"elapsed_ms":1.500}`,
+		`"client":"fd00::1","department":"","name":"x.example","type":"TYPE65280","action":"allowed","category":"","rule":"","rcode":"SERVFAIL","cached":false,"elapsed_ms":0.000,"error":"upstream 192.0.2.1:53 timed out"}`,
+		`"name":"","type":"None","action":"malformed","category":"","rule":"","rcode":"FORMERR"`,
+		`"type":"ANY","action":"refused","category":"","rule":"","rcode":"REFUSED","cached":false,"stale":true`,
+	} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d\n%s\nlacks\n%s", i, lines[i], want)
+		}
+		var e Entry
+		if err := json.Unmarshal([]byte(lines[i]), &e); err != nil {
+			t.Errorf("line %d is not JSON: %v", i, err)
+		}
+	}
+}
+
+// Search and its filters agree with a brute-force scan of the same
+// records, before and after the days are compacted.
+func TestSearchMatchesABruteForceScan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lg := openLogger(t, dir)
+	var recs []Entry
+	const n = 40000 // several blocks a day
+	for i := 0; i < n; i++ {
+		r := record(i, day0.Add(time.Duration(i)*5*time.Second))
+		lg.Record(r)
+		if i%10000 == 0 {
+			lg.Flush() // as the running writer would
+		}
+		recs = append(recs, Entry{Time: r.Time, Client: r.Client.String(), Name: string(r.Name), Department: r.Department, Action: r.Action, Category: r.Category})
+	}
+	if err := lg.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	filters := []Filter{
+		{},
+		{Client: netip.MustParsePrefix("10.20.3.4/32")},
+		{Client: netip.MustParsePrefix("10.20.2.0/24")},
+		{Name: "site3.example"},
+		{Name: "host1.site3.example"},
+		{Department: "police", Action: "blocked"},
+		{Category: "gambling", Client: netip.MustParsePrefix("10.20.5.0/24")},
+		{From: day0.Add(20 * time.Hour), To: day0.Add(30 * time.Hour), Action: "exempted"},
+		{Name: "nowhere.example"},
+	}
+	check := func(stage string) {
+		for _, f := range filters {
+			want := 0
+			for i := range recs {
+				if f.Match(&recs[i]) {
+					want++
+				}
+			}
+			got := all(t, dir, f)
+			if len(got) != want {
+				t.Errorf("%s: %+v: %d records, brute force %d", stage, f, len(got), want)
+			}
+		}
+	}
+	check("plain")
+	lg.sink.Close()
+	_, days, _ := Days(dir)
+	for _, d := range days {
+		if err := Compact(DayFile(dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(DayFile(dir, days[0])); !os.IsNotExist(err) {
+		t.Error("the day file is still there after compaction")
+	}
+	check("compacted")
+}
+
+// A line torn by a crash is skipped; the records before it and after it read.
+func TestTornLineIsSkipped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lg := openLogger(t, dir)
+	lg.Record(record(0, day0))
+	lg.Flush()
+	lg.sink.Close()
+	f, _ := os.OpenFile(DayFile(dir, "2026-11-20"), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"time":"2026-11-20T00:00:01Z","client":"10.`) // the crash
+	f.Close()
+	lg2 := openLogger(t, dir)
+	lg2.Record(record(1, day0.Add(2*time.Second)))
+	lg2.Flush()
+	lg2.sink.Close()
+	if got := all(t, dir, Filter{}); len(got) != 2 {
+		t.Errorf("%d records, want the 2 whole ones", len(got))
+	}
+	if err := Compact(DayFile(dir, "2026-11-20")); err != nil {
+		t.Fatal(err)
+	}
+	if got := all(t, dir, Filter{}); len(got) != 2 {
+		t.Errorf("after compaction %d records", len(got))
+	}
+}
+
+// blockingSink stalls until released.
+type blockingSink struct {
+	release chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (s *blockingSink) Write(b *Batch) error {
+	<-s.release
+	s.mu.Lock()
+	s.n += b.Len()
+	s.mu.Unlock()
+	return nil
+}
+func (s *blockingSink) Flush() error { return nil }
+func (s *blockingSink) Close() error { return nil }
+
+// A stalled sink never stalls the query path: Record returns at once,
+// and what does not fit is counted as dropped, not lost silently.
+func TestAStalledSinkNeverBlocksRecording(t *testing.T) {
+	t.Parallel()
+	sink := &blockingSink{release: make(chan struct{})}
+	lg := NewLogger(sink, nil, NewMetrics(prometheus.NewRegistry(), func() int { return 0 }, t.TempDir()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { lg.Run(ctx); close(done) }()
+	lg.Record(record(0, day0))
+	for lg.Depth() != 0 { // the writer took the first batch and is stuck in Write
+		time.Sleep(time.Millisecond) // polling the condition
+	}
+	total := 2*batchRecords + 10
+	for i := 1; i < total; i++ {
+		lg.Record(record(i, day0)) // would hang here if recording waited for the sink
+	}
+	if lg.Dropped() == 0 {
+		t.Error("nothing counted as dropped while the sink was stalled")
+	}
+	close(sink.release)
+	cancel()
+	<-done
+	if written := uint64(sink.n); written+lg.Dropped() != uint64(total) {
+		t.Errorf("%d written + %d dropped != %d recorded", written, lg.Dropped(), total)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	lg := NewLogger(&blockingSink{release: make(chan struct{})}, nil, NewMetrics(prometheus.NewRegistry(), func() int { return 0 }, b.TempDir()))
+	r := record(3, day0)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if i%batchRecords == 0 {
+			lg.cur.slots, lg.cur.names = lg.cur.slots[:0], lg.cur.names[:0]
+		}
+		lg.Record(r)
+	}
+}
+
+// The records schedule, with an injected clock: past retention_days a day
+// keeps its blocked and exempted lookups, past blocked_retention_days
+// nothing, and a legal hold keeps its client's records through both.
+func TestRetentionWithHolds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	lg := openLogger(t, dir)
+	for _, age := range []int{70, 40, 5, 0} {
+		start := now.AddDate(0, 0, -age).Truncate(24 * time.Hour)
+		for i := 0; i < 600; i++ {
+			lg.Record(record(i, start.Add(time.Duration(i)*time.Minute)))
+		}
+	}
+	lg.Flush()
+	lg.sink.Close()
+	r := NewRetention(dir, 30, 60, time.UTC, func() time.Time { return now }, nil)
+	held := netip.MustParsePrefix("10.20.3.4/32")
+	h, err := r.Holds.Place(held, "", "Case 2026-77, subpoena", "Records officer", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(age int, f Filter) int {
+		day := now.AddDate(0, 0, -age).Truncate(24 * time.Hour)
+		f.From, f.To = day, day.Add(24*time.Hour)
+		return len(all(t, dir, f))
+	}
+	heldBefore := map[int]int{}
+	for _, age := range []int{70, 40} {
+		heldBefore[age] = count(age, Filter{Client: held})
+	}
+	blockedBefore := count(40, Filter{Action: "blocked"}) + count(40, Filter{Action: "exempted"})
+	if err := r.Apply(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(70, Filter{}); got != heldBefore[70] || got == 0 {
+		t.Errorf("70 days old: %d records, want the %d held", got, heldBefore[70])
+	}
+	kept := count(40, Filter{})
+	keptBlocked := count(40, Filter{Action: "blocked"}) + count(40, Filter{Action: "exempted"})
+	if keptBlocked != blockedBefore || kept != blockedBefore+count(40, Filter{Client: held, Action: "allowed"})+count(40, Filter{Client: held, Action: "refused"}) {
+		t.Errorf("40 days old: %d records (%d blocked or exempted, %d before)", kept, keptBlocked, blockedBefore)
+	}
+	if got := count(5, Filter{}); got != 600 {
+		t.Errorf("5 days old: %d records, want all 600", got)
+	}
+	if got := count(0, Filter{}); got != 600 {
+		t.Errorf("today: %d records", got)
+	}
+	// Compacted: finished days have no .jsonl any more; today still has.
+	if exists(DayFile(dir, now.AddDate(0, 0, -5).Format("2006-01-02"))) || !exists(DayFile(dir, now.Format("2006-01-02"))) {
+		t.Error("finished days not compacted, or today's file touched")
+	}
+	// Released, the held records age out at the next pass.
+	if err := r.Holds.Release(h.ID, "Records officer", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(70, Filter{}); got != 0 {
+		t.Errorf("70 days old after the release: %d records", got)
+	}
+	if _, days, _ := Days(dir); len(days) != 3 {
+		t.Errorf("days left: %v", days)
+	}
+}

@@ -1,0 +1,255 @@
+package querylog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Filter selects records. Zero fields select everything.
+type Filter struct {
+	Client     netip.Prefix // the client or its network
+	Name       string       // the name and its subdomains (normalised)
+	Department string
+	Action     string
+	Category   string
+	From, To   time.Time // the records in [From, To)
+}
+
+// Match reports whether the filter selects e.
+func (f *Filter) Match(e *Entry) bool {
+	switch {
+	case !f.From.IsZero() && e.Time.Before(f.From), !f.To.IsZero() && !e.Time.Before(f.To):
+		return false
+	case f.Department != "" && !strings.EqualFold(e.Department, f.Department):
+		return false
+	case f.Action != "" && e.Action != f.Action, f.Category != "" && e.Category != f.Category:
+		return false
+	case f.Name != "" && e.Name != f.Name && !strings.HasSuffix(e.Name, "."+f.Name):
+		return false
+	}
+	if f.Client.IsValid() {
+		a, err := netip.ParseAddr(e.Client)
+		if err != nil || !f.Client.Contains(a.Unmap()) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHold reports whether a block whose keys are b may hold a match.
+func (f *Filter) mayHold(b *bloom) bool {
+	if f.Client.IsValid() && f.Client.IsSingleIP() && !b.has("c:"+f.Client.Addr().String()) {
+		return false
+	}
+	if f.Name != "" && !b.has("n:"+f.Name) {
+		return false
+	}
+	if f.Action != "" && !b.has("a:"+f.Action) {
+		return false
+	}
+	if f.Category != "" && !b.has("g:"+f.Category) {
+		return false
+	}
+	// Departments are compared without case; the index keeps them as written.
+	return true
+}
+
+// needles are byte strings a matching line must contain: a cheap test
+// before the line is decoded.
+func (f *Filter) needles() [][]byte {
+	var n [][]byte
+	if f.Client.IsValid() && f.Client.IsSingleIP() {
+		n = append(n, []byte(`"client":"`+f.Client.Addr().String()+`"`))
+	}
+	if f.Name != "" {
+		n = append(n, []byte(f.Name+`"`))
+	}
+	if f.Action != "" {
+		n = append(n, appendString([]byte(`"action":`), f.Action))
+	}
+	if f.Category != "" {
+		n = append(n, appendString([]byte(`"category":`), f.Category))
+	}
+	return n
+}
+
+// errStop ends a search early.
+var errStop = errors.New("stop")
+
+// Search calls fn with every record f selects, newest first, day by day,
+// until fn returns false. It reads a bounded amount at a time.
+func Search(dir string, f Filter, fn func(*Entry) bool) error {
+	files, days, err := Days(dir)
+	if err != nil {
+		return err
+	}
+	needles := f.needles()
+	visit := func(line []byte) error {
+		for _, n := range needles {
+			if !bytes.Contains(line, n) {
+				return nil
+			}
+		}
+		var e Entry
+		if json.Unmarshal(line, &e) != nil {
+			return nil // a line torn by a crash
+		}
+		if f.Match(&e) && !fn(&e) {
+			return errStop
+		}
+		return nil
+	}
+	for i := len(days) - 1; i >= 0; i-- {
+		day := days[i]
+		if !dayMayHold(day, f) {
+			continue
+		}
+		if err := searchDay(files[day], f, visit); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// dayMayHold is a coarse test on the day's name (a day a side for time zones).
+func dayMayHold(day string, f Filter) bool {
+	d, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return false
+	}
+	if !f.From.IsZero() && d.Add(48*time.Hour).Before(f.From) {
+		return false
+	}
+	if !f.To.IsZero() && d.Add(-24*time.Hour).After(f.To) {
+		return false
+	}
+	return true
+}
+
+func searchDay(paths []string, f Filter, visit func([]byte) error) error {
+	var plain, zst, idx string
+	for _, p := range paths {
+		switch {
+		case strings.HasSuffix(p, zstSuffix):
+			zst = p
+		case strings.HasSuffix(p, indexSuffix):
+			idx = p
+		case strings.HasSuffix(p, openSuffix):
+			plain = p
+		}
+	}
+	// A .jsonl is always complete (see Retention.Apply); a compacted copy
+	// beside it is from a compaction a crash stopped.
+	if plain != "" {
+		return reverseLines(plain, visit)
+	}
+	if zst != "" && idx != "" {
+		return searchCompacted(zst, idx, f, visit)
+	}
+	return nil
+}
+
+func searchCompacted(zst, idx string, f Filter, visit func([]byte) error) error {
+	blocks, err := readIndex(idx)
+	if err != nil {
+		return err
+	}
+	file, err := os.Open(zst)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	var frame, raw []byte
+	for i := len(blocks) - 1; i >= 0; i-- {
+		b := blocks[i]
+		if !f.From.IsZero() && b.last < f.From.UnixNano() || !f.To.IsZero() && b.first >= f.To.UnixNano() || !f.mayHold(b.keys) {
+			continue
+		}
+		if int64(cap(frame)) < b.size {
+			frame = make([]byte, b.size)
+		}
+		frame = frame[:b.size]
+		if _, err := file.ReadAt(frame, b.off); err != nil {
+			return err
+		}
+		if raw, err = dec.DecodeAll(frame, raw[:0]); err != nil {
+			return err
+		}
+		if err := eachLineBackwards(raw, visit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachLineBackwards calls visit with the lines of data, last first.
+func eachLineBackwards(data []byte, visit func([]byte) error) error {
+	end := len(data)
+	for i := len(data) - 1; i >= -1; i-- {
+		if i >= 0 && data[i] != '\n' {
+			continue
+		}
+		if line := data[i+1 : end]; len(line) > 0 {
+			if err := visit(line); err != nil {
+				return err
+			}
+		}
+		end = max(i, 0)
+	}
+	return nil
+}
+
+// reverseLines calls visit with the lines of a file, last first, reading a
+// chunk at a time from the end.
+func reverseLines(path string, visit func([]byte) error) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	const chunk = 1 << 20
+	buf := make([]byte, 0, 2*chunk)
+	var carry []byte
+	for pos := fi.Size(); pos > 0; {
+		n := min(int64(chunk), pos)
+		pos -= n
+		buf = append(buf[:0], make([]byte, n)...)
+		if _, err := file.ReadAt(buf, pos); err != nil && err != io.EOF {
+			return err
+		}
+		buf = append(buf, carry...)
+		first := bytes.IndexByte(buf, '\n')
+		if first < 0 {
+			carry = append(carry[:0], buf...)
+			continue
+		}
+		if err := eachLineBackwards(buf[first+1:], visit); err != nil {
+			return err
+		}
+		carry = append(carry[:0], buf[:first]...)
+	}
+	if len(carry) > 0 {
+		return visit(carry)
+	}
+	return nil
+}
