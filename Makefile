@@ -17,10 +17,12 @@ run:
 	$(GO) run ./cmd/civicdns serve
 
 # dig (dnsutils) for the end-to-end tests; chromium and certutil (libnss3-tools)
-# for the browser test of the block page and the console.
+# for the browser test of the block page and the console; PostgreSQL's server
+# for the central query log (the tests start throwaway clusters of their own).
 test-deps:
-	@command -v dig >/dev/null && command -v certutil >/dev/null && { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } || \
-		{ $(call APT_INSTALL,dnsutils chromium libnss3-tools); }
+	@command -v dig >/dev/null && command -v certutil >/dev/null && { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } && \
+		ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(call APT_INSTALL,dnsutils chromium libnss3-tools postgresql); }
 
 test: test-deps
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)

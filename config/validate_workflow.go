@@ -78,8 +78,8 @@ func (v *validator) log() {
 	} else if l.BlockedRetentionDays > 0 && l.BlockedRetentionDays < l.RetentionDays {
 		v.bad("log.blocked_retention_days", "log.blocked_retention_days (%d) is shorter than retention_days (%d): blocked lookups are kept at least as long as the rest", l.BlockedRetentionDays, l.RetentionDays)
 	}
-	if l.Postgres != "" {
-		v.bad("log.postgres", "log.postgres: the PostgreSQL sink is not in this release; the query log goes to the day files in [log] dir")
+	if l.Postgres != "" && l.Dir == "" {
+		v.bad("log.postgres", "log.postgres needs [log] dir: the day files there are what is copied into PostgreSQL (and wait there while it is away)")
 	}
 	if l.Instance == "" {
 		if h, err := os.Hostname(); err == nil {

@@ -45,6 +45,7 @@ type Daemon struct {
 	Console   *HTTPServer      // nil when [admin] listen is ""
 	QueryLog  *querylog.Logger // nil when [log] dir is ""
 	Retention *querylog.Retention
+	Shipper   *querylog.Shipper // nil when [log] postgres is ""
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -124,6 +125,17 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if d.QueryLog != nil {
 		// Before the DNS server and stopped after it: the queries it drains are logged too.
+		if cfg.Log.Postgres != "" {
+			// Stopped after the writer: the last records are shipped too.
+			d.Shipper = querylog.NewShipper(cfg.Log.Postgres, cfg.Path(cfg.Log.Dir), cfg.Log.Instance, d.log, opts.Registry)
+			d.Retention.Shipped = d.Shipper.Shipped
+			d.Retention.PruneDB = func(holds []*querylog.Hold) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				return d.Shipper.Prune(ctx, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, holds, opts.Now())
+			}
+			d.components = append(d.components, Finishing("query log shipper", d.Shipper.Run))
+		}
 		d.components = append(d.components, Finishing("query log", d.QueryLog.Run), Background("query log retention", d.Retention.Run))
 	}
 	d.components = append(d.components, d.DNS)

@@ -71,17 +71,7 @@ func NewLogger(sink Sink, log *slog.Logger, m *metrics) *Logger {
 // Record copies r into the current batch. It never blocks on the writer and
 // does not allocate (but for an error's text).
 func (l *Logger) Record(r *query.Record) {
-	s := slot{
-		t: r.Time.UnixNano(), client: r.Client, nameLen: uint16(len(r.Name)), qtype: r.Type, rcode: int16(r.Rcode),
-		cached: r.Cached, stale: r.Stale, tcp: r.TCP, elapsed: int64(r.Elapsed),
-		action: r.Action, category: r.Category, dept: r.Department,
-	}
-	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted") {
-		s.rule = r.Decision.Rule()
-	}
-	if r.Err != nil && r.Rcode != 0 {
-		s.err = r.Err.Error()
-	}
+	s := slotOf(r)
 	l.mu.Lock()
 	b := l.cur
 	if len(b.slots) == cap(b.slots) || len(b.names)+len(r.Name) > cap(b.names) {
@@ -100,6 +90,22 @@ func (l *Logger) Record(r *query.Record) {
 		default:
 		}
 	}
+}
+
+// slotOf is a record's fixed-size copy (its name goes to the batch's arena).
+func slotOf(r *query.Record) slot {
+	s := slot{
+		t: r.Time.UnixNano(), client: r.Client, nameLen: uint16(len(r.Name)), qtype: r.Type, rcode: int16(r.Rcode),
+		cached: r.Cached, stale: r.Stale, tcp: r.TCP, elapsed: int64(r.Elapsed),
+		action: r.Action, category: r.Category, dept: r.Department,
+	}
+	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted") {
+		s.rule = r.Decision.Rule()
+	}
+	if r.Err != nil && r.Rcode != 0 {
+		s.err = r.Err.Error()
+	}
+	return s
 }
 
 // Depth is how many records wait for the writer.

@@ -340,3 +340,48 @@ func TestRetentionWithHolds(t *testing.T) {
 		t.Errorf("days left: %v", days)
 	}
 }
+
+// parseLine reads what appendEntry writes as encoding/json does.
+func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 200; i++ {
+		r := record(i, day0.Add(time.Duration(i)*time.Second))
+		if i%7 == 0 {
+			r.Name = []byte(`odd\"na\\me\.x` + "\x01")
+			r.Err = fmt.Errorf("upstream timed out\n")
+			r.Rcode = 2
+		}
+		s := slotOf(r)
+		line := appendEntry(nil, &s, r.Name, "dns1", time.UTC)
+		var fast, slow Entry
+		if err := parseLine(line, &fast); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if err := json.Unmarshal(line, &slow); err != nil {
+			t.Fatal(err)
+		}
+		if fast != slow {
+			t.Fatalf("%s:\n%+v\n%+v", line, fast, slow)
+		}
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	r := record(3, day0)
+	s := slotOf(r)
+	f.Add(appendEntry(nil, &s, r.Name, "dns1", time.UTC))
+	f.Add([]byte(`{"time":"2026-11-20T00:00:00Z","name":"a\u00e9\"b"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast Entry
+		if parseLine(line, &fast) != nil {
+			return
+		}
+		var slow Entry
+		if err := json.Unmarshal(line, &slow); err != nil {
+			return // the fast parser may accept what JSON does not (trailing bytes); the slow one decides then
+		}
+		if fast != slow {
+			t.Fatalf("%q:\n%+v\n%+v", line, fast, slow)
+		}
+	})
+}

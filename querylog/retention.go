@@ -25,6 +25,11 @@ type Retention struct {
 	Now         func() time.Time
 	Holds       *Holds
 	Log         *slog.Logger
+	// Shipped, when set, tells whether a day is wholly in the central
+	// database: a day is compacted only then (its .jsonl is the shipper's spill).
+	Shipped func(day string) bool
+	// PruneDB, when set, applies the schedule to the central database too.
+	PruneDB func(holds []*Hold) error
 
 	kick chan struct{}
 }
@@ -96,6 +101,9 @@ func (r *Retention) Apply() error {
 		if !d.Before(today) {
 			continue // today's file is still being written
 		}
+		if r.Shipped != nil && !r.Shipped(day) {
+			continue // not in the central database yet: the file is its spill
+		}
 		plain, zst := DayFile(r.Dir, day), strings.TrimSuffix(DayFile(r.Dir, day), openSuffix)+zstSuffix
 		switch hasPlain, hasZst := exists(plain), exists(zst); {
 		case hasPlain:
@@ -150,6 +158,11 @@ func (r *Retention) Apply() error {
 			errs = append(errs, err)
 		}
 		r.Log.Info("query log: day pruned", "day", day, "kept", kept, "level", level)
+	}
+	if r.PruneDB != nil {
+		if err := r.PruneDB(holds); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -148,7 +149,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	}
 	auditLogUse(cfg, dir, "log-search", strings.Join(args, " "))
 	n := 0
-	err = querylog.Search(dir, f, func(e *querylog.Entry) bool {
+	err = search(cfg, dir, f, *limit, func(e *querylog.Entry) bool {
 		if *asJSON {
 			b, _ := json.Marshal(e)
 			stdout.Write(append(b, '\n'))
@@ -168,6 +169,21 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// search reads the central log in PostgreSQL when [log] postgres is set
+// (every instance's records), else this server's day files.
+func search(cfg *config.Config, dir string, f querylog.Filter, limit int, fn func(*querylog.Entry) bool) error {
+	if cfg.Log.Postgres == "" {
+		return querylog.Search(dir, f, fn)
+	}
+	ctx := context.Background()
+	pool, err := querylog.Connect(ctx, cfg.Log.Postgres)
+	if err != nil {
+		return fmt.Errorf("the central query log: %w", err)
+	}
+	defer pool.Close()
+	return querylog.SearchDatabase(ctx, pool, f, limit, fn)
 }
 
 func nameOf(n string) string {
@@ -242,7 +258,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	auditLogUse(cfg, dir, "log-report", strings.Join(args, " "))
 	reports := map[string]*deptReport{}
 	f := querylog.Filter{Department: *dept, From: time.Now().Add(-*since)}
-	err = querylog.Search(dir, f, func(e *querylog.Entry) bool {
+	err = search(cfg, dir, f, 0, func(e *querylog.Entry) bool {
 		d := e.Department
 		if d == "" {
 			d = "(citywide)"

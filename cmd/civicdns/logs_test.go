@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/internal/pgtest"
 	"github.com/civicdns/civicdns/state"
 )
 
@@ -94,5 +95,31 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	}
 	if got := strings.Join(actions, ","); got != "log-search,log-search,log-search,log-report,log-report,log-hold,log-release" {
 		t.Errorf("audit trail: %s", got)
+	}
+}
+
+// With [log] postgres, the day files are copied into PostgreSQL (every
+// record by the time SIGTERM has drained) and logs searches it.
+func TestCentralQueryLogInPostgres(t *testing.T) {
+	pg := pgtest.Start(t)
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[log]\ndir = \"querylog\"\ninstance = \"dns2\"\npostgres = \""+pg.DSN()+"\"\n")
+	d := startDaemon(t, cfg)
+	names := []string{"www.example.com", "www.pokerstars.com", "mail.example.org"}
+	for _, n := range names {
+		dig(t, d.addr, "+short", n, "A")
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitLog(t, "stopped")
+	d.cmd.Wait()
+	var out, errb bytes.Buffer
+	if code := run([]string{"logs", "-config", cfg, "-json"}, &out, &errb); code != 0 {
+		t.Fatalf("logs: %d %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(names) || !strings.Contains(lines[0], `"instance":"dns2"`) || !strings.Contains(lines[1], `"action":"blocked"`) {
+		t.Errorf("central log:\n%s", out.String())
 	}
 }
