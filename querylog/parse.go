@@ -147,6 +147,9 @@ func (p *parser) str() (string, error) {
 	for p.i < len(p.b) {
 		switch c := p.b[p.i]; {
 		case c == '"':
+			if !utf8.Valid(p.b[start:p.i]) {
+				return "", errSyntax // encoding/json's replacement rules decide
+			}
 			s := string(p.b[start:p.i])
 			p.i++
 			return s, nil
@@ -169,6 +172,9 @@ func (p *parser) escaped(start int) (string, error) {
 		switch {
 		case c == '"':
 			p.i++
+			if !utf8.Valid(out) {
+				return "", errSyntax
+			}
 			return string(out), nil
 		case c != '\\':
 			out = append(out, c)
