@@ -31,8 +31,8 @@ test: test-deps
 
 # Go benchmarks (allocations per query), then civicdns against Unbound under dnsperf.
 bench-deps:
-	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null || \
-		{ $(call APT_INSTALL,dnsperf unbound bc dnsutils); }
+	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null && command -v zstdgrep >/dev/null || \
+		{ $(call APT_INSTALL,dnsperf unbound bc dnsutils zstd); }
 
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...

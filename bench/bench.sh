@@ -43,6 +43,13 @@ TOML
 GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns.toml" -log-level warn & pids+=($!)
 civic_pid=$!
 
+# The same civicdns with the query log on (day files), to weigh its cost.
+CIVICLOG_PORT=5394
+rm -rf "$OUT/querylog-on"
+sed -e "s/127.0.0.1:$CIVIC_PORT/127.0.0.1:$CIVICLOG_PORT/" "$OUT/civicdns.toml" > "$OUT/civicdns-log.toml"
+printf '[log]\ndir = "querylog-on"\n' >> "$OUT/civicdns-log.toml"
+GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns-log.toml" -log-level warn & pids+=($!)
+
 # Unbound: 2 threads, forwarding everything to the same upstream, no validation.
 cat > "$OUT/unbound.conf" <<CONF
 server:
@@ -71,8 +78,8 @@ forward-zone:
 CONF
 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
 
-# Wait until both answer.
-for port in $CIVIC_PORT $UNBOUND_PORT; do
+# Wait until all answer.
+for port in $CIVIC_PORT $UNBOUND_PORT $CIVICLOG_PORT; do
   for i in $(seq 1 100); do
     dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break
     sleep 0.1
@@ -95,12 +102,15 @@ run() { # name port file extra-args...
   echo "$(qps "$OUT/$name.log") $(lost "$OUT/$name.log")"
 }
 
-for port in $CIVIC_PORT $UNBOUND_PORT; do   # warm both caches with the hit set
+for port in $CIVIC_PORT $UNBOUND_PORT $CIVICLOG_PORT; do   # warm the caches with the hit set
   dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
 done
 
 declare -A results
 for r in $(seq 1 "$ROUNDS"); do
+  read -r q l < <(run "hits-civiclog-$r" $CIVICLOG_PORT "$OUT/hits.txt")
+  results[hits-civiclog]+="$q "
+  echo "round $r  cache hits       civicdns, query log on: $q q/s (lost $l)"
   for who in civicdns unbound; do
     port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
     read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
@@ -121,6 +131,9 @@ for w in hits miss; do
   label="cache hits      "; [ $w = miss ] && label="100k distinct   "
   printf "%s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f\n" "$label" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
 done
+c=$(echo ${results[hits-civicdns]} | tr ' ' '\n' | median)
+cl=$(echo ${results[hits-civiclog]} | tr ' ' '\n' | median)
+printf "cache hits, query log on: %10.0f q/s, off %10.0f q/s: %.2f of off\n" "$cl" "$c" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 
 # Part 2: the real lists scaled to 2,000,000 names; memory of the whole
@@ -166,3 +179,31 @@ wait $perf_pid || true
 echo "under $reloads reloads (SIGHUP every 0.5 s, 2M names each):"
 grep -E "Queries sent|Queries completed|Queries lost|Response codes|Queries per second" "$OUT/reload.log" | sed 's/^ */  /'
 printf "  RSS peak over the run: %s kB\n" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
+
+# Part 3: the query log. A month of a large city's log (BENCH_LOG_DAYS x
+# BENCH_LOG_RECORDS, default 30 x 1,000,000: real names, 3,000 clients),
+# compacted as civicdns does; civicdns logs against zstdgrep -F over the same
+# files, side by side, for a client, a name, and a department's blocked lookups.
+LOG_DAYS=${BENCH_LOG_DAYS:-30}
+LOG_RECORDS=${BENCH_LOG_RECORDS:-1000000}
+echo
+go run ./bench/querylog -dir "$OUT/querylog" -days "$LOG_DAYS" -records "$LOG_RECORDS"
+printf '[log]\ndir = "querylog"\n' > "$OUT/querylog.toml"
+sample=$({ zstdcat "$OUT"/querylog/dns-*[0-9].jsonl.zst 2>/dev/null || true; } | head -n 5000 | tail -n 1)
+client=$(echo "$sample" | sed 's/.*"client":"\([^"]*\)".*/\1/')
+name=$(echo "$sample" | sed 's/.*"name":"\([^"]*\)".*/\1/')
+secs() { local s e; s=$(date +%s.%N); "$@" > "$OUT/search.out" || true; e=$(date +%s.%N); echo "$(echo "$e - $s" | bc) $(wc -l < "$OUT/search.out")"; }
+for q in client name dept; do
+  case $q in
+    client) c=(-client "$client"); g="\"client\":\"$client\"";;
+    name) c=(-name "$name"); g="$name\"";;
+    dept) c=(-department Police -action blocked); g='"department":"Police","name"';;
+  esac
+  read -r tc nc < <(secs "$OUT/civicdns" logs -config "$OUT/querylog.toml" "${c[@]}")
+  if [ $q = dept ]; then
+    read -r tg ng < <(secs sh -c "zstdgrep -hF '$g' $OUT/querylog/dns-*[0-9].jsonl.zst | grep -F '\"action\":\"blocked\"'")
+  else
+    read -r tg ng < <(secs zstdgrep -hF "$g" "$OUT"/querylog/dns-*[0-9].jsonl.zst)
+  fi
+  printf "logs %-40s civicdns %6.2f s (%d records)   zstdgrep %6.2f s (%d lines)   %.1fx\n" "${c[*]}" "$tc" "$nc" "$tg" "$ng" "$(awk -v a="$tg" -v b="$tc" 'BEGIN{print (b>0)?a/b:0}')"
+done

@@ -19,7 +19,7 @@ import (
 // filter of its clients, names (with every parent), departments, actions
 // and categories. A search reads only the blocks that may hold what it asks.
 const (
-	blockLines  = 8192
+	blockLines  = 128
 	zstSuffix   = ".jsonl.zst"
 	indexSuffix = ".idx"
 	indexMagic  = "civicdns-querylog-index-1\n"
@@ -50,6 +50,98 @@ func keysOf(e *Entry, add func(string)) {
 	}
 }
 
+// blockWriter writes one compacted file and its index.
+type blockWriter struct {
+	zpath, ipath string
+	out          *os.File
+	enc          *zstd.Encoder
+	idx          []byte
+	off          int64
+	raw          bytes.Buffer
+	keys         []string
+	seen         map[string]bool
+	count        int
+	first, last  int64
+}
+
+func newBlockWriter(base string, enc *zstd.Encoder) (*blockWriter, error) {
+	w := &blockWriter{zpath: base + zstSuffix, ipath: base + indexSuffix, enc: enc, seen: map[string]bool{}}
+	var err error
+	if w.out, err = os.OpenFile(w.zpath+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		return nil, err
+	}
+	w.idx = append(w.idx, indexMagic...)
+	return w, nil
+}
+
+func (w *blockWriter) add(line []byte, e *Entry) error {
+	if w.count == 0 {
+		w.first = e.Time.UnixNano()
+		clear(w.seen)
+	}
+	w.last = e.Time.UnixNano()
+	keysOf(e, func(k string) {
+		if !w.seen[k] {
+			w.seen[k] = true
+			w.keys = append(w.keys, k)
+		}
+	})
+	w.raw.Write(line)
+	w.raw.WriteByte('\n')
+	w.count++
+	if w.count == blockLines {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *blockWriter) flush() error {
+	if w.count == 0 {
+		return nil
+	}
+	frame := w.enc.EncodeAll(w.raw.Bytes(), nil)
+	if _, err := w.out.Write(frame); err != nil {
+		return err
+	}
+	b := newBloom(len(w.keys))
+	for _, k := range w.keys {
+		b.add(k)
+	}
+	for _, v := range []int64{w.off, int64(len(frame)), int64(w.count), w.first, w.last} {
+		w.idx = binary.AppendVarint(w.idx, v)
+	}
+	w.idx = b.appendTo(w.idx)
+	w.off += int64(len(frame))
+	w.raw.Reset()
+	w.keys, w.count = w.keys[:0], 0
+	return nil
+}
+
+// finish writes the index, then puts the compacted file in place.
+func (w *blockWriter) finish() error {
+	if err := w.flush(); err != nil {
+		w.out.Close()
+		return err
+	}
+	if err := errors.Join(w.out.Sync(), w.out.Close()); err != nil {
+		return err
+	}
+	if err := writeFileSync(w.ipath, w.idx); err != nil {
+		return err
+	}
+	return os.Rename(w.zpath+".tmp", w.zpath)
+}
+
+func (w *blockWriter) abort() {
+	w.out.Close()
+	os.Remove(w.zpath + ".tmp")
+}
+
+// blockedPart names a day's second compacted file: its blocked and
+// exempted lookups alone, which searches for them read (and which the
+// records schedule keeps longer).
+const blockedPart = ".blocked"
+
 // Compact compresses and indexes a day file that is complete, then removes
 // it. Lines that do not parse (torn by a crash) are left out.
 func Compact(path string) error {
@@ -62,96 +154,53 @@ func Compact(path string) error {
 		return err
 	}
 	defer in.Close()
-	zpath, ipath := base+zstSuffix, base+indexSuffix
-	out, err := os.OpenFile(zpath+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(zpath + ".tmp")
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
 	if err != nil {
-		out.Close()
 		return err
 	}
-	var idx []byte
-	idx = append(idx, indexMagic...)
-	var (
-		off    int64
-		raw    bytes.Buffer
-		keys   []string
-		count  int
-		first  int64
-		last   int64
-		blocks int
-	)
-	flush := func() error {
-		if count == 0 {
-			return nil
-		}
-		frame := enc.EncodeAll(raw.Bytes(), nil)
-		if _, err := out.Write(frame); err != nil {
-			return err
-		}
-		b := newBloom(len(keys))
-		for _, k := range keys {
-			b.add(k)
-		}
-		idx = binary.AppendVarint(idx, off)
-		idx = binary.AppendVarint(idx, int64(len(frame)))
-		idx = binary.AppendVarint(idx, int64(count))
-		idx = binary.AppendVarint(idx, first)
-		idx = binary.AppendVarint(idx, last)
-		idx = b.appendTo(idx)
-		off += int64(len(frame))
-		raw.Reset()
-		keys, count, blocks = keys[:0], 0, blocks+1
-		return nil
+	all, err := newBlockWriter(base, enc)
+	if err != nil {
+		return err
+	}
+	blocked, err := newBlockWriter(base+blockedPart, enc)
+	if err != nil {
+		all.abort()
+		return err
+	}
+	fail := func(err error) error {
+		all.abort()
+		blocked.abort()
+		return err
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	seen := map[string]bool{}
 	for sc.Scan() {
 		line := sc.Bytes()
 		var e Entry
-		if json.Unmarshal(line, &e) != nil {
-			continue // a torn line
-		}
-		if count == 0 {
-			first = e.Time.UnixNano()
-			clear(seen)
-		}
-		last = e.Time.UnixNano()
-		keysOf(&e, func(k string) {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
+		if parseLine(line, &e) != nil {
+			e = Entry{}
+			if json.Unmarshal(line, &e) != nil {
+				continue // a torn line
 			}
-		})
-		raw.Write(line)
-		raw.WriteByte('\n')
-		count++
-		if count == blockLines {
-			if err := flush(); err != nil {
-				out.Close()
-				return err
+		}
+		if err := all.add(line, &e); err != nil {
+			return fail(err)
+		}
+		if e.Action == "blocked" || e.Action == "exempted" {
+			if err := blocked.add(line, &e); err != nil {
+				return fail(err)
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		out.Close()
-		return err
+		return fail(err)
 	}
-	if err := flush(); err != nil {
-		out.Close()
-		return err
+	// The blocked part first: the day's main file appearing is what marks
+	// the compaction done.
+	if err := blocked.finish(); err != nil {
+		return fail(err)
 	}
-	if err := errors.Join(out.Sync(), out.Close()); err != nil {
-		return err
-	}
-	if err := writeFileSync(ipath, idx); err != nil {
-		return err
-	}
-	if err := os.Rename(zpath+".tmp", zpath); err != nil {
+	if err := all.finish(); err != nil {
 		return err
 	}
 	return os.Remove(path)

@@ -138,9 +138,13 @@ func dayMayHold(day string, f Filter) bool {
 }
 
 func searchDay(paths []string, f Filter, visit func([]byte) error) error {
-	var plain, zst, idx string
+	var plain, zst, idx, bzst, bidx string
 	for _, p := range paths {
 		switch {
+		case strings.HasSuffix(p, blockedPart+zstSuffix):
+			bzst = p
+		case strings.HasSuffix(p, blockedPart+indexSuffix):
+			bidx = p
 		case strings.HasSuffix(p, zstSuffix):
 			zst = p
 		case strings.HasSuffix(p, indexSuffix):
@@ -148,6 +152,9 @@ func searchDay(paths []string, f Filter, visit func([]byte) error) error {
 		case strings.HasSuffix(p, openSuffix):
 			plain = p
 		}
+	}
+	if (f.Action == "blocked" || f.Action == "exempted") && bzst != "" && bidx != "" && zst != "" {
+		zst, idx = bzst, bidx // the day's blocked and exempted lookups alone
 	}
 	// A .jsonl is always complete (see Retention.Apply); a compacted copy
 	// beside it is from a compaction a crash stopped.
