@@ -92,6 +92,7 @@ func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Lim
 	if r.AuthenticatedData {
 		e.Flags |= dnswire.FlagAD
 	}
+	e.Summary = summary(r.Answer)
 	out := &dns.Msg{MsgHdr: r.MsgHdr, Compress: true, Question: r.Question, Answer: r.Answer, Ns: r.Ns, Extra: extra}
 	out.Id = 0
 	wire, err := out.Pack()
@@ -116,3 +117,25 @@ func (e *Entry) Cacheable() bool {
 
 // Fresh reports whether the entry is still within its TTL at now.
 func (e *Entry) Fresh(now time.Time) bool { return now.Sub(e.Stored) < e.TTL }
+
+// summary says what an answer holds, for the query log: CNAME targets and
+// addresses, at most maxSummary of them.
+func summary(answer []dns.RR) string {
+	const maxSummary = 4
+	var parts []string
+	for _, rr := range answer {
+		if len(parts) == maxSummary {
+			parts = append(parts, "…")
+			break
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			parts = append(parts, v.A.String())
+		case *dns.AAAA:
+			parts = append(parts, v.AAAA.String())
+		case *dns.CNAME:
+			parts = append(parts, "cname:"+strings.TrimSuffix(v.Target, "."))
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -129,6 +129,9 @@ type Packed struct {
 	Flags   uint16    // the answer's own header bits kept (AD)
 	CNAMEs  []string  // CNAME targets in the answer section
 	Stored  time.Time // when it was received: TTLs count down from here
+	// Summary is what the answer says, for the query log: its addresses
+	// and CNAME targets ("192.0.2.1,192.0.2.2", "cname:a.example,192.0.2.1").
+	Summary string
 }
 
 // StaleTTL is the TTL of answers served stale (RFC 8767 recommends 30s).
@@ -174,5 +177,6 @@ func (q *Query) WritePacked(p *Packed, now time.Time, stale bool) {
 		q.Answer = dnswire.TruncatedReply(b, q.Raw, m, p.Rcode, AdvertisedUDPSize)
 	}
 	q.CNAMEs = p.CNAMEs
+	q.Summary = p.Summary
 	q.Stale = stale
 }

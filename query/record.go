@@ -18,6 +18,7 @@ type Record struct {
 	Type       uint16
 	Action     string // policy.Allowed, Blocked, Exempted, Refused or Malformed
 	Category   string
+	Answer     string // what the answer says (addresses, CNAME targets)
 	Rcode      int
 	Cached     bool
 	Stale      bool
@@ -66,6 +67,7 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	if r.Action == policy.Blocked || r.Action == policy.Exempted {
 		r.Category = q.Decision.Category
 	}
+	r.Answer = q.Summary
 	r.Rcode = q.Rcode
 	r.Cached = q.Cached
 	r.Stale = q.Stale

@@ -20,7 +20,8 @@ type Entry struct {
 	Type       string    `json:"type"`
 	Action     string    `json:"action"` // allowed, blocked, exempted, refused, malformed
 	Category   string    `json:"category"`
-	Rule       string    `json:"rule"` // the list file:line, the configuration line, or the exemption ID
+	Rule       string    `json:"rule"`             // the list file:line, the configuration line, or the exemption ID
+	Answer     string    `json:"answer,omitempty"` // addresses and CNAME targets
 	Rcode      string    `json:"rcode"`
 	Cached     bool      `json:"cached"`
 	Stale      bool      `json:"stale,omitempty"`
@@ -46,6 +47,7 @@ type slot struct {
 	category string
 	dept     string
 	rule     policy.Rule
+	answer   string
 	err      string
 }
 
@@ -80,6 +82,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, loc *time.Loca
 	b = appendString(b, s.category)
 	b = append(b, `,"rule":`...)
 	b = appendString(b, s.rule.String())
+	if s.answer != "" {
+		b = append(b, `,"answer":`...)
+		b = appendString(b, s.answer)
+	}
 	b = append(b, `,"rcode":`...)
 	if n, ok := rcodeNames[int(s.rcode)]; ok {
 		b = appendString(b, n)

@@ -2,6 +2,7 @@ package querylog
 
 import (
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -30,7 +31,17 @@ func NewMetrics(reg prometheus.Registerer, depth func() int, dir string) *metric
 	disk := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "civicdns_querylog_disk_bytes", Help: "Bytes the query log's files take.",
 	}, func() float64 { return float64(dirBytes(dir)) })
-	reg.MustRegister(m.records, m.writeSeconds, queue, disk)
+	oldest := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "civicdns_querylog_oldest_day_timestamp_seconds", Help: "The start of the oldest day the query log keeps (Unix time; 0: none).",
+	}, func() float64 {
+		_, days, err := Days(dir)
+		if err != nil || len(days) == 0 {
+			return 0
+		}
+		t, _ := time.Parse("2006-01-02", days[0])
+		return float64(t.Unix())
+	})
+	reg.MustRegister(m.records, m.writeSeconds, queue, disk, oldest)
 	for _, r := range []string{"written", "dropped"} {
 		m.records.WithLabelValues(r)
 	}

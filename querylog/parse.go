@@ -41,7 +41,7 @@ func parseLine(line []byte, e *Entry) error {
 			if e.Time, err = time.Parse(time.RFC3339Nano, s); err != nil {
 				return err
 			}
-		case "instance", "client", "department", "name", "type", "action", "category", "rule", "rcode", "error":
+		case "instance", "client", "department", "name", "type", "action", "category", "rule", "rcode", "error", "answer":
 			s, err := p.str()
 			if err != nil {
 				return err
@@ -67,6 +67,8 @@ func parseLine(line []byte, e *Entry) error {
 				e.Rcode = s
 			case "error":
 				e.Error = s
+			case "answer":
+				e.Answer = s
 			}
 		case "cached", "stale", "tcp":
 			v, err := p.boolean()

@@ -23,9 +23,10 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
 		"[log]\ndir = \"querylog\"\ninstance = \"dns1\"\nretention_days = 60\nblocked_retention_days = 365\n"+
-		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n")
+		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n"+
+		"[[exemption]]\ndepartment = \"Police\"\ndomains = [\"betfair.com\"]\napproved_by = \"Chief\"\nreason = \"Fraud unit\"\nexpires = 2099-01-01\n")
 	d := startDaemon(t, cfg)
-	names := []string{"www.example.com", "www.pokerstars.com", "www.example.com", "mail.example.org", "bet365.com"}
+	names := []string{"www.example.com", "www.pokerstars.com", "www.example.com", "mail.example.org", "bet365.com", "www.betfair.com"}
 	for _, n := range names {
 		dig(t, d.addr, "+short", n, "A")
 	}
@@ -41,8 +42,12 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	if len(lines) != len(names) {
 		t.Fatalf("%d records for %d queries answered before SIGTERM:\n%s", len(lines), len(names), out.String())
 	}
-	var newest map[string]any
-	json.Unmarshal([]byte(lines[0]), &newest)
+	var exempted, newest map[string]any
+	json.Unmarshal([]byte(lines[0]), &exempted)
+	if exempted["action"] != "exempted" || !strings.HasPrefix(exempted["rule"].(string), "c-") || exempted["answer"] != "192.0.2.20" {
+		t.Errorf("exempted record %v", exempted)
+	}
+	json.Unmarshal([]byte(lines[1]), &newest)
 	if newest["name"] != "bet365.com" || newest["action"] != "blocked" || newest["category"] != "gambling" || newest["department"] != "Police" ||
 		newest["instance"] != "dns1" || !strings.Contains(newest["rule"].(string), "gambling") {
 		t.Errorf("newest record %v", newest)
@@ -59,7 +64,7 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	}
 	out.Reset()
 	if code := run([]string{"report", "-config", cfg}, &out, &errb); code != 0 ||
-		!strings.Contains(out.String(), "Police: 5 lookups, 2 blocked, 0 exempted") || !strings.Contains(out.String(), "blocked as gambling") {
+		!strings.Contains(out.String(), "Police: 6 lookups, 2 blocked, 1 exempted") || !strings.Contains(out.String(), "blocked as gambling") {
 		t.Errorf("report:\n%s", out.String())
 	}
 	out.Reset()
