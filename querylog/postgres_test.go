@@ -3,6 +3,8 @@ package querylog
 import (
 	"context"
 	"net/netip"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -201,4 +203,63 @@ func BenchmarkShip(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	sh.closePool()
+}
+
+// BenchmarkSearchDatabaseMonth loads a month into a local PostgreSQL
+// (BENCH_PG_RECORDS a day, default 100,000; a large city is 1,000,000) and
+// times a client search and a name search over it. Target: under a second.
+func BenchmarkSearchDatabaseMonth(b *testing.B) {
+	perDay := 100000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_PG_RECORDS")); err == nil && v > 0 {
+		perDay = v
+	}
+	pg := pgtest.Start(b)
+	dir := b.TempDir()
+	lg, err := Open(Options{Dir: dir, Instance: "bench", Location: time.UTC, Registry: prometheus.NewRegistry()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)
+	step := 24 * time.Hour / time.Duration(perDay)
+	for d := 0; d < 30; d++ {
+		for i := 0; i < perDay; i++ {
+			r := record(i*7919+d, start.AddDate(0, 0, d).Add(time.Duration(i)*step))
+			r.Client = netip.AddrFrom4([4]byte{10, byte(20 + i%6), byte(i / 250 % 12), byte(i % 250)})
+			lg.Record(r)
+			if i%20000 == 0 {
+				lg.Flush()
+			}
+		}
+		lg.Flush()
+	}
+	sh := NewShipper(pg.DSN(), dir, "bench", nil, prometheus.NewRegistry())
+	if err := sh.Ship(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	sh.closePool()
+	pool, err := pgxpool.New(context.Background(), pg.DSN())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	pool.Exec(context.Background(), "ANALYZE civicdns_querylog")
+	for _, f := range []struct {
+		name string
+		f    Filter
+	}{
+		{"client", Filter{Client: netip.MustParsePrefix("10.22.1.4/32")}},
+		{"name", Filter{Name: "host1.site3.example"}},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			n := 0
+			for i := 0; i < b.N; i++ {
+				n = 0
+				if err := SearchDatabase(context.Background(), pool, f.f, 0, func(*Entry) bool { n++; return true }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "records")
+			b.ReportMetric(float64(30*perDay), "rows")
+		})
+	}
 }
