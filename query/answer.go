@@ -132,6 +132,8 @@ type Packed struct {
 	// Summary is what the answer says, for the query log: its addresses
 	// and CNAME targets ("192.0.2.1,192.0.2.2", "cname:a.example,192.0.2.1").
 	Summary string
+	// Upstream is the server that gave the answer.
+	Upstream string
 }
 
 // StaleTTL is the TTL of answers served stale (RFC 8767 recommends 30s).
@@ -177,6 +179,6 @@ func (q *Query) WritePacked(p *Packed, now time.Time, stale bool) {
 		q.Answer = dnswire.TruncatedReply(b, q.Raw, m, p.Rcode, AdvertisedUDPSize)
 	}
 	q.CNAMEs = p.CNAMEs
-	q.Summary = p.Summary
+	q.Summary, q.Upstream = p.Summary, p.Upstream
 	q.Stale = stale
 }

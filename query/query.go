@@ -32,14 +32,15 @@ type Query struct {
 	// Lookup is the name the cache and the upstream are asked for: the
 	// question's (lower case, no trailing dot), or the safe-search host
 	// it was rewritten to.
-	Lookup  string
-	Answer  []byte   // the reply on the wire
-	Rcode   int      // the reply's rcode
-	Cached  bool     // answered from the cache
-	Stale   bool     // answered from an expired cache entry
-	CNAMEs  []string // CNAME targets in the answer, for the policy's chain check
-	Summary string   // what the answer says (addresses, CNAME targets), for the query log
-	Err     error    // why an answer is an error, for the logs
+	Lookup   string
+	Answer   []byte   // the reply on the wire
+	Rcode    int      // the reply's rcode
+	Cached   bool     // answered from the cache
+	Stale    bool     // answered from an expired cache entry
+	CNAMEs   []string // CNAME targets in the answer, for the policy's chain check
+	Summary  string   // what the answer says (addresses, CNAME targets), for the query log
+	Upstream string   // the server that gave the answer (cached or not)
+	Err      error    // why an answer is an error, for the logs
 
 	Record Record // what the recorder is given once the answer is out
 
@@ -117,7 +118,7 @@ func (p *Pool) Put(q *Query) {
 func (q *Query) Reset() {
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Snap = nil, netip.AddrPort{}, false, false, nil
 	q.Dept, q.Decision, q.Lookup = nil, policy.Decision{}, ""
-	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Summary, q.Err = nil, 0, false, false, nil, "", nil
+	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Summary, q.Upstream, q.Err = nil, 0, false, false, nil, "", "", nil
 }
 
 // NameString views a name buffer as a string without copying; the string

@@ -19,6 +19,7 @@ type Record struct {
 	Action     string // policy.Allowed, Blocked, Exempted, Refused or Malformed
 	Category   string
 	Answer     string // what the answer says (addresses, CNAME targets)
+	Upstream   string // the server that gave it
 	Rcode      int
 	Cached     bool
 	Stale      bool
@@ -67,7 +68,7 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	if r.Action == policy.Blocked || r.Action == policy.Exempted {
 		r.Category = q.Decision.Category
 	}
-	r.Answer = q.Summary
+	r.Answer, r.Upstream = q.Summary, q.Upstream
 	r.Rcode = q.Rcode
 	r.Cached = q.Cached
 	r.Stale = q.Stale

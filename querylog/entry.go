@@ -20,8 +20,9 @@ type Entry struct {
 	Type       string    `json:"type"`
 	Action     string    `json:"action"` // allowed, blocked, exempted, refused, malformed
 	Category   string    `json:"category"`
-	Rule       string    `json:"rule"`             // the list file:line, the configuration line, or the exemption ID
-	Answer     string    `json:"answer,omitempty"` // addresses and CNAME targets
+	Rule       string    `json:"rule"`               // the list file:line, the configuration line, or the exemption ID
+	Answer     string    `json:"answer,omitempty"`   // addresses and CNAME targets
+	Upstream   string    `json:"upstream,omitempty"` // the server that gave the answer
 	Rcode      string    `json:"rcode"`
 	Cached     bool      `json:"cached"`
 	Stale      bool      `json:"stale,omitempty"`
@@ -48,6 +49,7 @@ type slot struct {
 	dept     string
 	rule     policy.Rule
 	answer   string
+	upstream string
 	err      string
 }
 
@@ -85,6 +87,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, loc *time.Loca
 	if s.answer != "" {
 		b = append(b, `,"answer":`...)
 		b = appendString(b, s.answer)
+	}
+	if s.upstream != "" {
+		b = append(b, `,"upstream":`...)
+		b = appendString(b, s.upstream)
 	}
 	b = append(b, `,"rcode":`...)
 	if n, ok := rcodeNames[int(s.rcode)]; ok {

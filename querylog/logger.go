@@ -97,7 +97,7 @@ func slotOf(r *query.Record) slot {
 	s := slot{
 		t: r.Time.UnixNano(), client: r.Client, nameLen: uint16(len(r.Name)), qtype: r.Type, rcode: int16(r.Rcode),
 		cached: r.Cached, stale: r.Stale, tcp: r.TCP, elapsed: int64(r.Elapsed),
-		action: r.Action, category: r.Category, dept: r.Department, answer: r.Answer,
+		action: r.Action, category: r.Category, dept: r.Department, answer: r.Answer, upstream: r.Upstream,
 	}
 	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted") {
 		s.rule = r.Decision.Rule()

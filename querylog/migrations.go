@@ -34,7 +34,7 @@ var migrations = []string{
 	CREATE INDEX ON civicdns_querylog (rname, time);
 	CREATE INDEX ON civicdns_querylog (department, time);
 	CREATE TABLE civicdns_log_cursor (instance text PRIMARY KEY, day text NOT NULL, off bigint NOT NULL);`,
-	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '';`,
+	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '', ADD COLUMN upstream text NOT NULL DEFAULT '';`,
 }
 
 // Migrate brings the schema up to date.

@@ -41,7 +41,7 @@ func parseLine(line []byte, e *Entry) error {
 			if e.Time, err = time.Parse(time.RFC3339Nano, s); err != nil {
 				return err
 			}
-		case "instance", "client", "department", "name", "type", "action", "category", "rule", "rcode", "error", "answer":
+		case "instance", "client", "department", "name", "type", "action", "category", "rule", "rcode", "error", "answer", "upstream":
 			s, err := p.str()
 			if err != nil {
 				return err
@@ -69,6 +69,8 @@ func parseLine(line []byte, e *Entry) error {
 				e.Error = s
 			case "answer":
 				e.Answer = s
+			case "upstream":
+				e.Upstream = s
 			}
 		case "cached", "stale", "tcp":
 			v, err := p.boolean()

@@ -178,7 +178,7 @@ func (st *cacheStage) fetch(snap *live.Snapshot, h uint64, qn question) (*cache.
 	key := flightKey(qn)
 	qn.name = key[:len(qn.name)] // name may view a query's buffer: the entry keeps a copy
 	return st.flights.Do(key, func() (*cache.Entry, error) {
-		r, err := st.next.Fetch(snap, qn)
+		r, from, err := st.next.Fetch(snap, qn)
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +186,7 @@ func (st *cacheStage) fetch(snap *live.Snapshot, h uint64, qn question) (*cache.
 		if err != nil {
 			return nil, err
 		}
+		e.Upstream = from
 		if e.Cacheable() {
 			st.store.Put(h, e)
 		}
@@ -202,5 +203,5 @@ func flightKey(qn question) string {
 
 // fetcher is the link behind the cache: it asks an upstream one question.
 type fetcher interface {
-	Fetch(snap *live.Snapshot, qn question) (*dns.Msg, error)
+	Fetch(snap *live.Snapshot, qn question) (r *dns.Msg, from string, err error)
 }

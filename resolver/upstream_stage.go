@@ -6,6 +6,7 @@ import (
 	"github.com/civicdns/civicdns/cache"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
 )
 
@@ -22,7 +23,7 @@ func (st *upstreamStage) Name() string { return "upstream" }
 
 // Fetch asks the upstream for a question, with recursion desired, the DO
 // and CD bits of the client's query, and our EDNS buffer size.
-func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*dns.Msg, error) {
+func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*dns.Msg, string, error) {
 	m := new(dns.Msg)
 	fqdn := qn.name + "."
 	if qn.name == "" {
@@ -32,12 +33,20 @@ func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*dns.Msg, erro
 	m.RecursionDesired = true
 	m.CheckingDisabled = qn.bits&cache.BitCD != 0
 	m.SetEdns0(query.AdvertisedUDPSize, qn.bits&cache.BitDO != 0)
-	r, err := snap.Upstream.Exchange(st.life, m)
+	var r *dns.Msg
+	var from string
+	var err error
+	if a, ok := snap.Upstream.(upstream.Answerer); ok {
+		r, from, err = a.ExchangeFrom(st.life, m)
+	} else {
+		r, err = snap.Upstream.Exchange(st.life, m)
+		from = snap.Upstream.Address()
+	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	r.Question = m.Question // the asked name, in lower case
-	return r, nil
+	return r, from, nil
 }
 
 // Resolve answers q from the upstream without the cache.
@@ -46,10 +55,11 @@ func (st *upstreamStage) Resolve(ctx context.Context, q *query.Query) error {
 		return query.ErrWouldBlock
 	}
 	m := &q.Msg
-	r, err := st.Fetch(q.Snap, question{q.Lookup, m.QType, m.QClass, cache.Bits(m)})
+	r, from, err := st.Fetch(q.Snap, question{q.Lookup, m.QType, m.QClass, cache.Bits(m)})
 	if err == nil {
 		var e *cache.Entry
 		if e, err = cache.NewEntry(q.Lookup, m.QType, m.QClass, cache.Bits(m), r, cache.LimitsOf(&q.Snap.Config.Cache), q.Received); err == nil {
+			e.Upstream = from
 			q.WritePacked(&e.Packed, q.Received, false)
 			return nil
 		}

@@ -65,6 +65,12 @@ func (g *Group) Close() error {
 // but SERVFAIL or REFUSED). Each try gets its own timeout; ctx bounds the
 // whole. A failure another server cannot mend (DNSSEC) ends it at once.
 func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+	r, _, err := g.ExchangeFrom(ctx, q)
+	return r, err
+}
+
+// ExchangeFrom is Exchange, also naming the member that answered.
+func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string, error) {
 	// The order is fixed before the first try: a member that fails now is
 	// set aside, and must not come round again in this exchange.
 	now := g.now().UnixNano()
@@ -79,11 +85,11 @@ func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	var lastErr error
 	for _, m := range order {
 		if ctx.Err() != nil {
-			return nil, g.failed(wrap(m.up.Address(), ctx.Err()))
+			return nil, "", g.failed(wrap(m.up.Address(), ctx.Err()))
 		}
 		r, err := g.try(ctx, m, q.Copy())
 		if err == nil {
-			return r, nil
+			return r, m.up.Address(), nil
 		}
 		lastErr = err
 		if !KindOf(err).Failover() {
@@ -93,7 +99,7 @@ func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if lastErr == nil {
 		lastErr = &Error{Kind: KindOther, Upstream: g.Address(), Err: errors.New("no upstream configured")}
 	}
-	return nil, g.failed(lastErr)
+	return nil, "", g.failed(lastErr)
 }
 
 // failed is the error of an exchange no member could answer: ErrAllFailed,

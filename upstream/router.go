@@ -52,6 +52,19 @@ func (r *Router) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	return r.Pick(name).Exchange(ctx, q)
 }
 
+// ExchangeFrom is Exchange, also naming the server that answered.
+func (r *Router) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string, error) {
+	if len(q.Question) != 1 {
+		return nil, "", errors.New("router: one question expected")
+	}
+	up := r.Pick(strings.ToLower(strings.TrimSuffix(q.Question[0].Name, ".")))
+	if a, ok := up.(Answerer); ok {
+		return a.ExchangeFrom(ctx, q)
+	}
+	m, err := up.Exchange(ctx, q)
+	return m, up.Address(), err
+}
+
 // Address names the default upstream.
 func (r *Router) Address() string { return r.def.Address() }
 

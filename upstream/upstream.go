@@ -21,7 +21,15 @@ type Upstream interface {
 	Close() error
 }
 
+// Answerer is an Upstream that also says which server answered (a Group
+// tries several; a Router picks a Group).
+type Answerer interface {
+	ExchangeFrom(ctx context.Context, q *dns.Msg) (r *dns.Msg, from string, err error)
+}
+
 var (
+	_ Answerer = (*Group)(nil)
+	_ Answerer = (*Router)(nil)
 	_ Upstream = (*Plain)(nil)
 	_ Upstream = (*TLS)(nil)
 	_ Upstream = (*Group)(nil)

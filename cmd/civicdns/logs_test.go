@@ -44,7 +44,7 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	}
 	var exempted, newest map[string]any
 	json.Unmarshal([]byte(lines[0]), &exempted)
-	if exempted["action"] != "exempted" || !strings.HasPrefix(exempted["rule"].(string), "c-") || exempted["answer"] != "192.0.2.20" {
+	if exempted["action"] != "exempted" || !strings.HasPrefix(exempted["rule"].(string), "c-") || exempted["answer"] != "192.0.2.20" || exempted["upstream"] != up.Addr {
 		t.Errorf("exempted record %v", exempted)
 	}
 	json.Unmarshal([]byte(lines[1]), &newest)
