@@ -41,11 +41,10 @@ type Server struct {
 	byIP     *ratelimit.Limiter
 	byName   *ratelimit.Limiter
 	mux      *http.ServeMux
+	// dummyHash is compared against when the name is unknown, so that a
+	// wrong name costs the same time as a wrong password.
+	dummyHash []byte
 }
-
-// dummyHash is compared against when the name is unknown, so that a wrong
-// name costs the same time as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("civicdns: no such director"), bcrypt.DefaultCost)
 
 // New makes the console.
 func New(opts Options) *Server {
@@ -67,6 +66,7 @@ func New(opts Options) *Server {
 		byName: &ratelimit.Limiter{Rate: 1.0 / 120, Burst: 10, Now: opts.Now},
 		mux:    http.NewServeMux(),
 	}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), bcrypt.DefaultCost)
 	m := s.mux
 	m.HandleFunc("GET /signin", s.signinPage)
 	m.HandleFunc("POST /signin", s.signin)
@@ -159,7 +159,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, dept, ok := s.director(name)
-	hash := dummyHash
+	hash := s.dummyHash
 	if ok {
 		hash = []byte(d.PasswordHash)
 	}
