@@ -353,19 +353,28 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) {
+// decision reads a decision's input and the request of the session's
+// department it is about; it has answered the client when ok is false.
+func (s *Server) decision(w http.ResponseWriter, r *http.Request, sess *session) (in decisionInput, q *state.RequestState, ok bool) {
 	in, err := readInput(r)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "The approval could not be read: "+err.Error())
-		return
+		s.fail(w, r, http.StatusBadRequest, "The decision could not be read: "+err.Error())
+		return in, nil, false
 	}
-	q, err := s.ownRequest(sess, r.PathValue("id"))
-	if err != nil {
+	if q, err = s.ownRequest(sess, r.PathValue("id")); err != nil {
 		s.storeError(w, r, err)
-		return
+		return in, nil, false
 	}
 	if q == nil {
 		s.fail(w, r, http.StatusNotFound, "No such request in your department.")
+		return in, nil, false
+	}
+	return in, q, true
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) {
+	in, q, ok := s.decision(w, r, sess)
+	if !ok {
 		return
 	}
 	expires, err := config.ParseDate(in.Expires)
@@ -395,18 +404,8 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 }
 
 func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
-	in, err := readInput(r)
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "The denial could not be read: "+err.Error())
-		return
-	}
-	q, err := s.ownRequest(sess, r.PathValue("id"))
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	if q == nil {
-		s.fail(w, r, http.StatusNotFound, "No such request in your department.")
+	in, q, ok := s.decision(w, r, sess)
+	if !ok {
 		return
 	}
 	if err := s.store.Deny(q.ID, sess.director, clientOf(r), strings.TrimSpace(in.Note)); err != nil {

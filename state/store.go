@@ -239,18 +239,7 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 		return nil, fmt.Errorf("expiry %s is in the past", a.Expires)
 	}
 	var g *Grant
-	err := s.workflow.update(func(entries []entry) ([]any, error) {
-		st, err := replay(entries)
-		if err != nil {
-			return nil, err
-		}
-		q := st.Request(id)
-		switch {
-		case q == nil:
-			return nil, ErrNotFound
-		case q.Status != Pending:
-			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
-		}
+	err := s.decide(id, func(q *RequestState) record {
 		g = &Grant{ID: newID("x-"), RequestID: id, Owner: q.Department, ApprovedBy: a.By, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
 		if a.ForClient || q.Department == "" {
 			g.Clients = []string{q.Client.String()}
@@ -262,7 +251,7 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 		} else {
 			g.Domains = []string{q.Matched}
 		}
-		return []any{record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason}}, nil
+		return record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason}
 	})
 	if err != nil {
 		return nil, err
@@ -272,9 +261,10 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 	return g, nil
 }
 
-// Deny refuses a pending request.
-func (s *Store) Deny(id, by, from, note string) error {
-	err := s.workflow.update(func(entries []entry) ([]any, error) {
+// decide appends the decision rec makes on request id, under the journal's
+// lock, if the request exists and is still pending.
+func (s *Store) decide(id string, rec func(*RequestState) record) error {
+	return s.workflow.update(func(entries []entry) ([]any, error) {
 		st, err := replay(entries)
 		if err != nil {
 			return nil, err
@@ -286,7 +276,14 @@ func (s *Store) Deny(id, by, from, note string) error {
 		case q.Status != Pending:
 			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
 		}
-		return []any{record{Time: s.now(), Kind: "deny", ID: id, By: by, From: from, Note: note}}, nil
+		return []any{rec(q)}, nil
+	})
+}
+
+// Deny refuses a pending request.
+func (s *Store) Deny(id, by, from, note string) error {
+	err := s.decide(id, func(*RequestState) record {
+		return record{Time: s.now(), Kind: "deny", ID: id, By: by, From: from, Note: note}
 	})
 	if err == nil {
 		s.Audit(AuditEvent{Who: by, From: from, Action: "deny", What: "request " + id + ": " + note})
