@@ -41,9 +41,9 @@ type fixture struct {
 	srv   *httptest.Server
 }
 
-func newFixture(t *testing.T, withStore bool) *fixture {
+func newFixture(t *testing.T, withStore bool, extra ...string) *fixture {
 	t.Helper()
-	cfg, err := config.Parse("civicdns.toml", []byte(testConfig))
+	cfg, err := config.Parse("civicdns.toml", []byte(testConfig+strings.Join(extra, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,4 +367,23 @@ func BenchmarkCachedHandshake(b *testing.B) {
 		c.Close()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+}
+
+// A category the department's personal-use hours open: the page says when.
+func TestBlockPageSaysWhenTheCategoryOpens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false, "block = [\"social\"]\n[[department.hours]]\ndays = [\"daily\"]\nhours = \"12:00-13:00\"\nopen = [\"social\"]\n")
+	code, body := f.get(t, "www.facebook.com", "?format=json", "")
+	var facts Facts
+	json.Unmarshal([]byte(body), &facts)
+	// The fixture's clock is 2026-11-23 12:00 UTC, in the window when the server's zone is UTC;
+	// whatever the zone, the page names the next opening or the name is open now.
+	if code == http.StatusForbidden && (facts.Category != "social" || facts.OpensAt == "") {
+		t.Errorf("blocked %s without an opening time: %+v", facts.Category, facts)
+	}
+	f.clock.Advance(2 * time.Hour)
+	_, body = f.get(t, "www.facebook.com", "", "")
+	if !strings.Contains(body, "Personal use of this category is allowed for your department from") {
+		t.Errorf("page:\n%s", body)
+	}
 }

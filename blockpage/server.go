@@ -91,6 +91,9 @@ type Facts struct {
 	Reference  string    `json:"reference"`
 	Contact    string    `json:"contact,omitempty"`
 	CanRequest bool      `json:"can_request"`
+	// OpensAt is when the department's personal-use hours next open the
+	// category ("" when they never do).
+	OpensAt string `json:"opens_at,omitempty"`
 }
 
 // The block page's own paths, out of the way of any path a blocked site has.
@@ -158,6 +161,9 @@ func (s *Server) facts(client netip.Addr, name string) Facts {
 	case policy.Blocked:
 		f.Blocked = true
 		f.CanRequest = s.store != nil && name != policy.Canary
+		if at, ok := snap.Policy.NextOpen(dept, d.Category, now); ok {
+			f.OpensAt = at.Format("Monday 2 January 15:04 MST")
+		}
 	case policy.Exempted:
 		f.Exempted = true
 		if d.Exemption != nil {

@@ -56,6 +56,7 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 <main aria-labelledby="title">
 <h1 id="title">This site is blocked by the city's Internet-use policy</h1>
 <p>The city network does not open <span class="name">{{.Name}}</span>{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}.{{if .Policy}} The rule: <em>{{.Policy}}</em>.{{end}}</p>
+{{if .OpensAt}}<p><strong>Personal use of this category is allowed for your department from {{.OpensAt}}.</strong></p>{{end}}
 {{template "facts" .}}
 {{if .CanRequest}}
 <h2 id="ask">Need it for your work? Ask for an exemption</h2>

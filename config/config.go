@@ -149,6 +149,11 @@ type Lists struct {
 type Policy struct {
 	Block []string `toml:"block"`
 	Allow []string `toml:"allow"`
+	// Timezone names the zone of exemption dates and personal-use hours
+	// ("America/Chicago"); empty means the server's.
+	Timezone string `toml:"timezone"`
+
+	Location *time.Location `toml:"-"`
 }
 
 // Department is one [[department]].
@@ -158,8 +163,22 @@ type Department struct {
 	Block        []string `toml:"block"`
 	BlockDomains []string `toml:"block_domains"`
 	SafeSearch   bool     `toml:"safesearch"`
+	Hours        []Hours  `toml:"hours"`
 
 	Prefixes []netip.Prefix `toml:"-"`
+}
+
+// Hours is one [[department.hours]] window: on its days, between its times
+// (in [policy] timezone), it opens some of the department's own extra
+// categories (personal use at lunch) or blocks more.
+type Hours struct {
+	Days  []string `toml:"days"`  // "mon" … "sun", or "daily"
+	Hours string   `toml:"hours"` // "12:00-13:00"; an end before the start runs past midnight
+	Open  []string `toml:"open"`
+	Block []string `toml:"block"`
+
+	DayMask    uint8 `toml:"-"` // bit 0 Sunday … bit 6 Saturday (time.Weekday)
+	Start, End int   `toml:"-"` // minutes from midnight
 }
 
 // Exemption is one [[exemption]]: a director's written authorization.

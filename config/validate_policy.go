@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // The sections of the policy, checked as far as they can be without the
@@ -53,6 +56,15 @@ func (v *validator) lists() {
 }
 
 func (v *validator) policy() {
+	v.c.Policy.Location = time.Local
+	if tz := v.c.Policy.Timezone; tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			v.bad("policy.timezone", "policy.timezone: %q is not a time zone (write an IANA name such as \"America/Chicago\")", tz)
+		} else {
+			v.c.Policy.Location = loc
+		}
+	}
 	for i, n := range v.c.Policy.Allow {
 		name, err := NormalizeName(n)
 		if err != nil || name == "" {
@@ -99,6 +111,11 @@ func (v *validator) departments() map[string]string {
 				v.bad(p+".block_domains", "department %q: block_domains: %q is not a domain name", d.Name, n)
 			}
 			d.BlockDomains[j] = name
+		}
+	}
+	for i := range v.c.Department {
+		for j := range v.c.Department[i].Hours {
+			v.hours(&v.c.Department[i], fmt.Sprintf("department[%d].hours[%d]", i, j), &v.c.Department[i].Hours[j])
 		}
 	}
 	seenPrefix := map[netip.Prefix]string{}
@@ -180,4 +197,57 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is not an address or network", s)
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+var dayBits = map[string]uint8{"sun": 1 << 0, "mon": 1 << 1, "tue": 1 << 2, "wed": 1 << 3, "thu": 1 << 4, "fri": 1 << 5, "sat": 1 << 6, "daily": 0x7F}
+
+// hours checks a personal-use window. The citywide minimum is never opened
+// by a window: a window opens only the department's own extra categories.
+func (v *validator) hours(d *Department, p string, h *Hours) {
+	for _, day := range h.Days {
+		bit, ok := dayBits[strings.ToLower(strings.TrimSpace(day))]
+		if !ok {
+			v.bad(p+".days", "department %q hours: %q is not a day (mon, tue, wed, thu, fri, sat, sun or daily)", d.Name, day)
+		}
+		h.DayMask |= bit
+	}
+	if len(h.Days) == 0 {
+		v.bad(p+".days", "department %q hours: days is needed (for example [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"])", d.Name)
+	}
+	from, to, ok := strings.Cut(h.Hours, "-")
+	start, err1 := clockMinutes(from, false)
+	end, err2 := clockMinutes(to, true)
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		v.bad(p+".hours", "department %q hours: %q is not HH:MM-HH:MM (for example \"12:00-13:00\")", d.Name, h.Hours)
+	case start == end:
+		v.bad(p+".hours", "department %q hours: %q is an empty window", d.Name, h.Hours)
+	}
+	h.Start, h.End = start, end
+	if len(h.Open) == 0 && len(h.Block) == 0 {
+		v.bad(p, "department %q hours: a window opens or blocks categories (open = [...] or block = [...])", d.Name)
+	}
+	own := map[string]bool{}
+	for _, c := range d.Block {
+		own[c] = true
+	}
+	for _, c := range h.Open {
+		switch {
+		case slices.Contains(v.c.Policy.Block, c):
+			v.bad(p+".open", "department %q hours: %q is in the citywide minimum ([policy] block): no window opens it", d.Name, c)
+		case !own[c]:
+			v.bad(p+".open", "department %q hours: %q is not one of the department's own categories (its block), so there is nothing to open", d.Name, c)
+		}
+	}
+}
+
+// clockMinutes reads HH:MM as minutes from midnight; "24:00" only as an end.
+func clockMinutes(s string, end bool) (int, error) {
+	hh, mm, ok := strings.Cut(strings.TrimSpace(s), ":")
+	h, err1 := strconv.Atoi(hh)
+	m, err2 := strconv.Atoi(mm)
+	if !ok || err1 != nil || err2 != nil || len(mm) != 2 || m < 0 || m > 59 || h < 0 || h > 24 || h == 24 && (m != 0 || !end) {
+		return 0, fmt.Errorf("bad time %q", s)
+	}
+	return h*60 + m, nil
 }

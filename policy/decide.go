@@ -112,7 +112,7 @@ func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name s
 	}
 	var buf [maxHits]blocklists.Hit
 	hits := p.m.Lookup(name, buf[:0])
-	cand := p.blockedSet(d, hits)
+	cand := p.blockedSet(d, hits, now)
 	best := p.best(d, name, hits, cand, true)
 	if best.cat == -1 {
 		return p.safeSearch(dec, name)
@@ -133,13 +133,11 @@ func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name s
 	return dec
 }
 
-// blockedSet is the categories that may block the name for department d:
-// the citywide set plus d's own, less those whose allow entries cover the name.
-func (p *Policy) blockedSet(d *Department, hits []blocklists.Hit) uint32 {
-	blocked := p.citywide
-	if d != nil {
-		blocked = d.blocked
-	}
+// blockedSet is the categories that may block the name for department d at
+// now: the citywide set plus d's own (as its personal-use hours open and
+// block them), less those whose allow entries cover the name.
+func (p *Policy) blockedSet(d *Department, hits []blocklists.Hit, now time.Time) uint32 {
+	blocked := p.deptBlocked(d, now)
 	var allowMask uint32
 	for _, h := range hits {
 		allowMask |= h.Allow

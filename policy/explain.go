@@ -17,6 +17,7 @@ type Explanation struct {
 	PolicyAllow *Entry       // the [policy] allow entry that covers the name
 	Listings    []Listing    // every list entry for the name or a parent
 	Exemptions  []ExemptionCheck
+	Windows     []WindowCheck // the department's personal-use hours at that time
 	Decision    Decision
 }
 
@@ -51,7 +52,8 @@ func (p *Policy) Explain(ex *Exemptions, client netip.Addr, name string, now tim
 	}
 	x := Explanation{Client: client, Name: n}
 	x.Department, x.Network = p.nets.lookup(client)
-	x.Blocked = p.BlockedFor(x.Department)
+	x.Blocked = p.maskNames(p.deptBlocked(x.Department, now))
+	x.Windows = p.Windows(x.Department, now)
 	if s := p.allow.longest(n); s >= 0 {
 		x.PolicyAllow = &Entry{Name: n[s:], Where: p.allow[n[s:]]}
 	}

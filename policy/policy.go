@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/civicdns/civicdns/blocklists"
@@ -23,6 +24,8 @@ type Policy struct {
 	nets       networks
 	configEx   *Exemptions // the configuration's [[exemption]] entries
 	loc        *time.Location
+	hasWindows bool                        // some department has personal-use hours
+	windowMemo atomic.Pointer[windowState] // the windows in force this minute
 	cfg        *config.Config
 }
 
@@ -41,6 +44,7 @@ type Department struct {
 	Where        string // file:line of its [[department]]
 
 	index   int       // in Policy.depts, and in Exemptions.byDept
+	windows []window  // personal-use hours
 	blocked uint32    // citywide plus its own categories
 	domains suffixSet // block_domains: a category of its own, named after it
 	edeText string
@@ -48,8 +52,12 @@ type Department struct {
 
 // Compile builds the policy from a validated configuration and the loaded
 // lists. Unknown categories are reported with the configuration's file:line.
-// Exemption dates are days in loc (nil: the server's local time zone).
+// Exemption dates and personal-use hours are in [policy] timezone, else in
+// loc (nil: the server's local time zone).
 func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Policy, error) {
+	if cfg.Policy.Timezone != "" || loc == nil {
+		loc = cfg.Policy.Location // [policy] timezone, when given, is the city's zone
+	}
 	if loc == nil {
 		loc = time.Local
 	}
@@ -106,6 +114,14 @@ func (p *Policy) addDepartment(cfg *config.Config, i int, dc config.Department, 
 	d.blocked = p.citywide | p.categoryMask(cfg, path+".block", dc.Block, errs)
 	for _, n := range dc.BlockDomains {
 		d.domains[n] = cfg.Where(path + ".block_domains")
+	}
+	for j, h := range dc.Hours {
+		hp := fmt.Sprintf("%s.hours[%d]", path, j)
+		d.windows = append(d.windows, window{
+			days: h.DayMask, start: h.Start, end: h.End, where: cfg.Where(hp), text: h.Hours, dayNames: h.Days,
+			open: p.categoryMask(cfg, hp+".open", h.Open, errs), block: p.categoryMask(cfg, hp+".block", h.Block, errs),
+		})
+		p.hasWindows = true
 	}
 	for _, pfx := range dc.Prefixes {
 		p.nets.add(pfx, d)

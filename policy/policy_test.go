@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -284,6 +285,127 @@ func BenchmarkDecideWithLiveExemptions(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if p.Decide(ex, d, client, "www.sub.casino.example", now).Action != Blocked {
+			b.Fatal("not blocked")
+		}
+	}
+}
+
+const hoursConfig = `
+[lists]
+dir = "testdata/lists"
+[policy]
+block = ["adult", "gambling"]
+timezone = "America/Chicago"
+[[department]]
+name = "Parks"
+networks = ["10.30.0.0/16"]
+block = ["social"]
+[[department.hours]]
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "12:00-13:00"
+open = ["social"]
+[[department.hours]]
+days = ["sat"]
+hours = "22:00-02:00"
+open = ["social"]
+[[department.hours]]
+days = ["daily"]
+hours = "08:00-09:00"
+block = ["chat"]
+`
+
+// Personal-use hours open the department's own categories and block more,
+// on the minute, across midnight and across a DST change, without a reload.
+func TestPersonalUseHours(t *testing.T) {
+	t.Parallel()
+	p := compile(t, hoursConfig)
+	chicago, _ := time.LoadLocation("America/Chicago")
+	client := netip.MustParseAddr("10.30.1.1")
+	d := p.Department(client)
+	at := func(s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04:05", s, chicago)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, tc := range []struct {
+		when, name, action string
+	}{
+		{"2026-11-23 11:59:59", "social.example", Blocked}, // Monday before lunch
+		{"2026-11-23 12:00:00", "social.example", Allowed}, // lunch opens social
+		{"2026-11-23 12:59:59", "social.example", Allowed},
+		{"2026-11-23 13:00:00", "social.example", Blocked},
+		{"2026-11-23 12:30:00", "casino.example", Blocked}, // the citywide minimum stays
+		{"2026-11-28 12:30:00", "social.example", Blocked}, // Saturday lunch: no window
+		{"2026-11-28 23:30:00", "social.example", Allowed}, // Saturday night window
+		{"2026-11-29 01:59:00", "social.example", Allowed}, // past midnight, into Sunday
+		{"2026-11-29 02:00:00", "social.example", Blocked}, // over
+		{"2026-11-23 01:00:00", "social.example", Blocked}, // Monday 01:00: no window runs past Sunday's midnight
+		{"2026-11-22 01:00:00", "social.example", Allowed}, // Sunday 01:00: Saturday's window runs past midnight
+		{"2026-11-23 08:30:00", "chat.example", Blocked},   // a window blocks more
+		{"2026-11-23 09:00:00", "chat.example", Allowed},
+		{"2026-03-07 23:00:00", "social.example", Allowed}, // the night DST begins (2026-03-08 02:00 CST → 03:00 CDT)
+		{"2026-03-08 01:59:59", "social.example", Allowed},
+		{"2026-03-08 03:00:00", "social.example", Blocked}, // an hour later in wall time, the window is over
+		{"2026-03-09 12:00:00", "social.example", Allowed}, // Monday lunch in CDT
+		{"2026-03-09 11:59:00", "social.example", Blocked},
+	} {
+		got := p.Decide(nil, d, client, tc.name, at(tc.when))
+		if got.Action != tc.action {
+			t.Errorf("%s %s: %s, want %s", tc.when, tc.name, got.Action, tc.action)
+		}
+	}
+	// When social opens next, for the block page.
+	next, ok := p.NextOpen(d, "social", at("2026-11-23 13:30:00"))
+	if !ok || !next.Equal(at("2026-11-24 12:00:00")) {
+		t.Errorf("next opening %v %v", next, ok)
+	}
+	if _, ok := p.NextOpen(d, "gambling", at("2026-11-23 13:30:00")); ok {
+		t.Error("the citywide minimum opens")
+	}
+	// explain sees the windows of that moment.
+	ex, err := p.Explain(nil, client, "social.example", at("2026-11-23 12:10:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Windows) != 3 || !ex.Windows[0].Active || ex.Windows[1].Active || slices.Contains(ex.Blocked, "social") {
+		t.Errorf("explanation: %+v blocked %v", ex.Windows, ex.Blocked)
+	}
+}
+
+func TestWindowsNeverOpenTheCitywideMinimum(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ change, want string }{
+		{`open = ["social"]` + "\n", ""},
+		{`open = ["gambling"]` + "\n", `civicdns.toml:14: department "Parks" hours: "gambling" is in the citywide minimum`},
+		{`open = ["chat"]` + "\n", `civicdns.toml:14: department "Parks" hours: "chat" is not one of the department's own categories`},
+	} {
+		text := strings.Replace(hoursConfig, `open = ["social"]`+"\n", tc.change, 1)
+		_, err := config.Parse("civicdns.toml", []byte(text))
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.change, err)
+		}
+	}
+	bad := strings.Replace(hoursConfig, `hours = "12:00-13:00"`, `hours = "12:00-25:00"`, 1)
+	if _, err := config.Parse("civicdns.toml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "civicdns.toml:13:") {
+		t.Errorf("bad hours: %v", err)
+	}
+	if _, err := config.Parse("civicdns.toml", []byte(strings.Replace(hoursConfig, "America/Chicago", "Mars/Olympus", 1))); err == nil || !strings.Contains(err.Error(), "policy.timezone") {
+		t.Errorf("bad zone: %v", err)
+	}
+}
+
+// BenchmarkDecideWithHours is BenchmarkDecide for a department with
+// personal-use hours (within 10% of it is the target).
+func BenchmarkDecideWithHours(b *testing.B) {
+	p := compile(b, hoursConfig)
+	client := netip.MustParseAddr("10.30.1.1")
+	d := p.Department(client)
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p.Decide(nil, d, client, "www.sub.casino.example", now).Action != Blocked {
 			b.Fatal("not blocked")
 		}
 	}

@@ -86,6 +86,20 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 		fmt.Fprintln(w, "department:   none (the citywide policy alone)")
 	}
 	fmt.Fprintf(w, "blocked set:  %s\n", strings.Join(ex.Blocked, ", "))
+	for _, win := range ex.Windows {
+		state := "not in force now"
+		if win.Active {
+			state = "IN FORCE now"
+		}
+		what := ""
+		if len(win.Open) > 0 {
+			what += " opens " + strings.Join(win.Open, ", ")
+		}
+		if len(win.Block) > 0 {
+			what += " blocks " + strings.Join(win.Block, ", ")
+		}
+		fmt.Fprintf(w, "hours:        %s %s%s (%s): %s\n", strings.Join(win.Days, ","), win.Hours, what, win.Where, state)
+	}
 	if ex.PolicyAllow != nil {
 		fmt.Fprintf(w, "policy allow: %s (%s): never blocked\n", ex.PolicyAllow.Name, ex.PolicyAllow.Where)
 	}
