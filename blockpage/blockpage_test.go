@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -385,5 +386,17 @@ func TestBlockPageSaysWhenTheCategoryOpens(t *testing.T) {
 	_, body = f.get(t, "www.facebook.com", "", "")
 	if !strings.Contains(body, "Personal use of this category is allowed for your department from") {
 		t.Errorf("page:\n%s", body)
+	}
+}
+
+// A suspended device is told so, whatever it asks for, with no request form.
+func TestBlockPageForASuspendedDevice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.state.SetSuspensions([]*policy.Suspension{{ID: "S-1", Client: netip.MustParsePrefix("127.0.0.1/32"), Reason: "lost laptop"}})
+	code, body := f.get(t, "www.example.org", "", "")
+	if code != http.StatusForbidden || !strings.Contains(body, "Internet access from this device is suspended") ||
+		!strings.Contains(body, "lost laptop") || strings.Contains(body, "<form") || !strings.Contains(body, "Office of Technology") {
+		t.Errorf("%d\n%s", code, body)
 	}
 }

@@ -91,6 +91,9 @@ type Facts struct {
 	Reference  string    `json:"reference"`
 	Contact    string    `json:"contact,omitempty"`
 	CanRequest bool      `json:"can_request"`
+	// Suspended says the device's access is suspended (every name blocked).
+	Suspended bool   `json:"suspended,omitempty"`
+	Reason    string `json:"suspension_reason,omitempty"`
 	// OpensAt is when the department's personal-use hours next open the
 	// category ("" when they never do).
 	OpensAt string `json:"opens_at,omitempty"`
@@ -160,7 +163,15 @@ func (s *Server) facts(client netip.Addr, name string) Facts {
 	switch d.Action {
 	case policy.Blocked:
 		f.Blocked = true
-		f.CanRequest = s.store != nil && name != policy.Canary
+		f.CanRequest = s.store != nil && name != policy.Canary && d.Category != policy.SuspendedCategory
+		if d.Category == policy.SuspendedCategory {
+			f.Suspended = true
+			f.Title, f.Policy = "Access suspended", "Access from this device is suspended"
+			if sus := snap.Suspended.Covering(client, now); sus != nil {
+				f.Reason = sus.Reason
+			}
+			return f
+		}
 		if at, ok := snap.Policy.NextOpen(dept, d.Category, now); ok {
 			f.OpensAt = at.Format("Monday 2 January 15:04 MST")
 		}

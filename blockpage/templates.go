@@ -52,7 +52,14 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 {{define "contact"}}{{if .Contact}}<p class="note">Questions: {{.Contact}}. Please give the reference above.</p>{{end}}{{end}}
 
 {{define "page"}}{{template "head" (print (or .Name "civicdns") " — " (or (and .Blocked "blocked") "not blocked"))}}
-{{if .Blocked}}
+{{if .Suspended}}
+<main aria-labelledby="title">
+<h1 id="title">Internet access from this device is suspended</h1>
+<p>The city network answers no site for this device until its access is restored.{{if .Reason}} Reason given: {{.Reason}}.{{end}}</p>
+{{template "facts" .}}
+<p>To have it restored, contact your director or the help desk{{if .Contact}}: {{.Contact}}{{end}}. Please give the reference above.</p>
+</main>
+{{else if .Blocked}}
 <main aria-labelledby="title">
 <h1 id="title">This site is blocked by the city's Internet-use policy</h1>
 <p>The city network does not open <span class="name">{{.Name}}</span>{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}.{{if .Policy}} The rule: <em>{{.Policy}}</em>.{{end}}</p>

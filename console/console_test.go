@@ -86,6 +86,7 @@ password_hash = "` + hash(t, "green fields forever") + `"
 		f.changes++
 		st, _ := f.store.Load()
 		f.state.SetStoreExemptions(st.Exemptions(time.UTC))
+		f.state.SetSuspensions(st.PolicySuspensions(time.UTC))
 	}
 	con := New(Options{State: f.state, Store: f.store, Now: f.clock.Now, OnChange: refresh})
 	if tlsServer {
@@ -116,7 +117,8 @@ password_hash = "` + hash(t, "green fields forever") + `"
 func (f *fixture) client(t *testing.T, name, password string) (*http.Client, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := f.srv.Client()
+	shared := *f.srv.Client() // a client (a browser) of its own: its own cookies
+	c := &shared
 	c.Jar = jar
 	resp, err := c.PostForm(f.srv.URL+"/signin", url.Values{"name": {name}, "password": {password}})
 	if err != nil {
@@ -342,5 +344,47 @@ func TestApprovalIsLiveAndEndsByItself(t *testing.T) {
 	}
 	if got := strings.Join(last, ","); got != "sign-in,approve,sign-in,revoke" {
 		t.Errorf("audit of the Chief: %s", got)
+	}
+}
+
+// A director suspends and restores devices of their own department only.
+func TestDirectorsSuspendOnlyTheirOwnDevices(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	parks, parksCSRF := f.client(t, "Parks Director", "green fields forever")
+	post := func(c *http.Client, token, path, body string) (int, string) {
+		return do(t, c, "POST", f.srv.URL+path, strings.NewReader(body), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": token})
+	}
+	code, body := post(chief, csrf, "/api/v1/suspensions", `{"client":"10.20.9.9","reason":"misuse of the network","until":"2026-12-31"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("suspend a Police device: %d %s", code, body)
+	}
+	var sus state.Suspension
+	json.Unmarshal([]byte(body), &sus)
+	client := netip.MustParseAddr("10.20.9.9")
+	decide := func() policy.Decision {
+		snap := f.state.Snapshot()
+		return snap.Decide(snap.Policy.Department(client), client, "www.example.org", f.clock.Now())
+	}
+	if got := decide(); got.Action != policy.Blocked || got.Category != policy.SuspendedCategory {
+		t.Errorf("after the suspension: %s %s", got.Action, got.Category)
+	}
+	for _, tc := range []struct{ client string }{{"10.30.1.1"}, {"10.0.0.0/8"}, {"192.0.2.1"}} {
+		if code, _ := post(chief, csrf, "/api/v1/suspensions", `{"client":"`+tc.client+`","reason":"r"}`); code != http.StatusForbidden {
+			t.Errorf("the Chief of Police suspending %s: %d", tc.client, code)
+		}
+	}
+	if _, list := do(t, parks, "GET", f.srv.URL+"/api/v1/suspensions", nil, nil); strings.Contains(list, sus.ID) {
+		t.Error("Parks sees the Police's suspension")
+	}
+	if code, _ := post(parks, parksCSRF, "/api/v1/suspensions/"+sus.ID+"/restore", ``); code != http.StatusNotFound {
+		t.Errorf("Parks restoring the Police's suspension: %d", code)
+	}
+	if code, _ := post(chief, csrf, "/api/v1/suspensions/"+sus.ID+"/restore", ``); code != http.StatusOK {
+		t.Errorf("restore: %d", code)
+	}
+	if got := decide(); got.Action != policy.Allowed {
+		t.Errorf("after the restoration: %s", got.Action)
 	}
 }

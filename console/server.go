@@ -75,6 +75,11 @@ func New(opts Options) *Server {
 	m.HandleFunc("POST /requests/{id}/approve", s.signedIn(s.approve))
 	m.HandleFunc("POST /requests/{id}/deny", s.signedIn(s.deny))
 	m.HandleFunc("POST /exemptions/{id}/revoke", s.signedIn(s.revoke))
+	m.HandleFunc("POST /suspensions", s.signedIn(s.suspend))
+	m.HandleFunc("POST /suspensions/{id}/restore", s.signedIn(s.restore))
+	m.HandleFunc("GET /api/v1/suspensions", s.signedIn(s.apiSuspensions))
+	m.HandleFunc("POST /api/v1/suspensions", s.signedIn(s.suspend))
+	m.HandleFunc("POST /api/v1/suspensions/{id}/restore", s.signedIn(s.restore))
 	m.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
 	m.HandleFunc("GET /api/v1/requests", s.signedIn(s.apiRequests))
 	m.HandleFunc("GET /api/v1/exemptions", s.signedIn(s.apiExemptions))
@@ -284,9 +289,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 			decided = append(decided, q)
 		}
 	}
+	suspended, _ := s.ownSuspensions(sess)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
-		"Director": sess.director, "Department": sess.department, "CSRF": sess.csrf,
+		"Suspended": suspended,
+		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf,
 		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
 		"Done": r.URL.Query().Get("done"),

@@ -97,6 +97,17 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 {{range .Config}}<tr><td>{{.ID}}</td><td class="name">{{.Lifts}}</td><td>{{.ExpiresOn}}</td><td>{{.ApprovedBy}}</td><td>{{.Reason}}</td><td>{{.Source}}</td></tr>{{end}}
 </tbody></table></section>{{end}}
 
+<section aria-labelledby="susp"><h2 id="susp">Suspended devices</h2>
+{{range .Suspended}}<p>{{.ID}}: <span class="name">{{.Client}}</span> by {{.By}} on {{when .Time}}{{if not .Until.IsZero}}, through {{.Until}}{{end}}: {{.Reason}}
+{{if .Restored}} — restored by {{.RestoredBy}}{{else}}<form class="inline" method="post" action="/suspensions/{{.ID}}/restore"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Restore</button></form>{{end}}</p>
+{{else}}<p class="muted">No device of the department is suspended.</p>{{end}}
+<form method="post" action="/suspensions"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<label for="sus-client">Device (IP)</label><input type="text" id="sus-client" name="client" required>
+<label for="sus-reason">Reason</label><input type="text" id="sus-reason" name="reason" required>
+<label for="sus-until">Through</label><input type="date" id="sus-until" name="until" min="{{.Today}}">
+<button class="deny" type="submit">Suspend access</button></form>
+</section>
+
 <section aria-labelledby="decided"><h2 id="decided">Recent decisions</h2>
 {{if not .Decided}}<p class="muted">None yet.</p>{{else}}
 <table><thead><tr><th>Request</th><th>Site</th><th>Requester</th><th>Status</th><th>By</th><th>When</th></tr></thead><tbody>

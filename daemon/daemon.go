@@ -185,9 +185,9 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 	return nil
 }
 
-// RefreshExemptions reads the state store and makes its exemptions live:
-// an approval or revocation, made here or by another process, is in force
-// for the next query. Expiry needs no refresh: the policy checks the time.
+// RefreshExemptions reads the state store and makes its exemptions and
+// suspensions live: an approval, revocation, suspension or restoration,
+// made here or by another process, is in force for the next query. Expiry needs no refresh: the policy checks the time.
 func (d *Daemon) RefreshExemptions() error {
 	d.refreshMu.Lock()
 	defer d.refreshMu.Unlock()
@@ -197,7 +197,9 @@ func (d *Daemon) RefreshExemptions() error {
 		d.log.Error("state store: exemptions not refreshed; the ones in force stay", "err", err)
 		return err
 	}
-	d.State.SetStoreExemptions(st.Exemptions(d.State.Snapshot().Policy.Location()))
+	loc := d.State.Snapshot().Policy.Location()
+	d.State.SetStoreExemptions(st.Exemptions(loc))
+	d.State.SetSuspensions(st.PolicySuspensions(loc))
 	d.stamp = stamp
 	return nil
 }

@@ -19,15 +19,22 @@ type Snapshot struct {
 	Config     *config.Config
 	Policy     *policy.Policy
 	Exemptions *policy.Exemptions // the configuration's and the state store's, for Policy
-	Upstream   upstream.Upstream
+	// Suspended are the devices whose access is suspended (the state store's).
+	Suspended *policy.Suspensions
+	Upstream  upstream.Upstream
 	// UpstreamWorstCase is the longest an upstream exchange can take (every
 	// server tried for its whole timeout); the cache needs a client deadline
 	// only when it exceeds [upstream] answer_timeout.
 	UpstreamWorstCase time.Duration
 }
 
-// Decide is the policy's decision with this snapshot's exemptions.
+// Decide is the policy's decision with this snapshot's exemptions and
+// suspensions: a suspended device gets every name blocked as "suspended"
+// but the [policy] allow names.
 func (s *Snapshot) Decide(d *policy.Department, client netip.Addr, name string, now time.Time) policy.Decision {
+	if sus := s.Suspended.Covering(client, now); sus != nil && !s.Policy.AllowedCitywide(name) {
+		return policy.SuspendedDecision(d, sus)
+	}
 	return s.Policy.Decide(s.Exemptions, d, client, name, now)
 }
 
@@ -48,9 +55,10 @@ type State struct {
 
 	cur atomic.Pointer[Snapshot]
 
-	mu    sync.Mutex // one writer at a time; the fields below are its
-	plan  upstream.Plan
-	store []*policy.Exemption
+	mu        sync.Mutex // one writer at a time; the fields below are its
+	plan      upstream.Plan
+	store     []*policy.Exemption
+	suspended *policy.Suspensions
 }
 
 // New makes the state from a validated configuration and its compiled
@@ -137,7 +145,7 @@ func (s *State) Apply(cfg *config.Config, pol *policy.Policy) error {
 		}
 		s.log.Info("upstreams changed", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones))
 	}
-	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up, UpstreamWorstCase: plan.WorstCase()})
+	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Suspended: s.suspended, Upstream: up, UpstreamWorstCase: plan.WorstCase()})
 	s.plan = plan
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.setPolicy(cfg, pol)
@@ -158,6 +166,17 @@ func (s *State) SetStoreExemptions(list []*policy.Exemption) {
 	old := s.Snapshot()
 	next := *old
 	next.Exemptions = s.exemptions(old.Policy)
+	s.cur.Store(&next)
+}
+
+// SetSuspensions replaces the suspended devices (the state store's): live
+// for the next query, without a reload.
+func (s *State) SetSuspensions(list []*policy.Suspension) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.suspended = policy.NewSuspensions(list)
+	next := *s.Snapshot()
+	next.Suspended = s.suspended
 	s.cur.Store(&next)
 }
 

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -393,4 +394,34 @@ func TestALabelWithADotIsOneLabel(t *testing.T) {
 	if ip := dnstest.FirstA(r); ip != "10.0.0.53" {
 		t.Errorf("www.casino.example: %s, want the block page", ip)
 	}
+}
+
+// A suspended device gets every name blocked as "suspended" but the
+// [policy] allow names, live at once, until restored or its end.
+func TestSuspendedDeviceGetsEveryNameBlocked(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 300))
+	ts := startServer(t, strings.Replace(policyConfig, `block = ["adult", "gambling", "filesharing", "chat"]`,
+		`block = ["adult", "gambling", "filesharing", "chat"]`+"\nallow = [\"city.example\"]", 1), up.Addr)
+	ask := func(from, name string) (string, string) {
+		r := exchangeFrom(t, from, ts.Addr, dnstest.Query(name, dns.TypeA))
+		_, text, _ := ede(r)
+		return dnstest.FirstA(r), text
+	}
+	ts.State.SetSuspensions([]*policy.Suspension{{ID: "S-1", Client: netip.MustParsePrefix("127.0.0.1/32"), By: "Chief", Reason: "misuse",
+		Until: ts.Clock.Now().Add(time.Hour)}})
+	if ip, text := ask("127.0.0.1", "news.example"); ip != "10.0.0.53" || text != "Blocked (suspended)" {
+		t.Errorf("suspended device: %s %q", ip, text)
+	}
+	if ip, _ := ask("127.0.0.1", "www.city.example"); ip != "192.0.2.1" {
+		t.Errorf("a [policy] allow name for a suspended device: %s", ip)
+	}
+	if ip, _ := ask("127.0.0.2", "news.example"); ip != "192.0.2.1" {
+		t.Errorf("another device: %s", ip)
+	}
+	ts.Clock.Advance(2 * time.Hour) // past its end
+	if ip, _ := ask("127.0.0.1", "news.example"); ip != "192.0.2.1" {
+		t.Errorf("after the suspension ended: %s", ip)
+	}
+	ts.State.SetSuspensions(nil)
 }

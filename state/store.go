@@ -94,6 +94,8 @@ type record struct {
 	From    string    `json:"from,omitempty"`
 	Grant   *Grant    `json:"grant,omitempty"`
 	Note    string    `json:"note,omitempty"`
+	// Suspension is the device suspended (kind suspend).
+	Suspension *Suspension `json:"suspension,omitempty"`
 }
 
 // The statuses of a request.
@@ -124,8 +126,9 @@ type GrantState struct {
 
 // State is the workflow replayed: every request and grant, in the order made.
 type State struct {
-	Requests []*RequestState
-	Grants   []*GrantState
+	Requests    []*RequestState
+	Grants      []*GrantState
+	Suspensions []*Suspension
 }
 
 // Request returns the request with that ID, or nil.
@@ -176,6 +179,14 @@ func replay(entries []entry) (*State, error) {
 		case "revoke":
 			if g := st.Grant(r.ID); g != nil {
 				g.Revoked, g.RevokedBy, g.RevokedAt = true, r.By, r.Time
+			}
+		case "suspend":
+			if r.Suspension != nil {
+				st.Suspensions = append(st.Suspensions, r.Suspension)
+			}
+		case "restore":
+			if s := st.Suspension(r.ID); s != nil {
+				s.Restored, s.RestoredBy, s.RestoredAt = true, r.By, r.Time
 			}
 		}
 	}

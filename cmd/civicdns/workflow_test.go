@@ -131,3 +131,49 @@ func TestExemptionsFromAShellWhileServing(t *testing.T) {
 		}
 	}
 }
+
+// A device suspended from a shell gets the block page for every name on the
+// running server within a second; restored, it resolves again; both audited.
+func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[state]\ndir = \"state\"\n[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"10.0.0.53\"\n")
+	d := startDaemon(t, cfg)
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if got := strings.TrimSpace(dig(t, d.addr, "+short", "www.example.org", "A")); got == want {
+				return
+			} else if time.Now().After(deadline) {
+				t.Fatalf("still %q, want %q", got, want)
+			}
+			time.Sleep(50 * time.Millisecond) // polling the condition
+		}
+	}
+	waitFor("192.0.2.20")
+	var out, errb bytes.Buffer
+	if code := run([]string{"access", "-config", cfg, "suspend", "-client", "127.0.0.1", "-by", "Network admin", "-reason", "malware beaconing"}, &out, &errb); code != 0 {
+		t.Fatalf("suspend: %d %s", code, errb.String())
+	}
+	id := regexp.MustCompile(`S-[A-Z2-7]{8}`).FindString(out.String())
+	waitFor("10.0.0.53")
+	if got := dig(t, d.addr, "www.example.org", "A"); !strings.Contains(got, "Blocked (suspended)") {
+		t.Errorf("no EDE for the suspension:\n%s", got)
+	}
+	out.Reset()
+	run([]string{"access", "-config", cfg, "list"}, &out, &errb)
+	if !strings.Contains(out.String(), id) || !strings.Contains(out.String(), "malware beaconing") {
+		t.Errorf("list:\n%s", out.String())
+	}
+	if code := run([]string{"access", "-config", cfg, "restore", id}, &out, &errb); code != 0 {
+		t.Fatalf("restore: %d %s", code, errb.String())
+	}
+	waitFor("192.0.2.20")
+	out.Reset()
+	run([]string{"audit", "-config", cfg}, &out, &errb)
+	if !strings.Contains(out.String(), "suspend") || !strings.Contains(out.String(), "restore") {
+		t.Errorf("audit:\n%s", out.String())
+	}
+}
