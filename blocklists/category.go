@@ -14,9 +14,13 @@ import (
 
 // ListFile is one category list file (*.toml) as written.
 type ListFile struct {
-	Category string   `toml:"category"`
-	Title    string   `toml:"title"`
-	Policy   string   `toml:"policy"`
+	Category string `toml:"category"`
+	Title    string `toml:"title"`
+	Policy   string `toml:"policy"`
+	// Priority decides which category a name listed in several is reported
+	// as (the block page, the EDE, the log) when the same name matches:
+	// higher first; equal ones go alphabetically.
+	Priority int      `toml:"priority"`
 	Block    []string `toml:"block"`
 	Allow    []string `toml:"allow"`
 	Import   []Import `toml:"import"`
@@ -32,13 +36,14 @@ type Import struct {
 
 // Category is what the lists say about one category.
 type Category struct {
-	Name    string
-	Title   string
-	Policy  string   // the clause of the city policy it enforces
-	Files   []string // the list files that define it
-	Blocked int      // block entries (names with their subdomains)
-	Allowed int      // allow entries
-	Imports []ImportInfo
+	Name     string
+	Title    string
+	Priority int
+	Policy   string   // the clause of the city policy it enforces
+	Files    []string // the list files that define it
+	Blocked  int      // block entries (names with their subdomains)
+	Allowed  int      // allow entries
+	Imports  []ImportInfo
 }
 
 // ImportInfo describes one import as it was loaded.

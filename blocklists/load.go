@@ -78,7 +78,7 @@ func Load(opts Options) (*Set, error) {
 				"category %q is also defined by %s: one file per category (merge them, or give this one another name)", pf.Category, c.Files[0])})
 			continue
 		}
-		c := &Category{Name: pf.Category, Title: pf.Category}
+		c := &Category{Name: pf.Category, Title: pf.Category, Priority: pf.Priority}
 		set.Categories[pf.Category] = c
 		if pf.Title != "" {
 			c.Title = pf.Title

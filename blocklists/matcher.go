@@ -172,3 +172,28 @@ func LowestCategory(mask uint32) int {
 	}
 	return bits.TrailingZeros32(mask)
 }
+
+// Overlaps counts, for each pair of categories, the names both block lists
+// hold (each pair once, the names in category order).
+func (m *Matcher) Overlaps() map[[2]string]int {
+	out := map[[2]string]int{}
+	for _, slot := range m.table {
+		if slot == 0 {
+			continue
+		}
+		rec := m.record(uint32(slot&0xFFFFFFFF) - 1)
+		n := int(rec[0])
+		block := binary.LittleEndian.Uint32(rec[1+n:])
+		if bits.OnesCount32(block) < 2 {
+			continue
+		}
+		for i := range m.categories {
+			for j := i + 1; j < len(m.categories); j++ {
+				if block&(1<<i) != 0 && block&(1<<j) != 0 {
+					out[[2]string{m.categories[i], m.categories[j]}]++
+				}
+			}
+		}
+	}
+	return out
+}

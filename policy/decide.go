@@ -229,13 +229,14 @@ func (l *lift) category(e *liftEntry, bestCat int) {
 }
 
 // best finds the category with the longest matching name among cand (and
-// the department's own domains when own); ties go to the alphabetically
-// first category, the department's own category sorting by its name.
+// the department's own domains when own); a name listed in several
+// categories is reported as the one of highest priority, then the
+// alphabetically first; the department's own category sorts by its name.
 func (p *Policy) best(d *Department, name string, hits []blocklists.Hit, cand uint32, own bool) match {
 	m := match{cat: -1, start: len(name) + 1, hit: -1}
 	for i, h := range hits {
 		if c := h.Block & cand; c != 0 {
-			m = match{cat: blocklists.LowestCategory(c), start: h.Start, hit: i}
+			m = match{cat: p.first(c), start: h.Start, hit: i}
 			break
 		}
 	}
@@ -245,6 +246,17 @@ func (p *Policy) best(d *Department, name string, hits []blocklists.Hit, cand ui
 		}
 	}
 	return m
+}
+
+// first is the category of mask reported first: the highest priority, then
+// the first by name.
+func (p *Policy) first(mask uint32) int {
+	for _, bit := range p.order {
+		if mask&(1<<bit) != 0 {
+			return bit
+		}
+	}
+	return blocklists.LowestCategory(mask)
 }
 
 // fill records a match in the decision.

@@ -17,6 +17,7 @@ type Policy struct {
 	lists      *blocklists.Set
 	m          *blocklists.Matcher
 	categories []categoryInfo // by matcher bit
+	order      []int          // matcher bits, the reported category first (priority, then name)
 	citywide   uint32         // the citywide blocked set
 	allow      suffixSet      // [policy] allow
 	depts      []*Department
@@ -65,6 +66,18 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	for _, name := range p.m.Categories() {
 		p.categories = append(p.categories, categoryInfo{name: name, edeText: "Blocked (" + name + ")"})
 	}
+	// The order a name listed in several categories is reported in:
+	// priority first, then name.
+	for i := range p.categories {
+		p.order = append(p.order, i)
+	}
+	prio := func(i int) int {
+		if c := lists.Categories[p.categories[i].name]; c != nil {
+			return c.Priority
+		}
+		return 0
+	}
+	sort.SliceStable(p.order, func(a, b int) bool { return prio(p.order[a]) > prio(p.order[b]) })
 	var errs config.Errors
 	p.citywide = p.categoryMask(cfg, "policy.block", cfg.Policy.Block, &errs)
 	for _, a := range cfg.Policy.Allow {

@@ -410,3 +410,49 @@ func BenchmarkDecideWithHours(b *testing.B) {
 		}
 	}
 }
+
+// Names the shipped lists put in two categories are reported under the
+// clause that fits: a casino as gambling, a video-chat site as chat, a
+// torrent site as file sharing, a messaging app as chat, a video site as
+// streaming (for a department that blocks streaming).
+func TestOverlappingCategoriesReportTheClauseThatFits(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse("civicdns.toml", []byte("[[department]]\nname = \"Library\"\nnetworks = [\"10.40.0.0/16\"]\nblock = [\"social\", \"streaming\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(cfg, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlaps := 0
+	for _, n := range p.Lists().Matcher.Overlaps() {
+		overlaps += n
+	}
+	t.Logf("names in two categories of the shipped lists: %d", overlaps)
+	if overlaps == 0 {
+		t.Fatal("no overlap to test with")
+	}
+	lib := netip.MustParseAddr("10.40.1.1")
+	city := netip.MustParseAddr("192.0.2.1")
+	for _, tc := range []struct {
+		client     netip.Addr
+		name, want string
+	}{
+		{city, "casino.com", "gambling"},          // also adult
+		{city, "888casino.com", "gambling"},       // also adult
+		{city, "chatroulette.com", "chat"},        // also adult
+		{city, "torrentz.eu", "filesharing"},      // also adult
+		{city, "imagevenue.com", "filesharing"},   // also adult
+		{lib, "discord.com", "chat"},              // also social
+		{lib, "whatsapp.com", "chat"},             // also social
+		{lib, "rutube.ru", "streaming"},           // also adult
+		{city, "rutube.ru", "adult"},              // streaming is not blocked citywide
+		{lib, "warezparadize.com", "filesharing"}, // also streaming
+	} {
+		d := p.Decide(nil, p.Department(tc.client), tc.client, tc.name, time.Now())
+		if d.Action != Blocked || d.Category != tc.want {
+			t.Errorf("%s for %s: %s %s, want blocked as %s", tc.name, tc.client, d.Action, d.Category, tc.want)
+		}
+	}
+}

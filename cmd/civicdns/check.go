@@ -92,7 +92,14 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	fmt.Fprintf(w, "\ncategories (%d names in all):\n", lists.Matcher.Len())
 	for _, name := range lists.Names() {
 		c := lists.Categories[name]
-		fmt.Fprintf(w, "  %-12s %9d names  %4d allowed  %s — %s\n", name, c.Blocked, c.Allowed, c.Title, orDash(c.Policy))
+		fmt.Fprintf(w, "  %-12s %9d names  %4d allowed  priority %2d  %s — %s\n", name, c.Blocked, c.Allowed, c.Priority, c.Title, orDash(c.Policy))
+	}
+	if ov := lists.Matcher.Overlaps(); len(ov) > 0 {
+		n := 0
+		for _, c := range ov {
+			n += c
+		}
+		fmt.Fprintf(w, "  %d names are in two categories' lists; each is reported as the category of highest priority\n", n)
 	}
 	if n := len(lists.Warnings); n > 0 {
 		fmt.Fprintf(w, "  %d lines of imported lists were skipped, for example:\n", n)
