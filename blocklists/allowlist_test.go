@@ -34,6 +34,7 @@ var reviewedAllow = map[string][]string{
 	"social":    {"linkedin.com", "licdn.com", "nextdoor.com"},
 	"streaming": {"pbs.org", "npr.org", "c-span.org", "house.gov", "senate.gov", "vimeo.com", "microsoftstream.com"},
 	"bypass":    nil,
+	"security":  {"bitcoin.org", "villagevoice.com", "freerepublic.com", "lightinthebox.com"},
 }
 
 func TestShippedAllowEntriesAreReviewed(t *testing.T) {

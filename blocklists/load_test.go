@@ -172,7 +172,7 @@ func TestShippedListsBlockWhatTheyShouldAndNothingElse(t *testing.T) {
 		}
 		return ""
 	}
-	citywide := []string{"adult", "gambling", "filesharing", "chat"}
+	citywide := []string{"adult", "gambling", "filesharing", "chat", "security"}
 	for _, line := range readNames(t, "testdata/prohibited.txt") {
 		cat, name, _ := strings.Cut(line, ":")
 		if got := blockedIn(name, cat); got == "" {

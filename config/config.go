@@ -217,6 +217,6 @@ func defaults() Config {
 		Block:   Block{Answer: "nxdomain", TTL: Duration(60 * time.Second)},
 		Lists:   Lists{Watch: Duration(2 * time.Second)},
 		Metrics: Metrics{Listen: "127.0.0.1:9153"},
-		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat"}},
+		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}},
 	}
 }

@@ -20,7 +20,7 @@ func TestDefaultsAndEmbedded(t *testing.T) {
 	if len(c.Upstream.Servers) != 0 || !c.Embedded || c.Lists.Dir != "" {
 		t.Errorf("the default forwards to the system's resolvers with the built-in lists: %+v", c.Upstream)
 	}
-	if got := strings.Join(c.Policy.Block, ","); got != "adult,gambling,filesharing,chat" {
+	if got := strings.Join(c.Policy.Block, ","); got != "adult,gambling,filesharing,chat,security" {
 		t.Errorf("citywide minimum %s", got)
 	}
 }
