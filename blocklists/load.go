@@ -34,6 +34,10 @@ type Download struct {
 	Format   string
 	Refresh  config.Duration
 	Path     string // where the last good copy is kept
+	// The bundled copy (in the lists folder or the binary), the one a
+	// first download replaces: what `lists diff` compares it with.
+	BundledFS   fs.FS
+	BundledPath string
 }
 
 // Names lists the category names, sorted.
@@ -162,7 +166,8 @@ func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, 
 	if im.URL != "" && opts.DownloadDir != "" {
 		info.Download = DownloadPath(opts.DownloadDir, pf.Category, im.URL)
 		if im.Refresh > 0 {
-			set.Downloads = append(set.Downloads, Download{Category: pf.Category, URL: im.URL, Format: im.Format, Refresh: im.Refresh, Path: info.Download})
+			set.Downloads = append(set.Downloads, Download{Category: pf.Category, URL: im.URL, Format: im.Format, Refresh: im.Refresh,
+				Path: info.Download, BundledFS: opts.FS, BundledPath: im.Path})
 		}
 		if f, err := os.Open(info.Download); err == nil {
 			r, info.File = f, info.Download

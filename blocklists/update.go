@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 )
@@ -149,7 +151,79 @@ func (u *Updater) fetch(ctx context.Context, d Download) error {
 	if err != nil {
 		return err
 	}
+	keepPrevious(d)
 	return os.Rename(tmp.Name(), d.Path)
+}
+
+// PreviousSuffix names the copy a download replaced, kept for `lists diff`.
+const PreviousSuffix = ".prev"
+
+// keepPrevious keeps the copy a new download replaces (the last download,
+// or for the first one the bundled copy) beside it, for `lists diff`.
+func keepPrevious(d Download) {
+	prev := d.Path + PreviousSuffix
+	if _, err := os.Stat(d.Path); err == nil {
+		os.Rename(d.Path, prev)
+		return
+	}
+	if d.BundledFS != nil && d.BundledPath != "" {
+		if data, err := fs.ReadFile(d.BundledFS, d.BundledPath); err == nil {
+			os.WriteFile(prev, data, 0o644)
+		}
+	}
+}
+
+// Diff is what a refresh of one import changed.
+type Diff struct {
+	Download       Download
+	Added, Removed []string // names, sorted
+}
+
+// DiffDownload compares a download's current copy with the one it replaced.
+// ok is false when there is nothing to compare (never downloaded).
+func DiffDownload(d Download) (diff Diff, ok bool, err error) {
+	diff.Download = d
+	read := func(path string) (map[string]bool, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		names := map[string]bool{}
+		_, err = Parse(d.Format, f, func(name []byte, _ int, allow bool) {
+			if !allow {
+				names[string(name)] = true
+			}
+		})
+		return names, err
+	}
+	cur, err := read(d.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return diff, false, nil
+	}
+	if err != nil {
+		return diff, false, err
+	}
+	old, err := read(d.Path + PreviousSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return diff, false, nil
+	}
+	if err != nil {
+		return diff, false, err
+	}
+	for n := range cur {
+		if !old[n] {
+			diff.Added = append(diff.Added, n)
+		}
+	}
+	for n := range old {
+		if !cur[n] {
+			diff.Removed = append(diff.Removed, n)
+		}
+	}
+	sort.Strings(diff.Added)
+	sort.Strings(diff.Removed)
+	return diff, true, nil
 }
 
 // validateDownload parses the whole file: a list with no usable name, or

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -88,5 +89,42 @@ func TestUpdaterKeepsTheLastGoodCopy(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Error(err)
+	}
+}
+
+// lists diff: what each refresh added and removed, the first one against
+// the bundled copy it replaced.
+func TestDiffOfARefresh(t *testing.T) {
+	t.Parallel()
+	var body atomic.Value
+	body.Store("kept.example\nadded.example\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body.Load().(string))) }))
+	defer srv.Close()
+	dl := t.TempDir()
+	fsys := fstest.MapFS{
+		"a.toml":       {Data: []byte("category = \"a\"\n[[import]]\npath = \"bundled.list\"\nurl = \"" + srv.URL + "/a.list\"\nformat = \"domains\"\nrefresh = \"1h\"\n")},
+		"bundled.list": {Data: []byte("kept.example\ngone.example\n")},
+	}
+	set, err := Load(Options{FS: fsys, DisplayDir: "lists", DownloadDir: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := set.Downloads[0]
+	if _, ok, err := DiffDownload(d); ok || err != nil {
+		t.Fatalf("a diff before any download: %v %v", ok, err)
+	}
+	clock := dnstest.NewClock()
+	u := &Updater{Now: clock.Now}
+	u.Check(context.Background(), set.Downloads)
+	diff, ok, err := DiffDownload(d)
+	if !ok || err != nil || strings.Join(diff.Added, ",") != "added.example" || strings.Join(diff.Removed, ",") != "gone.example" {
+		t.Fatalf("first refresh: %v %v %+v", ok, err, diff)
+	}
+	body.Store("kept.example\nadded.example\nnewest.example\n")
+	clock.Advance(2 * time.Hour)
+	os.Chtimes(d.Path, time.Unix(0, 0), time.Unix(0, 0)) // let the server's copy count as newer
+	u.Check(context.Background(), set.Downloads)
+	if diff, _, _ := DiffDownload(d); strings.Join(diff.Added, ",") != "newest.example" || len(diff.Removed) != 0 {
+		t.Errorf("second refresh: %+v", diff)
 	}
 }

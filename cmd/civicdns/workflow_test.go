@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/state"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -175,5 +180,38 @@ func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
 	run([]string{"audit", "-config", cfg}, &out, &errb)
 	if !strings.Contains(out.String(), "suspend") || !strings.Contains(out.String(), "restore") {
 		t.Errorf("audit:\n%s", out.String())
+	}
+}
+
+// lists diff shows what a refresh added and removed, per category.
+func TestListsDiff(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("kept.example\nadded.example\n"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lists"), 0o755)
+	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\n[[import]]\npath = \"gambling.list\"\nurl = \""+srv.URL+"/g.list\"\nformat = \"domains\"\nrefresh = \"1h\"\n")
+	writeFile(t, dir, "lists/gambling.list", "kept.example\ngone.example\n")
+	cfg := writeFile(t, dir, "civicdns.toml", "[lists]\ndir = \"lists\"\nupdate = true\ndownload_dir = \"downloads\"\n[policy]\nblock = [\"gambling\"]\n")
+	var out, errb bytes.Buffer
+	run([]string{"lists", "-config", cfg, "diff"}, &out, &errb)
+	if !strings.Contains(out.String(), "not downloaded yet") {
+		t.Errorf("before a download:\n%s%s", out.String(), errb.String())
+	}
+	_, pol, err := live.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&blocklists.Updater{}).Check(context.Background(), pol.Lists().Downloads)
+	out.Reset()
+	if code := run([]string{"lists", "-config", cfg, "diff"}, &out, &errb); code != 0 {
+		t.Fatalf("%d %s", code, errb.String())
+	}
+	for _, want := range []string{"gambling: " + srv.URL + "/g.list: 1 added, 1 removed", "  + added.example", "  - gone.example"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("diff lacks %q:\n%s", want, out.String())
+		}
 	}
 }

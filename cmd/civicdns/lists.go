@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/civicdns/civicdns/blocklists"
+	"github.com/civicdns/civicdns/live"
+)
+
+// cmdLists is `civicdns lists diff`: what the last refresh of each
+// downloaded list added and removed, per category, to review an update
+// before trusting it.
+func cmdLists(args []string, stdout, stderr io.Writer) int {
+	verb := -1
+	for i, a := range args {
+		if a == "diff" {
+			verb = i
+		}
+	}
+	if verb < 0 {
+		fmt.Fprintln(stderr, "usage: civicdns lists [-config FILE] diff [-all]")
+		return 2
+	}
+	fl := flag.NewFlagSet("lists diff", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	all := fl.Bool("all", false, "every name (default: the first 20 of each side)")
+	if err := fl.Parse(append(append([]string(nil), args[:verb]...), args[verb+1:]...)); err != nil || fl.NArg() > 0 {
+		return 2
+	}
+	cfg, pol, err := live.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if !cfg.Lists.Update {
+		fmt.Fprintf(stderr, "civicdns lists diff: %s: [lists] update is off: nothing is downloaded\n", cfg.File)
+		return 1
+	}
+	shown := 0
+	for _, d := range pol.Lists().Downloads {
+		diff, ok, err := blocklists.DiffDownload(d)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns lists diff: %s: %v\n", d.URL, err)
+			return 1
+		}
+		if !ok {
+			fmt.Fprintf(stdout, "%s: %s: not downloaded yet (the bundled copy is in use)\n", d.Category, d.URL)
+			continue
+		}
+		shown++
+		fmt.Fprintf(stdout, "%s: %s: %d added, %d removed by the last refresh\n", d.Category, d.URL, len(diff.Added), len(diff.Removed))
+		for _, side := range []struct {
+			sign  string
+			names []string
+		}{{"+", diff.Added}, {"-", diff.Removed}} {
+			names := side.names
+			if !*all && len(names) > 20 {
+				names = names[:20]
+			}
+			for _, n := range names {
+				fmt.Fprintf(stdout, "  %s %s\n", side.sign, n)
+			}
+			if len(names) < len(side.names) {
+				fmt.Fprintf(stdout, "  %s … %d more (-all)\n", side.sign, len(side.names)-len(names))
+			}
+		}
+	}
+	if shown == 0 && len(pol.Lists().Downloads) == 0 {
+		fmt.Fprintln(stdout, "no list has a url and a refresh period")
+	}
+	return 0
+}
