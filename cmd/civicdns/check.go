@@ -87,6 +87,22 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 		blockAnswer += " (A/AAAA → " + strings.Join(addrs, ", ") + ")"
 	}
 	fmt.Fprintf(w, "block:     answered %s, TTL %s\n", blockAnswer, cfg.Block.TTL)
+	if bp := cfg.Blockpage; bp.Listen != "" || bp.TLSListen != "" {
+		fmt.Fprintf(w, "blockpage: http %s, https %s (CA %s)\n", orDash(bp.Listen), orDash(bp.TLSListen), orDash(bp.CACert))
+	}
+	if cfg.State.Dir != "" {
+		fmt.Fprintf(w, "state:     %s (requests, decisions, suspensions, audit trail)\n", cfg.Path(cfg.State.Dir))
+	}
+	if cfg.Admin.Listen != "" {
+		fmt.Fprintf(w, "console:   http://%s (%d directors)\n", cfg.Admin.Listen, len(cfg.Director))
+	}
+	if l := cfg.Log; l.Dir != "" {
+		central := ""
+		if l.Postgres != "" {
+			central = ", copied to PostgreSQL"
+		}
+		fmt.Fprintf(w, "query log: %s as %s, days kept %d (blocked %d; 0: all)%s\n", cfg.Path(l.Dir), l.Instance, l.RetentionDays, l.BlockedRetentionDays, central)
+	}
 
 	lists := pol.Lists()
 	fmt.Fprintf(w, "\ncategories (%d names in all):\n", lists.Matcher.Len())
