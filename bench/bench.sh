@@ -136,6 +136,49 @@ cl=$(echo ${results[hits-civiclog]} | tr ' ' '\n' | median)
 printf "cache hits, query log on: %10.0f q/s, off %10.0f q/s: %.2f of off\n" "$cl" "$c" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 
+# Latency at a fixed rate of cache hits (dnsperf -Q, every answer's time
+# with -v): p50, p99 and p99.9 of civicdns and Unbound, side by side.
+RATE=${BENCH_RATE:-20000}
+pct() { sed -n 's/^> [A-Z]* [^ ]* [^ ]* \([0-9.]*\)$/\1/p' "$1" | sort -g | awk -v p="$2" '{a[NR]=$1} END{i=int(NR*p); if(i<1)i=1; printf "%.3f", a[i]*1000}'; }
+declare -A lat
+for r in $(seq 1 "$ROUNDS"); do
+  for who in civicdns unbound; do
+    port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
+    dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -Q "$RATE" -c 4 -T 2 -v > "$OUT/lat-$who-$r.log" 2>&1 || true
+    for q in 0.5 0.99 0.999; do lat[$who-$q]+="$(pct "$OUT/lat-$who-$r.log" $q) "; done
+  done
+done
+echo
+echo "latency of cache hits at $RATE q/s, ms, median of $ROUNDS rounds:"
+for q in 0.5 0.99 0.999; do
+  c=$(echo ${lat[civicdns-$q]} | tr ' ' '\n' | median); u=$(echo ${lat[unbound-$q]} | tr ' ' '\n' | median)
+  printf "  p%-5s civicdns %7.3f   unbound %7.3f   ratio %.2f\n" "$(awk -v q=$q 'BEGIN{print q*100}')" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+done
+
+# One core each: the server pinned to CPU 0, dnsperf to CPU 1 (taskset), so
+# queries per second measure the work a query costs.
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_CIVIC=5395; PIN_UNBOUND=5396
+  sed -e "s/127.0.0.1:$CIVIC_PORT/127.0.0.1:$PIN_CIVIC/" -e "s/udp_sockets = 2/udp_sockets = 1/" "$OUT/civicdns.toml" > "$OUT/civicdns-pin.toml"
+  GOMAXPROCS=1 taskset -c 0 "$OUT/civicdns" serve -config "$OUT/civicdns-pin.toml" -log-level warn & pids+=($!)
+  sed -e "s/$UNBOUND_PORT/$PIN_UNBOUND/g" -e "s/num-threads: 2/num-threads: 1/" "$OUT/unbound.conf" > "$OUT/unbound-pin.conf"
+  taskset -c 0 unbound -d -c "$OUT/unbound-pin.conf" & pids+=($!)
+  for port in $PIN_CIVIC $PIN_UNBOUND; do
+    for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
+    taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
+  done
+  declare -A pin
+  for r in $(seq 1 "$ROUNDS"); do
+    for who in civicdns unbound; do
+      port=$PIN_CIVIC; [ $who = unbound ] && port=$PIN_UNBOUND
+      taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 1 > "$OUT/pin-$who-$r.log" 2>&1 || true
+      pin[$who]+="$(qps "$OUT/pin-$who-$r.log") "
+    done
+  done
+  c=$(echo ${pin[civicdns]} | tr ' ' '\n' | median); u=$(echo ${pin[unbound]} | tr ' ' '\n' | median)
+  printf "cache hits, one core each (server on CPU 0, dnsperf on CPU 1): civicdns %.0f q/s, unbound %.0f q/s, ratio %.2f\n" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+fi
+
 # Part 2: the real lists scaled to 2,000,000 names; memory of the whole
 # serving process, and no query lost or failed while the policy is reloaded
 # over and over under a dnsperf load.

@@ -18,7 +18,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
 	clientFlag := fl.String("client", "", "the client's IP address")
-	at := fl.String("at", "", "decide as of this time (RFC 3339 or YYYY-MM-DD; default now)")
+	at := fl.String("at", "", "decide as of this time (RFC 3339, \"YYYY-MM-DD HH:MM\" or YYYY-MM-DD in [policy] timezone; default now)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -31,17 +31,17 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns explain: -client %q is not an IP address\n", *clientFlag)
 		return 2
 	}
-	now := time.Now()
-	if *at != "" {
-		if now, err = parseAt(*at); err != nil {
-			fmt.Fprintf(stderr, "civicdns explain: -at: %v\n", err)
-			return 2
-		}
-	}
 	cfg, pol, err := live.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	now := time.Now()
+	if *at != "" {
+		if now, err = parseAtIn(*at, pol.Location()); err != nil {
+			fmt.Fprintf(stderr, "civicdns explain: -at: %v\n", err)
+			return 2
+		}
 	}
 	// The exemptions in force: the configuration's and the state store's.
 	exemptions := pol.ConfigExemptions()
@@ -64,6 +64,17 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	printExplanation(stdout, ex, now)
 	return 0
+}
+
+// parseAtIn reads a time: RFC 3339, or a local "YYYY-MM-DD HH:MM" or day in loc.
+func parseAtIn(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04", s, loc); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation("2006-01-02", s, loc)
 }
 
 func parseAt(s string) (time.Time, error) {

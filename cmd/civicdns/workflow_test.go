@@ -215,3 +215,23 @@ func TestListsDiff(t *testing.T) {
 		}
 	}
 }
+
+// explain -at shows the personal-use windows in force at that time, in [policy] timezone.
+func TestExplainAtAWindow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[policy]\ntimezone = \"America/Chicago\"\n[[department]]\nname = \"Parks\"\nnetworks = [\"10.30.0.0/16\"]\nblock = [\"social\"]\n"+
+		"[[department.hours]]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\nhours = \"12:00-13:00\"\nopen = [\"social\"]\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"explain", "-config", cfg, "-client", "10.30.1.1", "-at", "2026-11-23 12:10", "www.facebook.com"}, &out, &errb); code != 0 {
+		t.Fatalf("%d %s", code, errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "ALLOWED") || !strings.Contains(s, "mon,tue,wed,thu,fri 12:00-13:00 opens social") || !strings.Contains(s, "IN FORCE now") {
+		t.Errorf("at lunch:\n%s", s)
+	}
+	out.Reset()
+	run([]string{"explain", "-config", cfg, "-client", "10.30.1.1", "-at", "2026-11-23 13:10", "www.facebook.com"}, &out, &errb)
+	if s := out.String(); !strings.Contains(s, "BLOCKED (social)") || !strings.Contains(s, "not in force now") {
+		t.Errorf("after lunch:\n%s", s)
+	}
+}
