@@ -11,8 +11,11 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/civicdns/civicdns/daemon"
+	"github.com/civicdns/civicdns/internal/sdnotify"
+	"github.com/miekg/dns"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -49,6 +52,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns: %v\n", err)
 		return 1
 	}
+	// systemd (Type=notify): ready now; the watchdog is fed while the DNS
+	// server answers its own probe.
+	notify := sdnotify.New()
+	notify.Send("READY=1\nSTATUS=serving DNS on " + d.DNS.Addrs()[0].String())
+	stopWatchdog := make(chan struct{})
+	if iv := sdnotify.WatchdogInterval(); iv > 0 {
+		go feedWatchdog(notify, d, iv, stopWatchdog)
+	}
 
 	// SIGHUP and SIGTERM have channels of their own: a burst of SIGHUPs
 	// during a long reload must never crowd out the SIGTERM (os/signal drops
@@ -67,12 +78,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			case <-stopHUP:
 				return
 			case <-hup:
+				notify.Send("RELOADING=1")
 				d.Reload("SIGHUP")
+				notify.Send("READY=1")
 			}
 		}
 	}()
 	sig := <-term
 	close(stopHUP)
+	close(stopWatchdog)
+	notify.Send("STOPPING=1")
 	log.Info("shutting down: draining queries in flight", "signal", sig.String())
 	ctx, cancel := context.WithTimeout(context.Background(), d.DrainTimeout())
 	defer cancel()
@@ -83,6 +98,31 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// feedWatchdog sends WATCHDOG=1 every interval while the DNS server
+// answers a probe query on its first address: a server whose readers are
+// stuck is restarted by systemd.
+func feedWatchdog(n *sdnotify.Notifier, d *daemon.Daemon, iv time.Duration, stop chan struct{}) {
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	addr := d.DNS.Addrs()[0].String()
+	// A CHAOS-class question: the UDP reader answers it itself (REFUSED),
+	// so the probe proves the sockets and the chain run, and asks no upstream.
+	probe := new(dns.Msg)
+	probe.SetQuestion("civicdns.watchdog.", dns.TypeTXT)
+	probe.Question[0].Qclass = dns.ClassCHAOS
+	c := &dns.Client{Net: "udp", Timeout: iv / 2}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if _, _, err := c.Exchange(probe, addr); err == nil {
+				n.Send("WATCHDOG=1")
+			}
+		}
+	}
 }
 
 func newLogger(w io.Writer, level string, asJSON bool) (*slog.Logger, error) {

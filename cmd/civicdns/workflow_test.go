@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +236,49 @@ func TestExplainAtAWindow(t *testing.T) {
 	run([]string{"explain", "-config", cfg, "-client", "10.30.1.1", "-at", "2026-11-23 13:10", "www.facebook.com"}, &out, &errb)
 	if s := out.String(); !strings.Contains(s, "BLOCKED (social)") || !strings.Contains(s, "not in force now") {
 		t.Errorf("after lunch:\n%s", s)
+	}
+}
+
+// Type=notify: civicdns tells systemd it is ready, reloading and stopping,
+// and feeds the watchdog while its DNS server answers.
+func TestSystemdNotify(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"192.0.2.1\"]\n")
+	cmd := exec.Command(binary, "serve", "-config", cfg)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	read := func(want string) {
+		t.Helper()
+		buf := make([]byte, 512)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			conn.SetReadDeadline(deadline)
+			n, err := conn.Read(buf)
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", want, err)
+			}
+			if strings.Contains(string(buf[:n]), want) {
+				return
+			}
+		}
+	}
+	read("READY=1")
+	read("WATCHDOG=1")
+	cmd.Process.Signal(syscall.SIGHUP)
+	read("RELOADING=1")
+	read("READY=1")
+	cmd.Process.Signal(syscall.SIGTERM)
+	read("STOPPING=1")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
 	}
 }
