@@ -1,11 +1,22 @@
 package deploy
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/daemon"
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/miekg/dns"
 )
 
 func tool(t *testing.T, name, pkg string) string {
@@ -62,4 +73,116 @@ func TestAlertRules(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
+}
+
+// Every panel of the Grafana dashboard returns data from a real Prometheus
+// scraping a real civicdns under load.
+func TestDashboardQueriesReturnData(t *testing.T) {
+	promBin := tool(t, "prometheus", "prometheus")
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	data, err := os.ReadFile("grafana/civicdns-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// civicdns with everything that has metrics on.
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.1", 1))
+	metricsAddr, blockAddr := freeAddr(t), freeAddr(t)
+	cfg := filepath.Join(dir, "civicdns.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[server]\nlisten = [\"127.0.0.1:0\"]\n[upstream]\nservers = [%q]\n[metrics]\nlisten = %q\n"+
+		"[blockpage]\nlisten = %q\n[log]\ndir = \"querylog\"\n[lists]\nwatch = \"0s\"\n", up.Addr, metricsAddr, blockAddr)), 0o644)
+	d, err := daemon.New(daemon.Options{ConfigPath: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	dnsAddr := d.DNS.Addrs()[0].String()
+	// Prometheus scraping it every second.
+	promAddr := freeAddr(t)
+	promCfg := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(promCfg, []byte(fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: civicdns\n    static_configs:\n      - targets: [%q]\n", metricsAddr)), 0o644)
+	prom := exec.Command(promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr)
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { prom.Process.Kill(); prom.Wait() }()
+	// Load: hits, misses (1 s TTLs), blocks, a block page view; until every
+	// panel has data, for at most a minute.
+	stop := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := []string{"www.example.com", fmt.Sprintf("n%d.example.org", i), "www.pokerstars.com"}[i%3]
+			dnstest.TryExchange("udp", dnsAddr, dnstest.Query(name, dns.TypeA))
+			if i%50 == 0 {
+				req, _ := http.NewRequest("GET", "http://"+blockAddr+"/", nil)
+				req.Host = "www.pokerstars.com"
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+			time.Sleep(2 * time.Millisecond) // a steady load, bounded in rate
+		}
+	}()
+	defer close(stop)
+	deadline := time.Now().Add(60 * time.Second)
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for {
+				n, err := promQuery(promAddr, target.Expr)
+				if err == nil && n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("panel %q: %q returned no data (%v)", p.Title, target.Expr, err)
+				}
+				time.Sleep(500 * time.Millisecond) // polling Prometheus for the next scrape
+			}
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// promQuery runs an instant query and counts the series it returns.
+func promQuery(addr, expr string) (int, error) {
+	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(expr))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Data   struct{ Result []json.RawMessage }
+		Error  string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return 0, err
+	}
+	if r.Status != "success" {
+		return 0, fmt.Errorf("%s", r.Error)
+	}
+	return len(r.Data.Result), nil
 }
