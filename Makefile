@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BIN      := bin/civicdns
 
-.PHONY: build run test test-deps bench bench-deps fuzz lint check clean
+.PHONY: build run test test-deps bench bench-deps fuzz lint check clean deb
 
 # Debian packages a target needs, installed when missing (as root, or with sudo).
 APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
@@ -11,6 +11,10 @@ APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND
 
 build:
 	$(GO) build -o $(BIN) ./cmd/civicdns
+
+# A Debian package in bin/ (see deploy/deb.sh).
+deb:
+	bash deploy/deb.sh
 
 # Serve on the embedded default: 127.0.0.1:5353, the system's resolvers.
 run:

@@ -186,3 +186,68 @@ func promQuery(addr, expr string) (int, error) {
 	}
 	return len(r.Data.Result), nil
 }
+
+// make deb builds a package with the binary, the unit, a starting
+// configuration (a conffile), the maintainer scripts, the alert rules and
+// the dashboard; unpacked, its binary checks its configuration, and that
+// configuration (moved to loopback) serves.
+func TestDebianPackage(t *testing.T) {
+	tool(t, "dpkg-deb", "dpkg")
+	out := t.TempDir()
+	cmd := exec.Command("bash", "deb.sh")
+	cmd.Env = append(os.Environ(), "OUT="+out, "VERSION=9.9.9")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deb.sh: %v\n%s", err, b)
+	}
+	deb := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(deb) {
+		deb = filepath.Join("..", deb)
+	}
+	info, err := exec.Command("dpkg-deb", "--info", deb).CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Package: civicdns", "Version: 9.9.9", "Depends: adduser", "conffiles", "postinst", "prerm"} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("package info lacks %q:\n%s", want, info)
+		}
+	}
+	root := t.TempDir()
+	if out, err := exec.Command("dpkg-deb", "-x", deb, root).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
+	}
+	for _, f := range []string{"usr/bin/civicdns", "lib/systemd/system/civicdns.service", "etc/civicdns/civicdns.toml",
+		"usr/share/civicdns/prometheus/civicdns-alerts.yml", "usr/share/civicdns/grafana/civicdns-dashboard.json", "usr/share/doc/civicdns/SOURCES.md"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("the package lacks %s", f)
+		}
+	}
+	bin := filepath.Join(root, "usr/bin/civicdns")
+	if v, err := exec.Command(bin, "version").Output(); err != nil || !strings.Contains(string(v), "9.9.9") {
+		t.Errorf("version: %q %v", v, err)
+	}
+	conf := filepath.Join(root, "etc/civicdns/civicdns.toml")
+	if out, err := exec.Command(bin, "check", "-config", conf).CombinedOutput(); err != nil {
+		t.Fatalf("the packaged configuration does not check: %v\n%s", err, out)
+	}
+	// Served on loopback (the packaged one listens on port 53 of every address).
+	text, _ := os.ReadFile(conf)
+	dir := t.TempDir()
+	local := strings.NewReplacer(`["0.0.0.0:53", "[::]:53"]`, `["127.0.0.1:0"]`, `"/var/lib/civicdns/querylog"`, `"`+dir+`/querylog"`,
+		`"/var/lib/civicdns"`, `"`+dir+`/state"`, `"127.0.0.1:9153"`, `""`).Replace(string(text))
+	cfg := filepath.Join(dir, "civicdns.toml")
+	os.WriteFile(cfg, []byte(local), 0o644)
+	d, err := daemon.New(daemon.Options{ConfigPath: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	r, err := dnstest.TryExchange("udp", d.DNS.Addrs()[0].String(), dnstest.Query("www.pokerstars.com", dns.TypeA))
+	if err != nil || r.Rcode != dns.RcodeNameError {
+		t.Errorf("the packaged configuration's answer to a gambling site: %v %v", r, err)
+	}
+}
