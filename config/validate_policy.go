@@ -180,6 +180,12 @@ func (v *validator) exemptions(depts map[string]string) {
 	}
 }
 
+// ParsePrefix reads a client: a CIDR (without host bits) or a single
+// address (a /32 or /128).
+func ParsePrefix(s string) (netip.Prefix, error) {
+	return parsePrefix(strings.TrimSpace(s))
+}
+
 // parsePrefix reads a CIDR or a single address (a /32 or /128).
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {

@@ -74,7 +74,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, sess *session) 
 	} else {
 		in = suspendInput{Client: r.PostFormValue("client"), Reason: r.PostFormValue("reason"), Until: r.PostFormValue("until")}
 	}
-	pfx, err := parseClient(strings.TrimSpace(in.Client))
+	pfx, err := config.ParsePrefix(strings.TrimSpace(in.Client))
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "client: write an IP address or a network (CIDR)")
 		return
@@ -132,15 +132,3 @@ func (s *Server) apiSuspensions(w http.ResponseWriter, r *http.Request, sess *se
 	writeJSON(w, http.StatusOK, list)
 }
 
-func parseClient(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}

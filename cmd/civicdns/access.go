@@ -41,7 +41,7 @@ func cmdAccess(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, accessUsage)
 			return 2
 		}
-		pfx, err := parseClient(*client)
+		pfx, err := config.ParsePrefix(*client)
 		if err != nil {
 			fmt.Fprintf(stderr, "civicdns access suspend: -client: %v\n", err)
 			return 2

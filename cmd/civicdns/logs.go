@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -83,7 +82,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	}
 	var f querylog.Filter
 	if *client != "" {
-		if f.Client, err = parseClient(*client); err != nil {
+		if f.Client, err = config.ParsePrefix(*client); err != nil {
 			fmt.Fprintf(stderr, "civicdns logs: -client: %v\n", err)
 			return 2
 		}
@@ -200,18 +199,6 @@ func catOf(c string) string {
 	return " (" + c + ")"
 }
 
-func parseClient(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
 
 func timeRange(since time.Duration, from, to string) (time.Time, time.Time, error) {
 	var f, t time.Time
