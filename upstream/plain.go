@@ -2,9 +2,11 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ type Plain struct {
 	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
 	// an answer larger than 4096 bytes is not one we asked for.
 	bufs sync.Pool
+	rtt  rttEstimator
 }
 
 // NewPlain makes a plain upstream for "IP:port" or "IP" (port 53).
@@ -72,25 +75,48 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	d, _ := ctx.Deadline() // zero: no deadline
-	conn.SetDeadline(d)
+	deadline, hasDeadline := ctx.Deadline()
+	start := time.Now()
 	if _, err := conn.Write(wire); err != nil {
 		return nil, err
 	}
 	bufp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bufp)
 	buf := *bufp
+	rto, resent := p.rtt.rto(), false
 	for {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
+		}
+		wait := time.Now().Add(rto)
+		if hasDeadline && wait.After(deadline) {
+			wait = deadline
+		}
+		conn.SetReadDeadline(wait)
 		n, err := conn.Read(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) && (!hasDeadline || time.Now().Before(deadline)) {
+				// No answer within the retransmission timeout: the query or
+				// its answer may be lost. Send it again on the same socket
+				// (the same port and ID: either answer is taken) and wait
+				// twice as long, within the try's timeout.
+				if _, err := conn.Write(wire); err != nil {
+					return nil, err
+				}
+				rto, resent = 2*rto, true
+				continue
 			}
 			return nil, err
 		}
 		r := new(dns.Msg)
 		if r.Unpack(buf[:n]) != nil || !sameQuestion(q, r) {
 			continue // not our answer (garbage or spoofed): keep waiting
+		}
+		if !resent { // Karn: a retransmitted query's time says nothing of the path
+			p.rtt.observe(time.Since(start))
 		}
 		return r, nil
 	}
@@ -130,4 +156,46 @@ func exchangeConn(ctx context.Context, conn *dns.Conn, q *dns.Msg) (*dns.Msg, er
 			return r, nil
 		}
 	}
+}
+
+// rttEstimator keeps a server's smoothed round-trip time and its variation
+// (RFC 6298), for the retransmission timeout of its UDP queries: a lost
+// packet costs a few round trips, not the whole timeout.
+type rttEstimator struct {
+	mu     sync.Mutex
+	srtt   time.Duration
+	rttvar time.Duration
+	seeded bool
+}
+
+// The retransmission timeout's bounds: the first query to a server waits
+// initialRTO; a server's own times never bring it below minRTO.
+const (
+	initialRTO = 400 * time.Millisecond
+	minRTO     = 100 * time.Millisecond
+	maxRTO     = 2 * time.Second
+)
+
+func (e *rttEstimator) rto() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.seeded {
+		return initialRTO
+	}
+	return min(max(e.srtt+4*e.rttvar, minRTO), maxRTO)
+}
+
+func (e *rttEstimator) observe(sample time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.seeded {
+		e.srtt, e.rttvar, e.seeded = sample, sample/2, true
+		return
+	}
+	diff := e.srtt - sample
+	if diff < 0 {
+		diff = -diff
+	}
+	e.rttvar = (3*e.rttvar + diff) / 4
+	e.srtt = (7*e.srtt + sample) / 8
 }

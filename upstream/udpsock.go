@@ -10,6 +10,7 @@ type udpSocket interface {
 	Read(b []byte) (int, error)
 	Write(b []byte) (int, error)
 	SetDeadline(t time.Time) error
+	SetReadDeadline(t time.Time) error
 	Close() error
 }
 

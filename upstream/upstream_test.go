@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -366,5 +367,69 @@ func TestFailuresAreLoggedRateLimited(t *testing.T) {
 	m.ObserveExchange("192.0.2.10:53", time.Second, fail)
 	if !strings.Contains(buf.String(), "more_failures_not_logged=4") || !strings.Contains(buf.String(), "kind=timeout") {
 		t.Errorf("log:\n%s", buf.String())
+	}
+}
+
+// A lost query (or answer) costs a retransmission timeout, not the try's
+// whole timeout: the query is sent again on the same socket (same port and
+// ID) and the answer to either copy is taken.
+func TestLostPacketIsRetransmitted(t *testing.T) {
+	t.Parallel()
+	type copyOf struct {
+		port string
+		id   uint16
+	}
+	var mu sync.Mutex
+	seen := map[uint16]int{}
+	copies := make(chan copyOf, 10)
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		_, port, _ := net.SplitHostPort(w.RemoteAddr().String())
+		copies <- copyOf{port, r.Id}
+		mu.Lock()
+		seen[r.Id]++
+		first := seen[r.Id] == 1
+		mu.Unlock()
+		if first {
+			return // the first copy is "lost"
+		}
+		dnstest.Answer("192.0.2.16", 60)(w, r)
+	})
+	p := NewPlain(up.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	r, err := p.Exchange(ctx, question("lossy.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := firstA(t, r); ip != "192.0.2.16" {
+		t.Errorf("answer %s", ip)
+	}
+	a, b := <-copies, <-copies
+	if a != b {
+		t.Errorf("the retransmission went from another port or with another ID: %+v %+v", a, b)
+	}
+	if took := time.Since(start); took >= 5*time.Second {
+		t.Errorf("took %v: waited out the timeout instead of retransmitting", took)
+	}
+}
+
+func TestRTTEstimator(t *testing.T) {
+	t.Parallel()
+	var e rttEstimator
+	if e.rto() != initialRTO {
+		t.Errorf("first RTO %v", e.rto())
+	}
+	for i := 0; i < 20; i++ {
+		e.observe(time.Millisecond)
+	}
+	if e.rto() != minRTO {
+		t.Errorf("a fast server's RTO %v, want the floor %v", e.rto(), minRTO)
+	}
+	for i := 0; i < 50; i++ {
+		e.observe(300 * time.Millisecond)
+	}
+	if got := e.rto(); got < 300*time.Millisecond || got > maxRTO {
+		t.Errorf("a slow server's RTO %v", got)
 	}
 }
