@@ -131,4 +131,3 @@ func (s *Server) apiSuspensions(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	writeJSON(w, http.StatusOK, list)
 }
-

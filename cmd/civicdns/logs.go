@@ -199,7 +199,6 @@ func catOf(c string) string {
 	return " (" + c + ")"
 }
 
-
 func timeRange(since time.Duration, from, to string) (time.Time, time.Time, error) {
 	var f, t time.Time
 	var err error
