@@ -250,4 +250,5 @@ func TestDebianPackage(t *testing.T) {
 	if err != nil || r.Rcode != dns.RcodeNameError {
 		t.Errorf("the packaged configuration's answer to a gambling site: %v %v", r, err)
 	}
+	t.Run("installed", func(t *testing.T) { installAndServe(t, deb) })
 }
