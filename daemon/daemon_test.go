@@ -144,7 +144,7 @@ func TestHealthzAnswers503WhileDNSDrains(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "civicdns_cache_misses_total 1") || !strings.Contains(body, `civicdns_config_reloads_total{result="failure"} 0`) {
 		t.Errorf("/metrics while draining: %d\n%s", code, body)
 	}
-	for _, want := range []string{`civicdns_upstream_errors_total{kind="timeout",upstream="` + up.Addr + `"} 0`, "go_goroutines", "civicdns_exemptions_active 0"} {
+	for _, want := range []string{`civicdns_upstream_errors_total{kind="timeout",upstream="` + up.Addr + `"} 0`, `civicdns_upstream_retransmits_total{upstream="` + up.Addr + `"} 0`, "go_goroutines", "civicdns_exemptions_active 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -85,6 +85,12 @@ func FromConfig(p Plan, opts Options) (Upstream, error) {
 			if t, ok := u.(*TLS); ok && opts.RootCAs != nil {
 				t.WithRootCAs(opts.RootCAs)
 			}
+			if pl, ok := u.(*Plain); ok {
+				if r, ok := opts.Observer.(RetransmitObserver); ok {
+					addr := pl.Address()
+					pl.OnRetransmit(func() { r.ObserveRetransmit(addr) })
+				}
+			}
 			ups = append(ups, u)
 		}
 		return NewGroup(ups, p.Timeout, opts.Observer, now), nil

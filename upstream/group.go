@@ -11,6 +11,12 @@ import (
 	"github.com/miekg/dns"
 )
 
+// RetransmitObserver is an Observer that also counts the UDP queries sent
+// again for want of an answer, per upstream.
+type RetransmitObserver interface {
+	ObserveRetransmit(upstream string)
+}
+
 // Observer is told about every exchange with an upstream (metrics).
 type Observer interface {
 	ObserveExchange(upstream string, took time.Duration, err error)

@@ -14,6 +14,7 @@ import (
 type Metrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	resent   *prometheus.CounterVec
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -46,8 +47,11 @@ func NewMetrics(reg prometheus.Registerer, log *slog.Logger, now func() time.Tim
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_upstream_errors_total", Help: "Failed exchanges (errors, timeouts, SERVFAIL/REFUSED), by upstream and kind.",
 		}, []string{"upstream", "kind"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_upstream_retransmits_total", Help: "UDP queries sent again to an upstream for want of an answer within its retransmission timeout (lost packets).",
+		}, []string{"upstream"}),
 	}
-	reg.MustRegister(m.duration, m.errors)
+	reg.MustRegister(m.duration, m.errors, m.resent)
 	return m
 }
 
@@ -60,12 +64,18 @@ func (m *Metrics) Known(p Plan) {
 	}
 	for _, a := range addrs {
 		if u, err := New(a); err == nil {
+			if _, plain := u.(*Plain); plain {
+				m.resent.WithLabelValues(u.Address())
+			}
 			for _, k := range []Kind{KindTimeout, KindNetwork, KindRefused, KindServFail} {
 				m.errors.WithLabelValues(u.Address(), k.String())
 			}
 		}
 	}
 }
+
+// ObserveRetransmit implements RetransmitObserver.
+func (m *Metrics) ObserveRetransmit(up string) { m.resent.WithLabelValues(up).Inc() }
 
 // ObserveExchange implements Observer.
 func (m *Metrics) ObserveExchange(up string, took time.Duration, err error) {

@@ -27,6 +27,8 @@ type Plain struct {
 	// an answer larger than 4096 bytes is not one we asked for.
 	bufs sync.Pool
 	rtt  rttEstimator
+	// retransmitted, when set, is called for each query sent again (metrics).
+	retransmitted func()
 }
 
 // NewPlain makes a plain upstream for "IP:port" or "IP" (port 53).
@@ -107,6 +109,9 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 					return nil, err
 				}
 				rto, resent = 2*rto, true
+				if p.retransmitted != nil {
+					p.retransmitted()
+				}
 				continue
 			}
 			return nil, err
@@ -157,6 +162,10 @@ func exchangeConn(ctx context.Context, conn *dns.Conn, q *dns.Msg) (*dns.Msg, er
 		}
 	}
 }
+
+// OnRetransmit sets what is called each time a UDP query is sent again
+// for want of an answer (the daemon counts them); call it before use.
+func (p *Plain) OnRetransmit(f func()) { p.retransmitted = f }
 
 // rttEstimator keeps a server's smoothed round-trip time and its variation
 // (RFC 6298), for the retransmission timeout of its UDP queries: a lost

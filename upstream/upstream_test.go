@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -395,6 +396,8 @@ func TestLostPacketIsRetransmitted(t *testing.T) {
 		dnstest.Answer("192.0.2.16", 60)(w, r)
 	})
 	p := NewPlain(up.Addr)
+	var resent atomic.Int32
+	p.OnRetransmit(func() { resent.Add(1) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -412,6 +415,67 @@ func TestLostPacketIsRetransmitted(t *testing.T) {
 	if took := time.Since(start); took >= 5*time.Second {
 		t.Errorf("took %v: waited out the timeout instead of retransmitting", took)
 	}
+	if n := resent.Load(); n != 1 {
+		t.Errorf("%d retransmissions counted, want 1", n)
+	}
+}
+
+// The daemon's metrics count retransmissions of the plain upstreams that
+// FromConfig builds.
+func TestRetransmitsAreCounted(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[uint16]bool{}
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		mu.Lock()
+		first := !seen[r.Id]
+		seen[r.Id] = true
+		mu.Unlock()
+		if !first {
+			dnstest.Answer("192.0.2.17", 60)(w, r)
+		}
+	})
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, nil, nil)
+	plan := Plan{Servers: []string{up.Addr}, Timeout: 5 * time.Second}
+	m.Known(plan)
+	if got := retransmits(t, reg, up.Addr); got != 0 {
+		t.Fatalf("before any query: %v", got)
+	}
+	u, err := FromConfig(plan, Options{Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := u.Exchange(ctx, question("lossy.example")); err != nil {
+		t.Fatal(err)
+	}
+	if got := retransmits(t, reg, up.Addr); got != 1 {
+		t.Errorf("civicdns_upstream_retransmits_total = %v, want 1", got)
+	}
+}
+
+func retransmits(t *testing.T, reg *prometheus.Registry, up string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "civicdns_upstream_retransmits_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "upstream" && l.GetValue() == up {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no civicdns_upstream_retransmits_total series for %s", up)
+	return 0
 }
 
 func TestRTTEstimator(t *testing.T) {
