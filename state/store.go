@@ -272,22 +272,35 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 	return g, nil
 }
 
-// decide appends the decision rec makes on request id, under the journal's
-// lock, if the request exists and is still pending.
-func (s *Store) decide(id string, rec func(*RequestState) record) error {
+// appendChecked appends the record rec makes from the state as it is, under
+// the journal's lock: a decision checked against the latest state, so two
+// processes deciding at once end in one decision. rec's error appends nothing.
+func (s *Store) appendChecked(rec func(*State) (record, error)) error {
 	return s.workflow.update(func(entries []entry) ([]any, error) {
 		st, err := replay(entries)
 		if err != nil {
 			return nil, err
 		}
+		r, err := rec(st)
+		if err != nil {
+			return nil, err
+		}
+		return []any{r}, nil
+	})
+}
+
+// decide appends the decision rec makes on request id if the request
+// exists and is still pending.
+func (s *Store) decide(id string, rec func(*RequestState) record) error {
+	return s.appendChecked(func(st *State) (record, error) {
 		q := st.Request(id)
 		switch {
 		case q == nil:
-			return nil, ErrNotFound
+			return record{}, ErrNotFound
 		case q.Status != Pending:
-			return nil, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
+			return record{}, fmt.Errorf("%w (%s by %s)", ErrNotPending, q.Status, q.DecidedBy)
 		}
-		return []any{rec(q)}, nil
+		return rec(q), nil
 	})
 }
 
@@ -304,19 +317,15 @@ func (s *Store) Deny(id, by, from, note string) error {
 
 // Revoke ends a grant at once.
 func (s *Store) Revoke(id, by, from string) error {
-	err := s.workflow.update(func(entries []entry) ([]any, error) {
-		st, err := replay(entries)
-		if err != nil {
-			return nil, err
-		}
+	err := s.appendChecked(func(st *State) (record, error) {
 		g := st.Grant(id)
 		switch {
 		case g == nil:
-			return nil, ErrNotFound
+			return record{}, ErrNotFound
 		case g.Revoked:
-			return nil, fmt.Errorf("exemption %s was already revoked by %s", id, g.RevokedBy)
+			return record{}, fmt.Errorf("exemption %s was already revoked by %s", id, g.RevokedBy)
 		}
-		return []any{record{Time: s.now(), Kind: "revoke", ID: id, By: by, From: from}}, nil
+		return record{Time: s.now(), Kind: "revoke", ID: id, By: by, From: from}, nil
 	})
 	if err == nil {
 		s.Audit(AuditEvent{Who: by, From: from, Action: "revoke", What: "exemption " + id})

@@ -62,19 +62,15 @@ func (s *Store) Suspend(client netip.Prefix, by, from, reason, owner string, unt
 
 // Restore ends a suspension at once.
 func (s *Store) Restore(id, by, from string) error {
-	err := s.workflow.update(func(entries []entry) ([]any, error) {
-		st, err := replay(entries)
-		if err != nil {
-			return nil, err
-		}
+	err := s.appendChecked(func(st *State) (record, error) {
 		sus := st.Suspension(id)
 		switch {
 		case sus == nil:
-			return nil, ErrNotFound
+			return record{}, ErrNotFound
 		case sus.Restored:
-			return nil, fmt.Errorf("suspension %s was already ended by %s", id, sus.RestoredBy)
+			return record{}, fmt.Errorf("suspension %s was already ended by %s", id, sus.RestoredBy)
 		}
-		return []any{record{Time: s.now(), Kind: "restore", ID: id, By: by, From: from}}, nil
+		return record{Time: s.now(), Kind: "restore", ID: id, By: by, From: from}, nil
 	})
 	if err == nil {
 		s.Audit(AuditEvent{Who: by, From: from, Action: "restore", What: "suspension " + id})
