@@ -162,6 +162,12 @@ func TestSignInAndSessionCookie(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 			t.Errorf("wrong password: %d, cookies %v", resp.StatusCode, resp.Cookies())
 		}
+		for k, want := range map[string]string{"Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff",
+			"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+			if got := resp.Header.Get(k); !strings.Contains(got, want) {
+				t.Errorf("%s: %q, want %q", k, got, want)
+			}
+		}
 		resp, err = c.PostForm(f.srv.URL+"/signin", url.Values{"name": {"chief of police"}, "password": {"correct horse battery"}})
 		if err != nil {
 			t.Fatal(err)
