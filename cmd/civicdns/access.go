@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -16,21 +15,10 @@ const accessUsage = `usage: civicdns access [-config FILE] suspend -client IP|CI
 
 // cmdAccess suspends and restores devices' Internet access from a shell.
 func cmdAccess(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("access", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := configFlag(fl)
-	if err := fl.Parse(args); err != nil || fl.NArg() == 0 {
-		fmt.Fprint(stderr, accessUsage)
-		return 2
+	store, verb, rest, sub, code := storeVerb("access", accessUsage, args, stderr)
+	if store == nil {
+		return code
 	}
-	_, store, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "civicdns access: %v\n", err)
-		return 1
-	}
-	verb, rest := fl.Arg(0), fl.Args()[1:]
-	sub := flag.NewFlagSet("access "+verb, flag.ContinueOnError)
-	sub.SetOutput(stderr)
 	by := sub.String("by", osUser(), "who does it")
 	switch verb {
 	case "suspend":

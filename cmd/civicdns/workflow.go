@@ -39,6 +39,29 @@ func osUser() string {
 	return "uid " + fmt.Sprint(os.Getuid()) + " (shell)"
 }
 
+// storeVerb reads "civicdns NAME [-config FILE] VERB ARGS..." for the
+// commands that act on the state store: the store, the verb, its arguments
+// and a flag set for them. A nil store comes with the exit code to return
+// (2: usage, printed; 1: the store would not open).
+func storeVerb(name, usage string, args []string, stderr io.Writer) (*state.Store, string, []string, *flag.FlagSet, int) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	cfgPath := configFlag(fl)
+	if err := fl.Parse(args); err != nil || fl.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return nil, "", nil, nil, 2
+	}
+	_, store, err := openStore(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns %s: %v\n", name, err)
+		return nil, "", nil, nil, 1
+	}
+	verb := fl.Arg(0)
+	sub := flag.NewFlagSet(name+" "+verb, flag.ContinueOnError)
+	sub.SetOutput(stderr)
+	return store, verb, fl.Args()[1:], sub, 0
+}
+
 const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]
        civicdns exemptions [-config FILE] approve ID -by NAME -expires DATE [-reason R] [-reference REF] [-client] [-category]
        civicdns exemptions [-config FILE] deny ID [-by NAME] [-note N]
@@ -46,21 +69,10 @@ const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]
 `
 
 func cmdExemptions(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("exemptions", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := configFlag(fl)
-	if err := fl.Parse(args); err != nil || fl.NArg() == 0 {
-		fmt.Fprint(stderr, exemptionsUsage)
-		return 2
+	store, verb, rest, sub, code := storeVerb("exemptions", exemptionsUsage, args, stderr)
+	if store == nil {
+		return code
 	}
-	_, store, err := openStore(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "civicdns exemptions: %v\n", err)
-		return 1
-	}
-	verb, rest := fl.Arg(0), fl.Args()[1:]
-	sub := flag.NewFlagSet("exemptions "+verb, flag.ContinueOnError)
-	sub.SetOutput(stderr)
 	by := sub.String("by", osUser(), "who decides (a director's name)")
 	switch verb {
 	case "list":
