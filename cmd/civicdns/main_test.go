@@ -332,3 +332,23 @@ func TestCheckReportsEveryFileAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A SIGTERM the moment DNS is served (systemd stopping a unit it has just
+// started) drains and exits 0: the signal handlers are in place before the
+// sockets open, never after. The block page starts after the DNS server,
+// which is the window a late handler would leave.
+func TestSIGTERMAsSoonAsServingDrains(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"127.0.0.1\"\n[blockpage]\nlisten = \"127.0.0.1:0\"\n[state]\ndir = \""+dir+"/state\"\n")
+	for i := 0; i < 3; i++ {
+		d := startDaemon(t, cfg)
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.waitLog(t, "stopped")
+		if err := d.cmd.Wait(); err != nil {
+			t.Fatalf("start %d: exit after an immediate SIGTERM: %v", i+1, err)
+		}
+	}
+}

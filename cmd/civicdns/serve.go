@@ -48,6 +48,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns: %v\n", err)
 		return 1
 	}
+	// SIGHUP and SIGTERM have channels of their own: a burst of SIGHUPs
+	// during a long reload must never crowd out the SIGTERM (os/signal drops
+	// what a full channel cannot take). SIGHUPs that arrive during a reload
+	// are coalesced into one more reload. Both stay registered until the
+	// process exits: a late SIGHUP must not take its default action
+	// (terminate) in the middle of the drain. They are registered before
+	// the sockets open: a SIGTERM the moment DNS is served (systemd stopping
+	// a unit just started) drains instead of killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 	if err := d.Start(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "civicdns: %v\n", err)
 		return 1
@@ -61,16 +73,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		go feedWatchdog(notify, d, iv, stopWatchdog)
 	}
 
-	// SIGHUP and SIGTERM have channels of their own: a burst of SIGHUPs
-	// during a long reload must never crowd out the SIGTERM (os/signal drops
-	// what a full channel cannot take). SIGHUPs that arrive during a reload
-	// are coalesced into one more reload. Both stay registered until the
-	// process exits: a late SIGHUP must not take its default action
-	// (terminate) in the middle of the drain.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 	stopHUP := make(chan struct{})
 	go func() {
 		for {
