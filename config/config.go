@@ -205,7 +205,7 @@ func defaults() Config {
 			TCPMaxConnections: 1000,
 			Drain:             Duration(5 * time.Second),
 		},
-		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second)},
+		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second), DNSSEC: true},
 		Cache: Cache{
 			Size:       200000,
 			MaxTTL:     Duration(24 * time.Hour),

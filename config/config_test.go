@@ -80,7 +80,9 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 				`c.toml:7: cache.size must be at least 1`,
 			}},
 		{"plain upstream by name", "[upstream]\nservers = [\"dns.google:53\"]\n", []string{`c.toml:2: upstream.servers: "dns.google:53": a plain upstream needs an IP address`}},
-		{"recursive not yet", "[upstream]\nmode = \"recursive\"\n", []string{`c.toml:2: upstream.mode "recursive" is not available in this release`}},
+		{"recursive with servers", "[upstream]\nmode = \"recursive\"\nservers = [\"192.0.2.1\"]\n", []string{`c.toml:3: upstream.servers is for mode = "forward"`}},
+		{"root hints in forward mode", "[upstream]\nroot_hints = \"/etc/hosts\"\n", []string{`c.toml:2: upstream.root_hints is for mode = "recursive"`}},
+		{"missing trust anchor", "[upstream]\nmode = \"recursive\"\ntrust_anchor = \"/nonexistent/root.key\"\n", []string{`c.toml:3: upstream.trust_anchor: stat /nonexistent/root.key: no such file or directory`}},
 		{"zone without servers", "[[upstream.zone]]\nname = \"a.b\"\n[[upstream.zone]]\nname = \"c.d\"\nservers = []\n", []string{
 			`c.toml:1: upstream.zone "a.b" needs at least one server`, `c.toml:5: upstream.zone "c.d" needs at least one server`}},
 		{"bad CIDR", "[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/33\"]\n", []string{`c.toml:3: department "Police": "10.20.0.0/33" is not a network`}},

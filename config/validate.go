@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -68,9 +69,22 @@ func (v *validator) upstream() {
 	switch u.Mode {
 	case "forward":
 	case "recursive":
-		v.bad("upstream.mode", `upstream.mode "recursive" is not available in this release; use "forward"`)
+		if len(u.Servers) > 0 {
+			v.bad("upstream.servers", `upstream.servers is for mode = "forward"; in recursive mode civicdns asks the root itself (use root_hints for other root servers)`)
+		}
 	default:
 		v.bad("upstream.mode", `upstream.mode must be "forward" or "recursive", not %q`, u.Mode)
+	}
+	if u.Mode == "forward" && u.RootHints != "" {
+		v.bad("upstream.root_hints", `upstream.root_hints is for mode = "recursive"`)
+	}
+	for _, key := range []struct{ path, file string }{{"upstream.root_hints", u.RootHints}, {"upstream.trust_anchor", u.TrustAnchor}} {
+		if key.file == "" {
+			continue
+		}
+		if _, err := os.Stat(v.c.Path(key.file)); err != nil {
+			v.bad(key.path, "%s: %v", key.path, err)
+		}
 	}
 	for _, s := range u.Servers {
 		if err := CheckUpstreamAddress(s); err != nil {

@@ -12,6 +12,9 @@ import (
 //go:embed root.ds
 var rootAnchors string
 
+// digestLen is the length in hex digits of each DS digest type civicdns uses.
+var digestLen = map[uint8]int{dns.SHA1: 40, dns.SHA256: 64, dns.SHA384: 96}
+
 // Anchors are the trust anchors: per zone, the DS records (or DNSKEYs)
 // a chain of trust starts from.
 type Anchors struct {
@@ -47,6 +50,9 @@ func ParseAnchors(file, text string) (*Anchors, error) {
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		switch v := rr.(type) {
 		case *dns.DS:
+			if want := digestLen[v.DigestType]; want == 0 || len(v.Digest) != want {
+				return nil, fmt.Errorf("%s: the DS of %s with key tag %d has digest type %d and a %d-digit digest: a trust anchor needs a SHA-1, SHA-256 or SHA-384 digest of its length", file, v.Hdr.Name, v.KeyTag, v.DigestType, len(v.Digest))
+			}
 			name := canon(v.Hdr.Name)
 			a.ds[name] = append(a.ds[name], v)
 		case *dns.DNSKEY:

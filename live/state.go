@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/recursive"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -81,6 +82,12 @@ func New(cfg *config.Config, pol *policy.Policy, opts Options) (*State, error) {
 	if s.upOpts.Now == nil {
 		s.upOpts.Now = opts.Now
 	}
+	if s.upOpts.Recursive == nil {
+		recMetrics := recursive.NewMetrics(opts.Registry)
+		s.upOpts.Recursive = func(p upstream.Plan) (upstream.Upstream, error) {
+			return recursive.New(RecursiveOptions(p, recMetrics, opts.Now))
+		}
+	}
 	s.metrics = newMetrics(opts.Registry, s)
 	plan, err := s.planFor(cfg)
 	if err != nil {
@@ -94,15 +101,39 @@ func New(cfg *config.Config, pol *policy.Policy, opts Options) (*State, error) {
 	s.plan = plan
 	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Upstream: up, UpstreamWorstCase: plan.WorstCase()})
 	s.metrics.setPolicy(cfg, pol)
-	s.log.Info("upstreams", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones), "timeout", plan.Timeout)
+	if plan.Recursive {
+		s.log.Info("upstream: recursive from the root", "root_hints", nameOr(plan.RootHints.Path, "built-in"), "dnssec", plan.DNSSEC,
+			"trust_anchor", nameOr(plan.TrustAnchor.Path, "built-in root KSKs"), "zones", len(plan.Zones), "timeout", plan.Timeout)
+	} else {
+		s.log.Info("upstreams", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones), "timeout", plan.Timeout)
+	}
 	return s, nil
 }
 
 // Snapshot returns the live snapshot: one atomic load, no lock.
 func (s *State) Snapshot() *Snapshot { return s.cur.Load() }
 
+// RecursiveOptions are the recursive resolver's options for a plan.
+func RecursiveOptions(p upstream.Plan, m *recursive.Metrics, now func() time.Time) recursive.Options {
+	return recursive.Options{
+		RootHints: p.RootHints.Path, RootHintsText: p.RootHints.Text,
+		DNSSEC:      p.DNSSEC,
+		TrustAnchor: p.TrustAnchor.Path, TrustAnchorText: p.TrustAnchor.Text,
+		Timeout: p.Timeout, Metrics: m, Now: now,
+	}
+}
+
+func nameOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func (s *State) planFor(cfg *config.Config) (upstream.Plan, error) {
-	plan, err := upstream.PlanFor(cfg.Upstream, s.upOpts)
+	opts := s.upOpts
+	opts.Paths = cfg.Path
+	plan, err := upstream.PlanFor(cfg.Upstream, opts)
 	if err != nil {
 		return upstream.Plan{}, err
 	}

@@ -15,14 +15,17 @@ import (
 
 // Options configure a Resolver.
 type Options struct {
-	RootHints   string        // named.root file; "" means the built-in IANA hints
-	DNSSEC      bool          // validate
-	TrustAnchor string        // DS/DNSKEY file; "" means the built-in root KSKs
-	Timeout     time.Duration // longest wait for one server (default 2 s)
-	NoQMIN      bool          // ask every server the whole name (QNAME minimisation off)
-	Port        int           // servers' port, 53; tests serve a hierarchy on another
-	Metrics     *Metrics      // may be nil
-	Now         func() time.Time
+	RootHints   string // named.root file; "" means the built-in IANA hints
+	DNSSEC      bool   // validate
+	TrustAnchor string // DS/DNSKEY file; "" means the built-in root KSKs
+	// The files' text when already read (the upstream plan reads them, so
+	// that a reload notices a change); the paths then only name them.
+	RootHintsText, TrustAnchorText string
+	Timeout                        time.Duration // longest wait for one server (default 2 s)
+	NoQMIN                         bool          // ask every server the whole name (QNAME minimisation off)
+	Port                           int           // servers' port, 53; tests serve a hierarchy on another
+	Metrics                        *Metrics      // may be nil
+	Now                            func() time.Time
 }
 
 // Resolver resolves from the root. It is safe for concurrent use.
@@ -50,7 +53,13 @@ func New(o Options) (*Resolver, error) {
 	if o.Port == 0 {
 		o.Port = 53
 	}
-	root, err := LoadHints(o.RootHints)
+	var root *delegation
+	var err error
+	if o.RootHintsText != "" {
+		root, err = parseHints(o.RootHints, o.RootHintsText)
+	} else {
+		root, err = LoadHints(o.RootHints)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("root hints: %w", err)
 	}
@@ -60,8 +69,14 @@ func New(o Options) (*Resolver, error) {
 	}
 	if o.DNSSEC {
 		anchors := dnssec.RootAnchors()
-		if o.TrustAnchor != "" {
-			if anchors, err = dnssec.LoadAnchors(o.TrustAnchor); err != nil {
+		switch {
+		case o.TrustAnchorText != "":
+			anchors, err = dnssec.ParseAnchors(o.TrustAnchor, o.TrustAnchorText)
+		case o.TrustAnchor != "":
+			anchors, err = dnssec.LoadAnchors(o.TrustAnchor)
+		}
+		{
+			if err != nil {
 				return nil, fmt.Errorf("trust anchor: %w", err)
 			}
 		}

@@ -2,9 +2,11 @@ package upstream
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"time"
 
@@ -17,6 +19,11 @@ type Options struct {
 	Now        func() time.Time // default time.Now
 	ResolvConf string           // where the system's resolvers are read; default /etc/resolv.conf
 	RootCAs    *x509.CertPool   // for tls:// upstreams; default the system's
+	// Recursive builds the resolver of mode = "recursive" (package
+	// recursive, which builds on this one and so cannot be called from it).
+	Recursive func(Plan) (Upstream, error)
+	// Paths resolves file names of the configuration (config.Config.Path).
+	Paths func(string) string
 }
 
 // Plan is what an [upstream] section resolves to: the addresses of the
@@ -29,11 +36,31 @@ type Plan struct {
 	System  bool // Servers came from ResolvConf
 	Timeout time.Duration
 	Zones   []config.Zone
+
+	// Recursive mode: Servers is empty; the root hints and trust anchor
+	// files are read here, so that a reload after they change rebuilds.
+	Recursive   bool
+	DNSSEC      bool
+	RootHints   File
+	TrustAnchor File
 }
+
+// File is a file the plan depends on: its path ("" for the built-in one)
+// and its text.
+type File struct {
+	Path, Text string
+}
+
+// recursionWorstCase is the longest a recursive resolution is given: every
+// zone cut from the root, some servers timing out on the way.
+const recursionWorstCase = 10 * time.Second
 
 // WorstCase is the longest an exchange can take: every server of the
 // largest group tried, each for the full timeout.
 func (p Plan) WorstCase() time.Duration {
+	if p.Recursive {
+		return recursionWorstCase
+	}
 	n := len(p.Servers)
 	for _, z := range p.Zones {
 		n = max(n, len(z.Servers))
@@ -44,13 +71,25 @@ func (p Plan) WorstCase() time.Duration {
 // Equal reports whether two plans make the same upstream.
 func (p Plan) Equal(o Plan) bool {
 	return slices.Equal(p.Servers, o.Servers) && p.Timeout == o.Timeout &&
+		p.Recursive == o.Recursive && p.DNSSEC == o.DNSSEC && p.RootHints == o.RootHints && p.TrustAnchor == o.TrustAnchor &&
 		slices.EqualFunc(p.Zones, o.Zones, func(a, b config.Zone) bool { return a.Name == b.Name && slices.Equal(a.Servers, b.Servers) })
 }
 
 // PlanFor resolves an [upstream] section, reading the system's resolvers
 // when it names no servers.
 func PlanFor(u config.Upstream, opts Options) (Plan, error) {
-	p := Plan{Servers: u.Servers, Timeout: u.Timeout.D(), Zones: u.Zone}
+	p := Plan{Servers: u.Servers, Timeout: u.Timeout.D(), Zones: u.Zone, DNSSEC: u.DNSSEC}
+	if u.Mode == "recursive" {
+		p.Recursive = true
+		var err error
+		if p.RootHints, err = readFile(opts.path(u.RootHints)); err != nil {
+			return Plan{}, fmt.Errorf("upstream.root_hints: %w", err)
+		}
+		if p.TrustAnchor, err = readFile(opts.path(u.TrustAnchor)); err != nil {
+			return Plan{}, fmt.Errorf("upstream.trust_anchor: %w", err)
+		}
+		return p, nil
+	}
 	if len(p.Servers) == 0 {
 		servers, err := SystemServers(opts.resolvConf())
 		if err != nil {
@@ -59,6 +98,22 @@ func PlanFor(u config.Upstream, opts Options) (Plan, error) {
 		p.Servers, p.System = servers, true
 	}
 	return p, nil
+}
+
+func readFile(path string) (File, error) {
+	if path == "" {
+		return File{}, nil
+	}
+	b, err := os.ReadFile(path)
+	return File{Path: path, Text: string(b)}, err
+}
+
+// path resolves a file named in the configuration (relative to its folder).
+func (o Options) path(p string) string {
+	if o.Paths == nil {
+		return p
+	}
+	return o.Paths(p)
 }
 
 func (o Options) resolvConf() string {
@@ -95,7 +150,16 @@ func FromConfig(p Plan, opts Options) (Upstream, error) {
 		}
 		return NewGroup(ups, p.Timeout, opts.Observer, now), nil
 	}
-	def, err := group(p.Servers)
+	var def Upstream
+	var err error
+	if p.Recursive {
+		if opts.Recursive == nil {
+			return nil, errors.New("recursive mode: no recursive resolver in this build")
+		}
+		def, err = opts.Recursive(p)
+	} else {
+		def, err = group(p.Servers)
+	}
 	if err != nil {
 		return nil, err
 	}

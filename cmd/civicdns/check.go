@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/recursive"
 	"github.com/civicdns/civicdns/upstream"
 )
 
@@ -36,6 +38,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if cfg != nil && cfg.Upstream.Mode == "recursive" {
+		if err := checkRecursion(cfg); err != nil {
+			errs = append(errs, config.Error{File: cfg.File, Msg: err.Error()})
+		}
+	}
 	if len(errs) > 0 {
 		// The main file's errors first, then each list file's, each in line order.
 		main := ""
@@ -56,7 +63,9 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	fmt.Fprintf(w, "%s: OK\n", cfg.File)
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
-	if servers == "" {
+	if cfg.Upstream.Mode == "recursive" {
+		servers = recursionSummary(cfg)
+	} else if servers == "" {
 		servers = "the system's resolvers (/etc/resolv.conf): "
 		if plan, err := upstream.PlanFor(cfg.Upstream, upstream.Options{}); err != nil {
 			servers += "none: " + err.Error()
@@ -154,4 +163,35 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	for _, e := range ex.All() {
 		fmt.Fprintf(w, "  %s\n", exemptionLine(e, now))
 	}
+}
+
+// recursionSummary says where recursion starts and what it trusts, reading
+// the root hints and trust anchor files as the server would.
+func recursionSummary(cfg *config.Config) string {
+	u := cfg.Upstream
+	out := "recursive from the root servers of " + orDefault(u.RootHints, "the built-in IANA hints")
+	if u.DNSSEC {
+		out += ", DNSSEC validated from " + orDefault(u.TrustAnchor, "the built-in root KSKs (20326, 38696)")
+	} else {
+		out += ", DNSSEC not validated"
+	}
+	return out
+}
+
+// checkRecursion reads the root hints and trust anchor files as the server
+// would at start.
+func checkRecursion(cfg *config.Config) error {
+	plan, err := upstream.PlanFor(cfg.Upstream, upstream.Options{Paths: cfg.Path})
+	if err != nil {
+		return err
+	}
+	_, err = recursive.New(live.RecursiveOptions(plan, nil, nil))
+	return err
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
