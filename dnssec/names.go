@@ -51,7 +51,7 @@ func unescape(label string) string {
 	var b strings.Builder
 	for i := 0; i < len(label); i++ {
 		c := label[i]
-		if c == '\\' && i+3 < len(label)+0 && isDigit(label[i+1]) && isDigit(label[i+2]) && isDigit(label[i+3]) {
+		if c == '\\' && i+3 < len(label) && isDigit(label[i+1]) && isDigit(label[i+2]) && isDigit(label[i+3]) {
 			b.WriteByte((label[i+1]-'0')*100 + (label[i+2]-'0')*10 + (label[i+3] - '0'))
 			i += 3
 			continue
