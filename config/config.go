@@ -56,9 +56,12 @@ type Upstream struct {
 	// so that a stub resolver (glibc waits 5 s) hears an answer in time.
 	AnswerTimeout Duration `toml:"answer_timeout"`
 	RootHints     string   `toml:"root_hints"`
-	DNSSEC        bool     `toml:"dnssec"`
-	TrustAnchor   string   `toml:"trust_anchor"`
-	Zone          []Zone   `toml:"zone"`
+	// DNSSEC validates answers: on by default in recursive mode; in forward
+	// mode only when set (every answer then costs DS lookups through the
+	// upstreams until their zones are known).
+	DNSSEC      bool   `toml:"dnssec"`
+	TrustAnchor string `toml:"trust_anchor"`
+	Zone        []Zone `toml:"zone"`
 }
 
 // Zone is one [[upstream.zone]]: conditional forwarding for a domain.
@@ -205,7 +208,7 @@ func defaults() Config {
 			TCPMaxConnections: 1000,
 			Drain:             Duration(5 * time.Second),
 		},
-		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second), DNSSEC: true},
+		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second)},
 		Cache: Cache{
 			Size:       200000,
 			MaxTTL:     Duration(24 * time.Hour),

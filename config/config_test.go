@@ -245,3 +245,25 @@ func TestLabelEnd(t *testing.T) {
 		}
 	}
 }
+
+// DNSSEC validation is on by default in recursive mode, off in forward
+// mode, and either way as set.
+func TestDNSSECDefaults(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{"[upstream]\nmode = \"recursive\"\n", true},
+		{"[upstream]\nmode = \"recursive\"\ndnssec = false\n", false},
+		{"[upstream]\nmode = \"forward\"\n", false},
+		{"[upstream]\nmode = \"forward\"\ndnssec = true\n", true},
+	} {
+		cfg, err := Parse("c.toml", []byte(c.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Upstream.DNSSEC != c.want {
+			t.Errorf("%q: dnssec %v", c.text, cfg.Upstream.DNSSEC)
+		}
+	}
+}

@@ -137,3 +137,9 @@ func (p Positions) Line(path string) int {
 	}
 	return 0
 }
+
+// Has reports whether the key path itself was given in the file.
+func (p Positions) Has(path string) bool {
+	_, ok := p.indexed[path]
+	return ok
+}

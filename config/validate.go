@@ -69,6 +69,9 @@ func (v *validator) upstream() {
 	switch u.Mode {
 	case "forward":
 	case "recursive":
+		if !v.c.pos.Has("upstream.dnssec") {
+			u.DNSSEC = true // on unless turned off
+		}
 		if len(u.Servers) > 0 {
 			v.bad("upstream.servers", `upstream.servers is for mode = "forward"; in recursive mode civicdns asks the root itself (use root_hints for other root servers)`)
 		}

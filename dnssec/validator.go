@@ -23,6 +23,7 @@ type Validator struct {
 	src     Source
 	now     func() time.Time
 	keys    *lru.Cache[string, *zoneKeys]
+	cuts    *lru.Cache[string, cutEntry] // forwarding: names known not to be signed zone cuts
 
 	mu      sync.Mutex
 	flights map[string]*keyFlight
@@ -58,18 +59,20 @@ func NewValidator(anchors *Anchors, src Source, now func() time.Time) *Validator
 		now = time.Now
 	}
 	keys, _ := lru.New[string, *zoneKeys](keyCacheLen)
-	return &Validator{anchors: anchors, src: src, now: now, keys: keys, flights: map[string]*keyFlight{}}
+	cuts, _ := lru.New[string, cutEntry](keyCacheLen)
+	return &Validator{anchors: anchors, src: src, now: now, keys: keys, cuts: cuts, flights: map[string]*keyFlight{}}
 }
 
 // KnownZones is how many zones' security the validator holds (a metric).
 func (v *Validator) KnownZones() int { return v.keys.Len() }
 
 // Validate checks an answer to qname/qtype from zone (the zone whose server
-// answered; "" when not known): every RRset of the answer, the proofs of
+// answered; "" when not known, as when forwarding): every RRset of the answer, the proofs of
 // nonexistence of a negative answer, the proof behind a wildcard answer.
 // It returns true when the whole answer is secure, false when part of it is
 // insecure (an unsigned zone), and a *Failure when it is bogus.
 func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtype uint16, zone string) (bool, error) {
+	known := zone != ""
 	qname, zone = canon(qname), canon(zone)
 	now := v.now()
 	secure := true
@@ -82,7 +85,12 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 		if signer == "" && s.rtype() == dns.TypeCNAME && dnameAbove(r.Answer, owner) {
 			// A CNAME synthesised from a DNAME is never signed; the DNAME is.
 		} else if signer == "" {
-			zk := v.keysFor(ctx, zone, 0)
+			var zk *zoneKeys
+			if known {
+				zk = v.keysFor(ctx, zone, 0)
+			} else {
+				zk = v.zoneSecurity(ctx, owner)
+			}
 			if zk.err == errInsecure {
 				secure = false
 			} else if zk.err != nil {
@@ -128,7 +136,11 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 	if !negative && len(wildcards) == 0 {
 		return secure, nil
 	}
-	d, dsecure, err := v.authority(ctx, r, zone, now)
+	var zoneOf string
+	if known {
+		zoneOf = zone
+	}
+	d, dsecure, err := v.authorityIn(ctx, r, sname, zoneOf, "", now)
 	if err != nil {
 		return false, err
 	}
@@ -179,16 +191,12 @@ func answers(answer []dns.RR, name string, qtype uint16) bool {
 	return false
 }
 
-// authority validates the SOA, NSEC and NSEC3 records of an answer's
-// authority section with their zone's keys. secure is false when that zone
-// is insecure (the proofs then prove nothing and need none).
-func (v *Validator) authority(ctx context.Context, r *dns.Msg, zone string, now time.Time) (*denial, bool, error) {
-	return v.authorityIn(ctx, r, zone, "", now)
-}
-
-// authorityIn is authority for a proof that must come from a zone above
-// below (a DS denial comes from the parent); below is "" otherwise.
-func (v *Validator) authorityIn(ctx context.Context, r *dns.Msg, zone, below string, now time.Time) (*denial, bool, error) {
+// authorityIn validates the SOA, NSEC and NSEC3 records of an answer's
+// authority section about name with their zone's keys. zone is the zone
+// asked ("" when not known); below, when set, is a name the proof must come
+// from above (a DS denial comes from the parent). secure is false when the
+// zone is insecure (the proofs then prove nothing and need none).
+func (v *Validator) authorityIn(ctx context.Context, r *dns.Msg, name, zone, below string, now time.Time) (*denial, bool, error) {
 	sets := rrsets(r.Ns)
 	signer := ""
 	for _, s := range sets {
@@ -198,20 +206,28 @@ func (v *Validator) authorityIn(ctx context.Context, r *dns.Msg, zone, below str
 		}
 	}
 	if signer == "" {
-		signer = zone
+		signer = canon(zone)
 		for _, s := range sets {
 			if s.rtype() == dns.TypeSOA {
 				signer = canon(s.name())
 			}
 		}
 	}
-	if zone != "." && !under(signer, zone) {
+	var zk *zoneKeys
+	if signer == "." && zone == "" && name != "" && below == "" {
+		// Nothing signed and no SOA, the zone not known: is name in a signed zone?
+		if zk = v.zoneSecurity(ctx, name); zk.err == nil {
+			return nil, false, bogus("the negative answer for %s is unsigned in a signed zone", name)
+		}
+	} else {
+		zk = v.keysFor(ctx, signer, 0)
+	}
+	if zone != "" && !under(signer, zone) {
 		return nil, false, bogus("the proof is signed by %s, outside the zone %s asked", signer, zone)
 	}
 	if below != "" && (signer == below || !under(below, signer)) {
 		return nil, false, bogus("the proof of no DS for %s is signed by %s, not by a zone above it", below, signer)
 	}
-	zk := v.keysFor(ctx, signer, 0)
 	if zk.err == errInsecure {
 		return nil, false, nil
 	}
@@ -309,20 +325,19 @@ func (v *Validator) fetchKeys(ctx context.Context, zone string, depth int) *zone
 	}
 	if ds == nil {
 		// No DS: the parent must prove it (then the zone is insecure).
-		d, secure, err := v.authorityIn(ctx, r, ".", zone, now)
+		d, secure, err := v.authorityIn(ctx, r, "", "", zone, now)
 		if err != nil {
 			return &zoneKeys{err: err}
 		}
 		if !secure {
 			return &zoneKeys{err: errInsecure, expires: now.Add(negativeTTL(r))}
 		}
-		if r.Rcode == dns.RcodeNameError {
-			err = d.nxdomain(zone)
-		} else {
-			err = d.nodata(zone, dns.TypeDS)
-		}
-		if err != nil && err != errInsecure {
+		kind, err := d.noDS(zone, r.Rcode == dns.RcodeNameError)
+		if err != nil {
 			return &zoneKeys{err: err}
+		}
+		if kind != cutUnsigned {
+			return &zoneKeys{err: bogus("%s is claimed as a zone, but its parent proves no delegation there", zone)}
 		}
 		return &zoneKeys{err: errInsecure, expires: now.Add(negativeTTL(r))}
 	}

@@ -171,3 +171,19 @@ func ttlOf(rrs []dns.RR, sig *dns.RRSIG, now time.Time) time.Duration {
 // errInsecure marks a zone below an insecure delegation, or one whose keys
 // use only algorithms not supported: its answers are returned without AD.
 var errInsecure = errors.New("insecure")
+
+// Strip drops the DNSSEC records a client that did not set DO did not ask
+// for (RFC 4035 §3.2.1): RRSIG, NSEC and NSEC3 unless they are qtype.
+func Strip(rrs []dns.RR, qtype uint16) []dns.RR {
+	out := rrs[:0:0]
+	for _, rr := range rrs {
+		switch t := rr.Header().Rrtype; t {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			if t != qtype {
+				continue
+			}
+		}
+		out = append(out, rr)
+	}
+	return out
+}

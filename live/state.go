@@ -45,6 +45,9 @@ type Options struct {
 	Registry prometheus.Registerer // default: a private registry
 	Now      func() time.Time      // default: time.Now
 	Upstream upstream.Options      // how upstreams are built (Observer is set by New)
+	// Recursion adjusts the recursive resolver's options before it is built
+	// (tests point it at a hierarchy served on another port than 53).
+	Recursion func(*recursive.Options)
 }
 
 // State holds the live Snapshot and swaps it.
@@ -82,10 +85,17 @@ func New(cfg *config.Config, pol *policy.Policy, opts Options) (*State, error) {
 	if s.upOpts.Now == nil {
 		s.upOpts.Now = opts.Now
 	}
+	recMetrics := recursive.NewMetrics(opts.Registry)
+	if s.upOpts.Validations == nil {
+		s.upOpts.Validations = recMetrics.Validation
+	}
 	if s.upOpts.Recursive == nil {
-		recMetrics := recursive.NewMetrics(opts.Registry)
 		s.upOpts.Recursive = func(p upstream.Plan) (upstream.Upstream, error) {
-			return recursive.New(RecursiveOptions(p, recMetrics, opts.Now))
+			o := RecursiveOptions(p, recMetrics, opts.Now)
+			if opts.Recursion != nil {
+				opts.Recursion(&o)
+			}
+			return recursive.New(o)
 		}
 	}
 	s.metrics = newMetrics(opts.Registry, s)

@@ -54,3 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) serverFailure(kind string) { m.failures.WithLabelValues(kind).Inc() }
+
+// Validation counts one DNSSEC outcome (forward mode's validation counts
+// into the same series).
+func (m *Metrics) Validation(result string) { m.validations.WithLabelValues(result).Inc() }

@@ -127,7 +127,7 @@ func (r *Resolver) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	m.Answer, m.Ns = res.answer, res.ns
 	do := q.IsEdns0() != nil && q.IsEdns0().Do()
 	if !do {
-		m.Answer, m.Ns = withoutDNSSEC(m.Answer, qs.Qtype), withoutDNSSEC(m.Ns, qs.Qtype)
+		m.Answer, m.Ns = dnssec.Strip(m.Answer, qs.Qtype), dnssec.Strip(m.Ns, qs.Qtype)
 	}
 	switch {
 	case r.val == nil:
@@ -174,7 +174,7 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, valid
 			secure, err := r.val.Validate(ctx, part, sname, qtype, st.zone)
 			if err != nil {
 				r.metrics.validations.WithLabelValues("bogus").Inc()
-				return nil, bogusError(st.zone, err)
+				return nil, upstream.ValidationError(st.zone, err)
 			}
 			res.secure = res.secure && secure
 		}
@@ -185,23 +185,6 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, valid
 		}
 		sname = next
 	}
-}
-
-// bogusError is a validation failure as the upstream error the resolver
-// maps to SERVFAIL with EDE 6, 7 or 8.
-func bogusError(zone string, err error) error {
-	var f *dnssec.Failure
-	if !errors.As(err, &f) {
-		return err // the keys could not be fetched: that failure's own kind
-	}
-	kind := upstream.KindBogus
-	switch f.Kind {
-	case dnssec.SignatureExpired:
-		kind = upstream.KindSigExpired
-	case dnssec.SignatureNotYetValid:
-		kind = upstream.KindSigNotYetValid
-	}
-	return &upstream.Error{Kind: kind, Upstream: zone, Err: err}
 }
 
 // chain picks from one zone's answer the records that answer sname: the
@@ -277,22 +260,6 @@ func dnameAbove(rrs []dns.RR, name string) (*dns.DNAME, string) {
 		}
 	}
 	return nil, ""
-}
-
-// withoutDNSSEC drops the DNSSEC records a client that did not set DO
-// did not ask for (RFC 4035 §3.2.1).
-func withoutDNSSEC(rrs []dns.RR, qtype uint16) []dns.RR {
-	out := rrs[:0:0]
-	for _, rr := range rrs {
-		switch t := rr.Header().Rrtype; t {
-		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
-			if t != qtype {
-				continue
-			}
-		}
-		out = append(out, rr)
-	}
-	return out
 }
 
 // LookupDNSSEC fetches DS or DNSKEY records for the validator, unvalidated,

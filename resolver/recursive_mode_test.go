@@ -15,20 +15,22 @@ import (
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/recursive"
-	"github.com/civicdns/civicdns/upstream"
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // recursiveWorld is a small signed hierarchy: the root, example. (NSEC3)
-// with www, and bogus.example. whose www signature is broken.
+// with www, bogus.example. whose www signature is broken, and
+// plain.example., unsigned (no DS).
 func recursiveWorld(t *testing.T) (h *authtest.Hierarchy, hints, anchor string, servers map[string]*authtest.Server) {
 	h = authtest.New(t)
-	rootAddr, exAddr, bogusAddr := h.Addr(), h.Addr(), h.Addr()
+	rootAddr, exAddr, bogusAddr, plainAddr := h.Addr(), h.Addr(), h.Addr(), h.Addr()
 	soa := "@ SOA ns.invalid. admin.invalid. 1 3600 600 86400 300\n"
 	bogus := authtest.NewZone(t, "bogus.example.", soa+"@ NS ns\nns A "+bogusAddr+"\nwww A 192.0.2.2\n")
 	bogus.Sign(t, authtest.SignOptions{})
 	bogus.Corrupt("www.bogus.example.", 1)
-	ex := authtest.NewZone(t, "example.", soa+"@ NS ns\nns A "+exAddr+"\nwww A 192.0.2.1\ncasino A 192.0.2.9\nbogus NS ns.bogus\nns.bogus A "+bogusAddr+"\n")
+	plain := authtest.NewZone(t, "plain.example.", soa+"@ NS ns\nns A "+plainAddr+"\nwww A 192.0.2.3\n")
+	ex := authtest.NewZone(t, "example.", soa+"@ NS ns\nns A "+exAddr+"\nwww A 192.0.2.1\ncasino A 192.0.2.9\nbogus NS ns.bogus\nns.bogus A "+bogusAddr+"\nplain NS ns.plain\nns.plain A "+plainAddr+"\n")
 	ex.Add(bogus.DS())
 	ex.Sign(t, authtest.SignOptions{NSEC3: true})
 	root := authtest.NewZone(t, ".", soa+"@ NS a.root.\na.root. A "+rootAddr+"\nexample. NS ns.example.\nns.example. A "+exAddr+"\n")
@@ -38,6 +40,7 @@ func recursiveWorld(t *testing.T) (h *authtest.Hierarchy, hints, anchor string, 
 		"root":    h.Serve(rootAddr, root),
 		"example": h.Serve(exAddr, ex),
 		"bogus":   h.Serve(bogusAddr, bogus),
+		"plain":   h.Serve(plainAddr, plain),
 	}
 	return h, h.RootHints(map[string]string{"a.root.": rootAddr}), h.Anchor(root), servers
 }
@@ -55,12 +58,7 @@ func startRecursiveServer(t *testing.T, h *authtest.Hierarchy, tomlText string) 
 		t.Fatal(err)
 	}
 	ts := &testServer{Clock: dnstest.NewClock(), Reg: prometheus.NewRegistry()}
-	m := recursive.NewMetrics(ts.Reg)
-	opts := live.Options{Registry: ts.Reg, Upstream: upstream.Options{Recursive: func(p upstream.Plan) (upstream.Upstream, error) {
-		o := live.RecursiveOptions(p, m, time.Now)
-		o.Port = h.Port
-		return recursive.New(o)
-	}}}
+	opts := live.Options{Registry: ts.Reg, Recursion: func(o *recursive.Options) { o.Port = h.Port }}
 	if ts.State, err = live.New(cfg, pol, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +154,75 @@ block_domains = ["casino.example"]
 	}
 	if v := ts.counter(t, "civicdns_dnssec_validations_total", map[string]string{"result": "secure"}); v < 1 {
 		t.Fatalf("secure validations counted %v", v)
+	}
+}
+
+// forwarder is a non-validating recursive resolver over the world, serving
+// as the upstream of civicdns in forward mode; rewrite may change its answers.
+func forwarder(t *testing.T, h *authtest.Hierarchy, hints string, rewrite func(*dns.Msg)) string {
+	t.Helper()
+	rec, err := recursive.New(recursive.Options{RootHints: hints, Port: h.Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, q *dns.Msg) {
+		r, err := rec.Exchange(context.Background(), q)
+		if err != nil {
+			r = new(dns.Msg)
+			r.SetRcode(q, dns.RcodeServerFailure)
+		}
+		r.Id = q.Id
+		if rewrite != nil {
+			rewrite(r)
+		}
+		w.WriteMsg(r)
+	})
+	return up.Addr
+}
+
+// Forward mode with dnssec = true validates what the upstream forwards:
+// zones found by walking DS records down from the anchor.
+func TestForwardModeValidates(t *testing.T) {
+	h, hints, anchor, _ := recursiveWorld(t)
+	ts := startRecursiveServer(t, h, fmt.Sprintf("[upstream]\nservers = [%q]\ndnssec = true\ntrust_anchor = %q\n", forwarder(t, h, hints, nil), anchor))
+	for _, c := range []struct {
+		name, want string
+		ad         bool
+	}{
+		{"www.example.", "status: NOERROR", true},
+		{"nope.example.", "status: NXDOMAIN", true},
+		{"www.plain.example.", "status: NOERROR", false},
+		{"nope.plain.example.", "status: NXDOMAIN", false},
+		{"www.bogus.example.", "EDE: 6 (DNSSEC Bogus)", false},
+	} {
+		out := digAt(t, ts.Addr, "+dnssec", c.name, "A")
+		if !strings.Contains(out, c.want) || strings.Contains(out, " ad;") != c.ad {
+			t.Errorf("%s: want %q, AD %v:\n%s", c.name, c.want, c.ad, out)
+		}
+	}
+	if v := ts.counter(t, "civicdns_dnssec_validations_total", map[string]string{"result": "secure"}); v < 2 {
+		t.Fatalf("secure validations counted %v", v)
+	}
+
+	// A forwarder (or a network between) that strips the signatures cannot
+	// pass a signed zone's data off as unsigned.
+	strip := func(r *dns.Msg) {
+		if r.Question[0].Qtype != dns.TypeA {
+			return // DS and DNSKEY pass: the walk down from the root works
+		}
+		var kept []dns.RR
+		for _, rr := range r.Answer {
+			if rr.Header().Rrtype != dns.TypeRRSIG {
+				kept = append(kept, rr)
+			}
+		}
+		r.Answer = kept
+	}
+	ts = startRecursiveServer(t, h, fmt.Sprintf("[upstream]\nservers = [%q]\ndnssec = true\ntrust_anchor = %q\n", forwarder(t, h, hints, strip), anchor))
+	if out := digAt(t, ts.Addr, "www.example.", "A"); !strings.Contains(out, "EDE: 6 (DNSSEC Bogus)") {
+		t.Fatalf("stripped signatures:\n%s", out)
+	}
+	if out := digAt(t, ts.Addr, "www.plain.example.", "A"); !strings.Contains(out, "192.0.2.3") {
+		t.Fatalf("an unsigned zone through the stripping forwarder:\n%s", out)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/dnssec"
 )
 
 // Options are what FromConfig needs beside the [upstream] section.
@@ -22,6 +23,9 @@ type Options struct {
 	// Recursive builds the resolver of mode = "recursive" (package
 	// recursive, which builds on this one and so cannot be called from it).
 	Recursive func(Plan) (Upstream, error)
+	// Validations is told the outcome of each validation in forward mode
+	// with dnssec = true (a metric); may be nil.
+	Validations func(result string)
 	// Paths resolves file names of the configuration (config.Config.Path).
 	Paths func(string) string
 }
@@ -89,6 +93,12 @@ func PlanFor(u config.Upstream, opts Options) (Plan, error) {
 			return Plan{}, fmt.Errorf("upstream.trust_anchor: %w", err)
 		}
 		return p, nil
+	}
+	if p.DNSSEC {
+		var err error
+		if p.TrustAnchor, err = readFile(opts.path(u.TrustAnchor)); err != nil {
+			return Plan{}, fmt.Errorf("upstream.trust_anchor: %w", err)
+		}
 	}
 	if len(p.Servers) == 0 {
 		servers, err := SystemServers(opts.resolvConf())
@@ -159,6 +169,9 @@ func FromConfig(p Plan, opts Options) (Upstream, error) {
 		def, err = opts.Recursive(p)
 	} else {
 		def, err = group(p.Servers)
+		if err == nil && p.DNSSEC {
+			def, err = validating(def, p, opts)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -225,4 +238,17 @@ func localAddrs() map[netip.Addr]bool {
 		}
 	}
 	return out
+}
+
+// validating wraps the default group in validation against the plan's
+// trust anchor (the built-in root KSKs when none is given).
+func validating(def Upstream, p Plan, opts Options) (Upstream, error) {
+	anchors := dnssec.RootAnchors()
+	if p.TrustAnchor.Text != "" {
+		var err error
+		if anchors, err = dnssec.ParseAnchors(p.TrustAnchor.Path, p.TrustAnchor.Text); err != nil {
+			return nil, fmt.Errorf("trust anchor: %w", err)
+		}
+	}
+	return NewValidating(def, anchors, opts.Validations, opts), nil
 }
