@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -85,7 +86,11 @@ func (v *validator) upstream() {
 		if key.file == "" {
 			continue
 		}
-		if _, err := os.Stat(v.c.Path(key.file)); err != nil {
+		path := key.file
+		if !filepath.IsAbs(path) { // relative to the configuration's folder (Dir is set once loaded)
+			path = filepath.Join(filepath.Dir(v.c.File), path)
+		}
+		if _, err := os.Stat(path); err != nil {
 			v.bad(key.path, "%s: %v", key.path, err)
 		}
 	}
