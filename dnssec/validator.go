@@ -19,11 +19,12 @@ type Source interface {
 // Validator validates answers against chains of trust from its anchors.
 // It is safe for concurrent use.
 type Validator struct {
-	anchors *Anchors
-	src     Source
-	now     func() time.Time
-	keys    *lru.Cache[string, *zoneKeys]
-	cuts    *lru.Cache[string, cutEntry] // forwarding: names known not to be signed zone cuts
+	anchors  *Anchors
+	src      Source
+	now      func() time.Time
+	keys     *lru.Cache[string, *zoneKeys]
+	cuts     *lru.Cache[string, cutEntry] // forwarding: names known not to be signed zone cuts
+	verified *lru.Cache[string, bool]     // signatures checked: the outcome
 
 	mu      sync.Mutex
 	flights map[string]*keyFlight
@@ -32,7 +33,7 @@ type Validator struct {
 // zoneKeys is what is known of a zone: its validated keys (secure), none
 // (insecure: below an unsigned delegation), or why it is bogus.
 type zoneKeys struct {
-	keys    []*dns.DNSKEY
+	keys    []zoneKey
 	err     error // errInsecure or a *Failure
 	expires time.Time
 }
@@ -49,7 +50,10 @@ const (
 	maxKeyTTL   = time.Hour
 	bogusTTL    = time.Minute
 	keyCacheLen = 10000
-	maxDepth    = 32 // zone cuts followed from an answer up to its anchor
+	// verifiedCacheLen is how many signature checks are remembered (a few
+	// hundred bytes each).
+	verifiedCacheLen = 50000
+	maxDepth         = 32 // zone cuts followed from an answer up to its anchor
 )
 
 // NewValidator makes a validator; now is the clock signatures are checked
@@ -60,7 +64,8 @@ func NewValidator(anchors *Anchors, src Source, now func() time.Time) *Validator
 	}
 	keys, _ := lru.New[string, *zoneKeys](keyCacheLen)
 	cuts, _ := lru.New[string, cutEntry](keyCacheLen)
-	return &Validator{anchors: anchors, src: src, now: now, keys: keys, cuts: cuts, flights: map[string]*keyFlight{}}
+	verified, _ := lru.New[string, bool](verifiedCacheLen)
+	return &Validator{anchors: anchors, src: src, now: now, keys: keys, cuts: cuts, verified: verified, flights: map[string]*keyFlight{}}
 }
 
 // KnownZones is how many zones' security the validator holds (a metric).
@@ -109,7 +114,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 			case zk.err != nil:
 				return false, zk.err
 			default:
-				sig, err := verify(s, signer, zk.keys, now)
+				sig, err := v.verify(s, signer, zk.keys, now)
 				if err != nil {
 					return false, err
 				}
@@ -241,7 +246,7 @@ func (v *Validator) authorityIn(ctx context.Context, r *dns.Msg, name, zone, bel
 		default:
 			continue
 		}
-		if _, err := verify(s, signer, zk.keys, now); err != nil {
+		if _, err := v.verify(s, signer, zk.keys, now); err != nil {
 			return nil, false, err
 		}
 		for _, rr := range s.rrs {
@@ -352,7 +357,7 @@ func (v *Validator) fetchKeys(ctx context.Context, zone string, depth int) *zone
 	if pk.err != nil {
 		return &zoneKeys{err: pk.err, expires: pk.expires}
 	}
-	sig, err := verify(ds, parent, pk.keys, now)
+	sig, err := v.verify(ds, parent, pk.keys, now)
 	if err != nil {
 		return &zoneKeys{err: err}
 	}
@@ -400,7 +405,7 @@ func (v *Validator) dnskeys(ctx context.Context, zone string, trusted func(*dns.
 	if len(entry) == 0 {
 		return &zoneKeys{err: bogus("no DNSKEY of %s matches its DS records or trust anchor", zone)}
 	}
-	sig, err := verify(set, zone, entry, now)
+	sig, err := v.verify(set, zone, withTags(entry), now)
 	if err != nil {
 		return &zoneKeys{err: err}
 	}
@@ -408,7 +413,7 @@ func (v *Validator) dnskeys(ctx context.Context, zone string, trusted func(*dns.
 	if notAfter.Before(exp) {
 		exp = notAfter
 	}
-	return &zoneKeys{keys: all, expires: exp}
+	return &zoneKeys{keys: withTags(all), expires: exp}
 }
 
 // underAnchor reports whether an anchor is at or above zone: only then can

@@ -3,6 +3,8 @@ package dnssec
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -100,7 +102,7 @@ func (s *rrset) signer() string {
 // verify checks s against a zone's keys: one valid signature by one of them,
 // made by zone, within its validity period, is enough. It returns the
 // signature that verified (its Labels tell a wildcard expansion).
-func verify(s *rrset, zone string, keys []*dns.DNSKEY, now time.Time) (*dns.RRSIG, error) {
+func (v *Validator) verify(s *rrset, zone string, keys []zoneKey, now time.Time) (*dns.RRSIG, error) {
 	if len(s.sigs) == 0 {
 		return nil, bogus("%s %s has no signature in the signed zone %s", s.name(), dns.TypeToString[s.rtype()], zone)
 	}
@@ -109,11 +111,12 @@ func verify(s *rrset, zone string, keys []*dns.DNSKEY, now time.Time) (*dns.RRSI
 		if canon(sig.SignerName) != zone || !algorithmSupported(sig.Algorithm) {
 			continue
 		}
-		for _, k := range keys {
-			if k.KeyTag() != sig.KeyTag || k.Algorithm != sig.Algorithm {
+		for _, zk := range keys {
+			k := zk.key
+			if zk.tag != sig.KeyTag || k.Algorithm != sig.Algorithm {
 				continue
 			}
-			if err := sig.Verify(k, s.rrs); err != nil {
+			if err := v.checkSignature(sig, k, s.rrs); err != nil {
 				other = true
 				continue
 			}
@@ -138,6 +141,67 @@ func verify(s *rrset, zone string, keys []*dns.DNSKEY, now time.Time) (*dns.RRSI
 		return nil, bogus("the signature of %s does not verify with %s's keys", what, zone)
 	}
 	return nil, bogus("%s is not signed by a key of %s", what, zone)
+}
+
+// checkSignature is sig.Verify, remembered: the same signature over the
+// same data with the same key is checked once. A wildcard's signature is
+// the same for every name it answers, a zone's NSEC records prove many
+// names: as Unbound keeps the security status of RRsets it has seen, this
+// keeps the crypto off the path of each new name.
+func (v *Validator) checkSignature(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) error {
+	key := signatureKey(sig, k, rrs)
+	if ok, hit := v.verified.Get(key); hit {
+		if ok {
+			return nil
+		}
+		return errBadSignature
+	}
+	err := sig.Verify(k, rrs)
+	v.verified.Add(key, err == nil)
+	return err
+}
+
+var errBadSignature = errors.New("the signature does not verify")
+
+// signatureKey names what a verification depends on: the signature with
+// its fields, the key, and the RRset in canonical form (owner in lower
+// case, the wildcard's owner for an expanded answer, the original TTL,
+// records sorted).
+func signatureKey(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) string {
+	lines := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		c := dns.Copy(rr)
+		h := c.Header()
+		h.Ttl = sig.OrigTtl
+		h.Name = canon(h.Name)
+		if labels := dns.SplitDomainName(h.Name); len(labels) > int(sig.Labels) {
+			h.Name = "*." + strings.Join(labels[len(labels)-int(sig.Labels):], ".") + "."
+		}
+		lines = append(lines, c.String())
+	}
+	slices.Sort(lines)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %d %d %d %d %d %d %s %s\n%d %d %s\n", sig.TypeCovered, sig.Algorithm, sig.Labels, sig.OrigTtl,
+		sig.Expiration, sig.Inception, sig.KeyTag, canon(sig.SignerName), sig.Signature, k.Flags, k.Algorithm, k.PublicKey)
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// zoneKey is a DNSKEY with its key tag, computed once (it decodes the key).
+type zoneKey struct {
+	key *dns.DNSKEY
+	tag uint16
+}
+
+func withTags(keys []*dns.DNSKEY) []zoneKey {
+	out := make([]zoneKey, len(keys))
+	for i, k := range keys {
+		out[i] = zoneKey{k, k.KeyTag()}
+	}
+	return out
 }
 
 // sigTime turns a 32-bit serial-arithmetic signature time into a time near
