@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -85,7 +84,7 @@ func (r *Resolver) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, e
 	if err != nil {
 		return nil, err
 	}
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
+	conn, err := upstream.DialUDP(server)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +97,9 @@ func (r *Resolver) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, e
 	if _, err := conn.Write(wire); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 65535)
+	bufp := r.bufs.Get().(*[]byte)
+	defer r.bufs.Put(bufp)
+	buf := *bufp
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {

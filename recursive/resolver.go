@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicdns/civicdns/dnssec"
@@ -38,6 +39,7 @@ type Resolver struct {
 	ipv6    bool
 	now     func() time.Time
 	metrics *Metrics
+	bufs    sync.Pool // answer buffers (64 KiB)
 }
 
 var _ upstream.Upstream = (*Resolver)(nil)
@@ -64,6 +66,7 @@ func New(o Options) (*Resolver, error) {
 		return nil, fmt.Errorf("root hints: %w", err)
 	}
 	r := &Resolver{infra: newInfra(root, o.Now), port: o.Port, timeout: o.Timeout, qmin: !o.NoQMIN, now: o.Now, metrics: o.Metrics, ipv6: hasIPv6()}
+	r.bufs.New = func() any { b := make([]byte, 65535); return &b }
 	if r.metrics == nil {
 		r.metrics = NewMetrics(nil)
 	}

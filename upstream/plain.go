@@ -70,7 +70,7 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if !p.ap.IsValid() {
 		return nil, fmt.Errorf("%q is not an IP:port", p.addr)
 	}
-	conn, err := dialUDP(p.ap)
+	conn, err := DialUDP(p.ap)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// udpSocket is a connected UDP socket used for one exchange.
-type udpSocket interface {
+// UDPSocket is a connected UDP socket used for one exchange.
+type UDPSocket interface {
 	Read(b []byte) (int, error)
 	Write(b []byte) (int, error)
 	SetDeadline(t time.Time) error

@@ -9,13 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dialUDP opens a UDP socket connected to addr, on a port the kernel picks
+// DialUDP opens a UDP socket connected to addr, on a port the kernel picks
 // at random from the ephemeral range, for one exchange. It is the miss
 // path's one unavoidable cost per query, so it makes the system calls
 // itself (socket, connect, and the poller's registration) rather than the
 // net package's dozen (address resolution, getsockname, getpeername,
 // SO_BROADCAST).
-func dialUDP(addr netip.AddrPort) (udpSocket, error) {
+func DialUDP(addr netip.AddrPort) (UDPSocket, error) {
 	family := unix.AF_INET
 	var sa unix.Sockaddr
 	if a := addr.Addr().Unmap(); a.Is4() {

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 )
 
-// dialUDP opens a UDP socket connected to addr on a fresh random port.
-func dialUDP(addr netip.AddrPort) (udpSocket, error) {
+// DialUDP opens a UDP socket connected to addr on a fresh random port.
+func DialUDP(addr netip.AddrPort) (UDPSocket, error) {
 	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 }
