@@ -42,6 +42,7 @@ bench-deps:
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	bash bench/bench.sh
+	bash bench/recursion.sh
 
 # Every fuzz target for FUZZTIME each; the seeds live in the tests and testdata/fuzz.
 fuzz:

@@ -1,6 +1,7 @@
 package authtest
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/civicdns/civicdns/dnssec"
@@ -145,14 +146,7 @@ func dedupe(rrs []dns.RR) []dns.RR {
 }
 
 // ent reports whether name is an empty non-terminal of the zone.
-func (z *Zone) ent(name string) bool {
-	for k := range z.sets {
-		if k.name != name && dns.IsSubDomain(name, k.name) && k.rtype != dns.TypeNSEC3 {
-			return true
-		}
-	}
-	return false
-}
+func (z *Zone) ent(name string) bool { return z.above[name] }
 
 func (z *Zone) closestEncloser(name string) string {
 	for a := parent(name); ; a = parent(a) {
@@ -194,18 +188,14 @@ func (z *Zone) coverProof(name, ce string) []dns.RR {
 
 // nsecProof is the NSEC whose span holds name.
 func (z *Zone) nsecProof(name string) []dns.RR {
-	for k, set := range z.sets {
-		if k.rtype != dns.TypeNSEC {
-			continue
-		}
-		n := set[0].(*dns.NSEC)
-		after := dnssec.CanonicalCompare(n.Hdr.Name, name) <= 0
-		before := dnssec.CanonicalCompare(name, n.NextDomain) < 0 || dnssec.CanonicalCompare(n.NextDomain, n.Hdr.Name) <= 0
-		if after && before {
-			return append([]dns.RR{n}, z.sigs[k]...)
-		}
+	if len(z.nsecs) == 0 {
+		return nil
 	}
-	return nil
+	// The last owner at or before name, or the last of all (the span that wraps).
+	i := sort.Search(len(z.nsecs), func(i int) bool { return dnssec.CanonicalCompare(z.nsecs[i], name) > 0 })
+	owner := z.nsecs[(i-1+len(z.nsecs))%len(z.nsecs)]
+	k := key{owner, dns.TypeNSEC}
+	return append(append([]dns.RR(nil), z.sets[k]...), z.sigs[k]...)
 }
 
 // nsec3Proof is the NSEC3 matching name (match) or whose span covers it.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"testing"
 
 	"github.com/miekg/dns"
 )
@@ -15,7 +14,7 @@ import (
 // Hierarchy is a set of authoritative servers on loopback, one address
 // each (127.77.N.1, 127.77.N.2, …), all on one port.
 type Hierarchy struct {
-	t    testing.TB
+	t    TB
 	Port int
 	net  int
 	n    int
@@ -25,7 +24,7 @@ type Hierarchy struct {
 var nets atomic.Int32
 
 // New picks a free port for a hierarchy of servers.
-func New(t testing.TB) *Hierarchy {
+func New(t TB) *Hierarchy {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -33,6 +32,12 @@ func New(t testing.TB) *Hierarchy {
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
+	return &Hierarchy{t: t, Port: port, net: int(nets.Add(1)%250) + 1}
+}
+
+// NewOn is New on a given port (make bench serves its hierarchy on 53, where
+// Unbound asks too).
+func NewOn(t TB, port int) *Hierarchy {
 	return &Hierarchy{t: t, Port: port, net: int(nets.Add(1)%250) + 1}
 }
 

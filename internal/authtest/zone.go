@@ -8,18 +8,30 @@ import (
 	"crypto"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/civicdns/civicdns/dnssec"
 	"github.com/miekg/dns"
 )
 
+// TB is what authtest needs of a test: a testing.TB, or a program's
+// stand-in (make bench serves a hierarchy with this package).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
 // Zone is one zone's records, signed or not.
 type Zone struct {
 	Origin string
 	sets   map[key][]dns.RR
 	sigs   map[key][]dns.RR
+	byName map[string][]uint16 // the types at each name
+	above  map[string]bool     // names with other names below them
+	nsecs  []string            // NSEC owners, in canonical order
 	nsec3  *dns.NSEC3PARAM
 	optOut bool
 	ksk    *dns.DNSKEY
@@ -32,9 +44,9 @@ type key struct {
 }
 
 // NewZone parses zone-file text (with $TTL defaulting to 3600) for origin.
-func NewZone(t testing.TB, origin, text string) *Zone {
+func NewZone(t TB, origin, text string) *Zone {
 	t.Helper()
-	z := &Zone{Origin: dns.CanonicalName(origin), sets: map[key][]dns.RR{}, sigs: map[key][]dns.RR{}}
+	z := &Zone{Origin: dns.CanonicalName(origin), sets: map[key][]dns.RR{}, sigs: map[key][]dns.RR{}, byName: map[string][]uint16{}, above: map[string]bool{}}
 	zp := dns.NewZoneParser(strings.NewReader("$TTL 3600\n"+text), z.Origin, "")
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		z.Add(rr)
@@ -50,6 +62,15 @@ func (z *Zone) Add(rr dns.RR) {
 	h := rr.Header()
 	h.Name = dns.CanonicalName(h.Name)
 	k := key{h.Name, h.Rrtype}
+	if len(z.sets[k]) == 0 {
+		z.byName[h.Name] = append(z.byName[h.Name], h.Rrtype)
+		if h.Rrtype != dns.TypeNSEC3 {
+			for p := h.Name; p != z.Origin && p != "."; {
+				p = parent(p)
+				z.above[p] = true
+			}
+		}
+	}
 	z.sets[k] = append(z.sets[k], rr)
 }
 
@@ -64,7 +85,7 @@ type SignOptions struct {
 
 // Sign makes a KSK and a ZSK, adds the DNSKEYs, the NSEC or NSEC3 chain, and
 // signs every authoritative RRset (not delegations' NS nor glue).
-func (z *Zone) Sign(t testing.TB, o SignOptions) {
+func (z *Zone) Sign(t TB, o SignOptions) {
 	t.Helper()
 	if o.Algorithm == 0 {
 		o.Algorithm = dns.ECDSAP256SHA256
@@ -178,15 +199,7 @@ func (z *Zone) names() []string {
 	return out
 }
 
-func (z *Zone) types(name string) []uint16 {
-	var ts []uint16
-	for k := range z.sets {
-		if k.name == name {
-			ts = append(ts, k.rtype)
-		}
-	}
-	return ts
-}
+func (z *Zone) types(name string) []uint16 { return slices.Clone(z.byName[name]) }
 
 func (z *Zone) bitmap(name string, extra ...uint16) []uint16 {
 	ts := append(z.types(name), extra...)
@@ -199,6 +212,7 @@ func (z *Zone) bitmap(name string, extra ...uint16) []uint16 {
 
 func (z *Zone) addNSEC() {
 	names := z.names()
+	z.nsecs = names
 	for i, n := range names {
 		next := names[(i+1)%len(names)]
 		z.Add(&dns.NSEC{Hdr: dns.RR_Header{Name: n, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: 300}, NextDomain: next, TypeBitMap: z.bitmap(n, dns.TypeNSEC)})
