@@ -1,6 +1,7 @@
 package live
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,51 @@ func TestStoreExemptionsSurviveAReload(t *testing.T) {
 	}
 	if n := s.Snapshot().Exemptions.Active(time.Now()); n != 1 {
 		t.Errorf("%d active", n)
+	}
+}
+
+// A reload can switch between forwarding and recursion; the trust anchor
+// file is read at each load, so a changed file rebuilds the resolver, and a
+// bad one keeps the running upstream.
+func TestReloadSwitchesToRecursionAndBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	anchor := dir + "/root.ds"
+	writeAnchor := func(text string) {
+		if err := os.WriteFile(anchor, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeAnchor(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n")
+	recursiveText := "[server]\nlisten = [\"127.0.0.1:5399\"]\n[upstream]\nmode = \"recursive\"\ntrust_anchor = \"" + anchor + "\"\n"
+	cfg, pol := load(t, base)
+	s, err := New(cfg, pol, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rc, rpol := load(t, recursiveText)
+	if err := s.Apply(rc, rpol); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.Snapshot().Upstream
+	if rec.Address() != "recursive" {
+		t.Fatalf("after the reload: %s", rec.Address())
+	}
+	rc2, rpol2 := load(t, recursiveText)
+	if err := s.Apply(rc2, rpol2); err != nil || s.Snapshot().Upstream != rec {
+		t.Fatalf("the same configuration rebuilt the resolver (%v)", err)
+	}
+	writeAnchor(". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16\n")
+	if err := s.Apply(rc2, rpol2); err != nil || s.Snapshot().Upstream == rec {
+		t.Fatalf("a changed trust anchor file did not rebuild the resolver (%v)", err)
+	}
+	rec = s.Snapshot().Upstream
+	writeAnchor("not a DS record\n")
+	if err := s.Apply(rc2, rpol2); err == nil || s.Snapshot().Upstream != rec {
+		t.Fatalf("a bad trust anchor file: %v, upstream replaced: %v", err, s.Snapshot().Upstream != rec)
+	}
+	if err := s.Apply(cfg, pol); err != nil || s.Snapshot().Upstream.Address() != "192.0.2.1:53" {
+		t.Fatalf("back to forwarding: %v", err)
 	}
 }

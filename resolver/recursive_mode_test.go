@@ -155,6 +155,11 @@ block_domains = ["casino.example"]
 	if v := ts.counter(t, "civicdns_dnssec_validations_total", map[string]string{"result": "secure"}); v < 1 {
 		t.Fatalf("secure validations counted %v", v)
 	}
+	for _, name := range []string{"civicdns_recursion_queries_per_lookup", "civicdns_recursion_server_rtt_seconds", "civicdns_recursion_infra_cache_entries", "civicdns_recursion_server_failures_total"} {
+		if !ts.hasSeries(t, name, nil) {
+			t.Errorf("no %s series", name)
+		}
+	}
 }
 
 // forwarder is a non-validating recursive resolver over the world, serving
