@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,5 +295,33 @@ func TestTimeoutIsATimeout(t *testing.T) {
 	}
 	if _, ok := err.(net.Error); ok {
 		t.Fatal("want the upstream error")
+	}
+}
+
+// A server that rejects EDNS (FORMERR without an OPT, as old servers do) is
+// asked again without it, and remembered; a server that does not echo the
+// question's letter case is still believed (0x20 only where it is echoed).
+func TestOldServers(t *testing.T) {
+	w := theWorld(t)
+	var withEDNS atomic.Int32
+	w.servers["other"].SetRewrite(func(udp bool, q, r *dns.Msg) *dns.Msg {
+		if q.IsEdns0() != nil {
+			withEDNS.Add(1)
+			m := new(dns.Msg)
+			m.SetRcode(q, dns.RcodeFormatError)
+			return m
+		}
+		r.Question[0].Name = strings.ToLower(r.Question[0].Name)
+		return r
+	})
+	r := w.resolver(t, func(o *Options) { o.DNSSEC = false })
+	for i := 0; i < 3; i++ {
+		m, err := ask(t, r, "www.other.test.", dns.TypeA)
+		if err != nil || len(addrs(m)) != 1 {
+			t.Fatalf("round %d: %v %v", i, m, err)
+		}
+	}
+	if n := withEDNS.Load(); n != 1 {
+		t.Fatalf("%d queries with EDNS to a server that rejects it; want 1, then none", n)
 	}
 }
