@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civicdns/civicdns/upstream"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/miekg/dns"
 )
@@ -80,10 +81,9 @@ func (c *infra) knownAddrs(name string) ([]netip.Addr, bool) {
 // serverStat is what one server has shown: an RTT estimate (RFC 6298),
 // consecutive timeouts, and its quirks.
 type serverStat struct {
+	rtt upstream.RTT
+
 	mu       sync.Mutex
-	srtt     time.Duration
-	rttvar   time.Duration
-	measured bool
 	timeouts int
 	backoff  time.Time // not preferred until then
 	noEDNS   bool
@@ -104,30 +104,20 @@ func (c *infra) stat(a netip.Addr) *serverStat {
 // that it is tried, so that every server of a zone gets measured.
 const unknownRTT = 100 * time.Millisecond
 
-// rto is how long to wait for the server before trying another.
+// rto is how long to wait for the server before trying another: RFC 6298's
+// timeout, doubled for each timeout in a row.
 func (s *serverStat) rto(limit time.Duration) time.Duration {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.measured {
-		return min(4*unknownRTT, limit)
-	}
-	return min(max(s.srtt+4*s.rttvar, 50*time.Millisecond)<<min(s.timeouts, 4), limit)
+	timeouts := s.timeouts
+	s.mu.Unlock()
+	return min(s.rtt.RTO(4*unknownRTT, 50*time.Millisecond, limit)<<min(timeouts, 4), limit)
 }
 
 func (s *serverStat) observe(rtt time.Duration) {
+	s.rtt.Observe(rtt)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.timeouts = 0
-	if !s.measured {
-		s.srtt, s.rttvar, s.measured = rtt, rtt/2, true
-		return
-	}
-	d := s.srtt - rtt
-	if d < 0 {
-		d = -d
-	}
-	s.rttvar = (3*s.rttvar + d) / 4
-	s.srtt = (7*s.srtt + rtt) / 8
+	s.mu.Unlock()
 }
 
 // failed records a timeout or a lame answer: after three in a row the
@@ -143,12 +133,12 @@ func (s *serverStat) failed(now time.Time) {
 
 // score orders servers: not backed off first, then by smoothed RTT.
 func (s *serverStat) score(now time.Time) time.Duration {
+	v := unknownRTT
+	if srtt, _, ok := s.rtt.Estimate(); ok {
+		v = srtt
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := unknownRTT
-	if s.measured {
-		v = s.srtt
-	}
 	if now.Before(s.backoff) {
 		v += time.Hour
 	}

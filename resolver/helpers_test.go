@@ -12,6 +12,7 @@ import (
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/recursive"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -27,13 +28,13 @@ type testServer struct {
 }
 
 // newLiveState makes the live state of a configuration, as the daemon does.
-func newLiveState(t testing.TB, cfg *config.Config, now func() time.Time, reg prometheus.Registerer) *live.State {
+func newLiveState(t testing.TB, cfg *config.Config, opts live.Options) *live.State {
 	t.Helper()
 	pol, err := policy.Load(cfg, nil)
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	st, err := live.New(cfg, pol, live.Options{Now: now, Registry: reg})
+	st, err := live.New(cfg, pol, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +82,13 @@ func startServerListen(t testing.TB, listen, tomlText string) *testServer {
 
 func startServerFull(t testing.TB, now func() time.Time, rec query.Recorder, listen, tomlText string) *testServer {
 	t.Helper()
+	return startServerRecursion(t, now, rec, listen, tomlText, nil)
+}
+
+// startServerRecursion is startServerFull with the recursive resolver's
+// options adjusted (tests point it at a hierarchy on another port).
+func startServerRecursion(t testing.TB, now func() time.Time, rec query.Recorder, listen, tomlText string, recursion func(*recursive.Options)) *testServer {
+	t.Helper()
 	text := "[server]\nlisten = " + listen + "\n" + tomlText
 	cfg, err := config.Parse("test.toml", []byte(text))
 	if err != nil {
@@ -90,7 +98,7 @@ func startServerFull(t testing.TB, now func() time.Time, rec query.Recorder, lis
 	if now == nil {
 		now = ts.Clock.Now
 	}
-	ts.State = newLiveState(t, cfg, now, ts.Reg)
+	ts.State = newLiveState(t, cfg, live.Options{Now: now, Registry: ts.Reg, Recursion: recursion})
 	ts.Server, err = New(Options{State: ts.State, Now: now, Registry: ts.Reg, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)

@@ -9,14 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/authtest"
 	"github.com/civicdns/civicdns/internal/dnstest"
-	"github.com/civicdns/civicdns/live"
-	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/recursive"
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // recursiveWorld is a small signed hierarchy: the root, example. (NSEC3)
@@ -45,37 +41,12 @@ func recursiveWorld(t *testing.T) (h *authtest.Hierarchy, hints, anchor string, 
 	return h, h.RootHints(map[string]string{"a.root.": rootAddr}), h.Anchor(root), servers
 }
 
-// startRecursiveServer runs civicdns in recursive mode against the world's
-// hierarchy (on its port: the servers of a real hierarchy are on 53).
+// startRecursiveServer runs civicdns against the world's hierarchy (on its
+// port: the servers of a real hierarchy are on 53), with the real clock
+// (signatures are checked against it).
 func startRecursiveServer(t *testing.T, h *authtest.Hierarchy, tomlText string) *testServer {
 	t.Helper()
-	cfg, err := config.Parse("test.toml", []byte("[server]\nlisten = [\"127.0.0.1:0\"]\n"+tomlText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := policy.Load(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Clock: dnstest.NewClock(), Reg: prometheus.NewRegistry()}
-	opts := live.Options{Registry: ts.Reg, Recursion: func(o *recursive.Options) { o.Port = h.Port }}
-	if ts.State, err = live.New(cfg, pol, opts); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ts.State.Close() })
-	if ts.Server, err = New(Options{State: ts.State, Registry: ts.Reg}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ts.Addr = ts.Addrs()[0].String()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ts.Shutdown(ctx)
-	})
-	return ts
+	return startServerRecursion(t, time.Now, nil, `["127.0.0.1:0"]`, tomlText, func(o *recursive.Options) { o.Port = h.Port })
 }
 
 func digAt(t *testing.T, addr string, args ...string) string {

@@ -26,7 +26,7 @@ type Plain struct {
 	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
 	// an answer larger than 4096 bytes is not one we asked for.
 	bufs sync.Pool
-	rtt  rttEstimator
+	rtt  RTT
 	// retransmitted, when set, is called for each query sent again (metrics).
 	retransmitted func()
 }
@@ -85,7 +85,7 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	bufp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bufp)
 	buf := *bufp
-	rto, resent := p.rtt.rto(), false
+	rto, resent := p.rto(), false
 	for {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
@@ -121,7 +121,7 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 			continue // not our answer (garbage or spoofed): keep waiting
 		}
 		if !resent { // Karn: a retransmitted query's time says nothing of the path
-			p.rtt.observe(time.Since(start))
+			p.rtt.Observe(time.Since(start))
 		}
 		return r, nil
 	}
@@ -167,16 +167,6 @@ func exchangeConn(ctx context.Context, conn *dns.Conn, q *dns.Msg) (*dns.Msg, er
 // for want of an answer (the daemon counts them); call it before use.
 func (p *Plain) OnRetransmit(f func()) { p.retransmitted = f }
 
-// rttEstimator keeps a server's smoothed round-trip time and its variation
-// (RFC 6298), for the retransmission timeout of its UDP queries: a lost
-// packet costs a few round trips, not the whole timeout.
-type rttEstimator struct {
-	mu     sync.Mutex
-	srtt   time.Duration
-	rttvar time.Duration
-	seeded bool
-}
-
 // The retransmission timeout's bounds: the first query to a server waits
 // initialRTO; a server's own times never bring it below minRTO.
 const (
@@ -185,26 +175,4 @@ const (
 	maxRTO     = 2 * time.Second
 )
 
-func (e *rttEstimator) rto() time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.seeded {
-		return initialRTO
-	}
-	return min(max(e.srtt+4*e.rttvar, minRTO), maxRTO)
-}
-
-func (e *rttEstimator) observe(sample time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.seeded {
-		e.srtt, e.rttvar, e.seeded = sample, sample/2, true
-		return
-	}
-	diff := e.srtt - sample
-	if diff < 0 {
-		diff = -diff
-	}
-	e.rttvar = (3*e.rttvar + diff) / 4
-	e.srtt = (7*e.srtt + sample) / 8
-}
+func (p *Plain) rto() time.Duration { return p.rtt.RTO(initialRTO, minRTO, maxRTO) }

@@ -480,20 +480,21 @@ func retransmits(t *testing.T, reg *prometheus.Registry, up string) float64 {
 
 func TestRTTEstimator(t *testing.T) {
 	t.Parallel()
-	var e rttEstimator
-	if e.rto() != initialRTO {
-		t.Errorf("first RTO %v", e.rto())
+	var e RTT
+	rto := func() time.Duration { return e.RTO(initialRTO, minRTO, maxRTO) }
+	if rto() != initialRTO {
+		t.Errorf("first RTO %v", rto())
 	}
 	for i := 0; i < 20; i++ {
-		e.observe(time.Millisecond)
+		e.Observe(time.Millisecond)
 	}
-	if e.rto() != minRTO {
-		t.Errorf("a fast server's RTO %v, want the floor %v", e.rto(), minRTO)
+	if rto() != minRTO {
+		t.Errorf("a fast server's RTO %v, want the floor %v", rto(), minRTO)
 	}
 	for i := 0; i < 50; i++ {
-		e.observe(300 * time.Millisecond)
+		e.Observe(300 * time.Millisecond)
 	}
-	if got := e.rto(); got < 300*time.Millisecond || got > maxRTO {
+	if got := rto(); got < 300*time.Millisecond || got > maxRTO {
 		t.Errorf("a slow server's RTO %v", got)
 	}
 }
