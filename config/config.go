@@ -121,6 +121,11 @@ type Metrics struct {
 // State is the [state] section (the exemption workflow of a later release).
 type State struct {
 	Dir string `toml:"dir"`
+	// Postgres shares the workflow (requests, decisions, suspensions, the
+	// audit trail) between instances through a PostgreSQL database; Dir
+	// then keeps the local copy and the queue of requests made while the
+	// database is away.
+	Postgres string `toml:"postgres"`
 }
 
 // Admin is the [admin] section (the director console of a later release).

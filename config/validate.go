@@ -36,6 +36,7 @@ func (c *Config) validate() Errors {
 	depts := v.departments()
 	v.exemptions(depts)
 	v.blockpage()
+	v.state()
 	v.admin(depts)
 	v.log()
 	return v.errs

@@ -31,6 +31,12 @@ func (v *validator) blockpage() {
 	}
 }
 
+func (v *validator) state() {
+	if v.c.State.Postgres != "" && v.c.State.Dir == "" {
+		v.bad("state.postgres", "state.postgres needs [state] dir: the local copy of the shared state and the queue of requests made while the database is away are kept there")
+	}
+}
+
 func (v *validator) admin(depts map[string]string) {
 	if !v.hostPort("admin.listen", v.c.Admin.Listen) {
 		if len(v.c.Director) > 0 && v.c.Admin.Listen == "" {

@@ -104,7 +104,7 @@ func New(opts Options) (*Daemon, error) {
 	}
 
 	if cfg.State.Dir != "" {
-		if d.Store, err = state.Open(cfg.Path(cfg.State.Dir), opts.Now); err != nil {
+		if d.Store, err = state.OpenConfig(cfg, opts.Now); err != nil {
 			d.State.Close()
 			return nil, err
 		}
@@ -211,10 +211,18 @@ const storePoll = 500 * time.Millisecond
 func (d *Daemon) watchStore(ctx context.Context) {
 	t := time.NewTicker(storePoll)
 	defer t.Stop()
+	if d.Store.Shared() {
+		// LISTEN for the other instances' decisions; deliver queued requests.
+		done := make(chan struct{})
+		go func() { d.Store.Run(ctx); close(done) }()
+		defer func() { <-done }()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.Store.Changes():
+			d.RefreshExemptions()
 		case <-t.C:
 			d.refreshMu.Lock()
 			changed := d.Store.Stamp() != d.stamp

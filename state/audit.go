@@ -7,6 +7,7 @@ import (
 
 // AuditEvent is one line of the audit trail: who did what, when, from where.
 type AuditEvent struct {
+	ID     string    `json:"id,omitempty"` // [state] postgres: stored once however often delivered
 	Time   time.Time `json:"time"`
 	Who    string    `json:"who"`    // a director, or the OS user of a CLI
 	From   string    `json:"from"`   // the client address, "" for the CLI
@@ -19,7 +20,14 @@ func (s *Store) Audit(ev AuditEvent) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()
 	}
-	return s.audit.update(func([]entry) ([]any, error) { return []any{ev}, nil })
+	if s.sh != nil && ev.ID == "" {
+		ev.ID = newID("a-")
+	}
+	err := s.audit.update(func([]entry) ([]any, error) { return []any{ev}, nil })
+	if IsOffline(err) {
+		err = s.queue(auditTable, ev)
+	}
+	return err
 }
 
 // AuditSince returns the events at or after since, oldest first.

@@ -137,6 +137,30 @@ func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
 	return f.Sync()
 }
 
+// drain runs fn on the intact records under an exclusive lock and, when it
+// succeeds, empties the journal (an outbox delivered).
+func (j *journal) drain(fn func(entries []entry) error) error {
+	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", j.path, err)
+	}
+	entries, _, err := parse(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.path, err)
+	}
+	if err := fn(entries); err != nil || len(entries) == 0 {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
 // Journal is an append-only file of JSON records with the same guarantees
 // as the store's own (a CRC per record, fsync before acknowledging, flock
 // across processes), for other parts that keep a small durable history:

@@ -20,8 +20,10 @@ import (
 // concurrent use, in one process and across processes.
 type Store struct {
 	dir      string
-	workflow journal
-	audit    journal
+	workflow eventLog // the journal file, or with [state] postgres the shared table
+	audit    eventLog
+	outbox   *journal // [state] postgres: what waits for the database
+	sh       *shared  // nil for a store of files alone
 	now      func() time.Time
 }
 
@@ -45,8 +47,8 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	}
 	return &Store{
 		dir:      dir,
-		workflow: journal{path: filepath.Join(dir, WorkflowFile)},
-		audit:    journal{path: filepath.Join(dir, AuditFile)},
+		workflow: &journal{path: filepath.Join(dir, WorkflowFile)},
+		audit:    &journal{path: filepath.Join(dir, AuditFile)},
 		now:      now,
 	}, nil
 }
@@ -199,6 +201,9 @@ func (s *Store) Load() (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.sh != nil {
+		entries = append(entries, s.queued()...)
+	}
 	return replay(entries)
 }
 
@@ -213,9 +218,12 @@ func newID(prefix string) string {
 // Submit stores a new request, durably, before it returns it with its ID.
 func (s *Store) Submit(q Request) (Request, error) {
 	q.ID, q.Time = newID("R-"), s.now()
-	err := s.workflow.update(func([]entry) ([]any, error) {
-		return []any{record{Time: q.Time, Kind: "request", Request: &q}}, nil
-	})
+	rec := record{Time: q.Time, Kind: "request", Request: &q}
+	err := s.workflow.update(func([]entry) ([]any, error) { return []any{rec}, nil })
+	if IsOffline(err) {
+		// The database is away: the request waits, durably, in the outbox.
+		err = s.queue(workflowTable, rec)
+	}
 	return q, err
 }
 
@@ -373,7 +381,10 @@ func (st *State) Exemptions(loc *time.Location) []*policy.Exemption {
 // Stamp identifies the journal's content cheaply (size and modification
 // time), so that a watcher sees another process's writes.
 func (s *Store) Stamp() string {
-	fi, err := os.Stat(s.workflow.path)
+	if s.sh != nil {
+		return fmt.Sprintf("pg %d %v", s.sh.seq.Load(), s.sh.online.Load())
+	}
+	fi, err := os.Stat(filepath.Join(s.dir, WorkflowFile))
 	if err != nil {
 		return ""
 	}

@@ -46,7 +46,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	// The exemptions in force: the configuration's and the state store's.
 	exemptions := pol.ConfigExemptions()
 	if cfg.State.Dir != "" {
-		store, err := state.Open(cfg.Path(cfg.State.Dir), nil)
+		store, err := state.OpenConfig(cfg, nil)
 		if err == nil {
 			var st *state.State
 			if st, err = store.Load(); err == nil {

@@ -27,7 +27,7 @@ func openStore(cfgPath string) (*config.Config, *state.Store, error) {
 	if cfg.State.Dir == "" {
 		return nil, nil, fmt.Errorf("%s: [state] dir is not set: there is no exemption workflow", cfg.File)
 	}
-	st, err := state.Open(cfg.Path(cfg.State.Dir), nil)
+	st, err := state.OpenConfig(cfg, nil)
 	return cfg, st, err
 }
 
