@@ -15,6 +15,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/internal/pgtest"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/state"
@@ -40,7 +41,9 @@ type fixture struct {
 	parksX  *state.Grant // an exemption Parks granted
 }
 
-func newFixture(t *testing.T, tlsServer bool) *fixture {
+// newFixture makes the console of a store of files, or with dsn a store
+// shared through that PostgreSQL database.
+func newFixture(t *testing.T, tlsServer bool, dsn ...string) *fixture {
 	t.Helper()
 	text := `
 [server]
@@ -79,7 +82,12 @@ password_hash = "` + hash(t, "green fields forever") + `"
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.state.Close() })
-	if f.store, err = state.Open(cfg.State.Dir, f.clock.Now); err != nil {
+	if len(dsn) > 0 {
+		f.store, err = state.OpenShared(cfg.State.Dir, dsn[0], f.clock.Now)
+	} else {
+		f.store, err = state.Open(cfg.State.Dir, f.clock.Now)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	refresh := func() {
@@ -392,5 +400,32 @@ func TestDirectorsSuspendOnlyTheirOwnDevices(t *testing.T) {
 	}
 	if got := decide(); got.Action != policy.Allowed {
 		t.Errorf("after the restoration: %s", got.Action)
+	}
+}
+
+// With [state] postgres and the database away, the console says it is
+// read-only and refuses decisions with that message; back, it decides.
+func TestConsoleIsReadOnlyWhileTheSharedDatabaseIsAway(t *testing.T) {
+	c := pgtest.Start(t)
+	f := newFixture(t, false, c.DSN())
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	approve := func() (int, string) {
+		return do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+f.police.ID+"/approve",
+			strings.NewReader(`{"expires":"2026-11-30","reason":"Fraud unit"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+	}
+	c.Kill()
+	code, body := do(t, chief, "GET", f.srv.URL+"/", nil, nil)
+	if code != http.StatusOK || !strings.Contains(body, "The console is read-only") || !strings.Contains(body, f.police.ID) {
+		t.Fatalf("the dashboard without the database: %d\n%s", code, body)
+	}
+	if code, body := approve(); code != http.StatusServiceUnavailable || !strings.Contains(body, "read-only") {
+		t.Fatalf("an approval without the database: %d %s", code, body)
+	}
+	c.Restart(t)
+	if code, body := approve(); code != http.StatusCreated {
+		t.Fatalf("an approval with the database back: %d %s", code, body)
+	}
+	if _, body := do(t, chief, "GET", f.srv.URL+"/", nil, nil); strings.Contains(body, "The console is read-only") {
+		t.Fatal("still read-only with the database back")
 	}
 }

@@ -293,8 +293,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf,
 		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
-		"Done": r.URL.Query().Get("done"),
+		"Done": r.URL.Query().Get("done"), "ReadOnly": s.readOnly(),
 	})
+}
+
+// readOnly is the banner's text while the shared state database is away.
+func (s *Server) readOnly() string {
+	if s.store.Online() {
+		return ""
+	}
+	return readOnlyMessage
 }
 
 // decisionInput reads an approval or denial from a form or a JSON body.
@@ -345,12 +353,18 @@ func (s *Server) decided(w http.ResponseWriter, r *http.Request, status int, v a
 	http.Redirect(w, r, "/?done="+url.QueryEscape(done), http.StatusSeeOther)
 }
 
+// readOnlyMessage is what a director hears while the shared state database
+// is away ([state] postgres): the console shows what it last knew.
+const readOnlyMessage = "The console is read-only: the shared state database cannot be reached. What you see is the state last known; decisions can be made again when it returns. Requests from the block page are kept and will arrive then."
+
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, state.ErrNotPending):
 		s.fail(w, r, http.StatusConflict, err.Error())
 	case errors.Is(err, state.ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, "No such request or exemption in your department.")
+	case state.IsOffline(err):
+		s.fail(w, r, http.StatusServiceUnavailable, readOnlyMessage)
 	default:
 		s.log.Error("console: state store", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "The decision could not be stored.")
@@ -397,7 +411,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: clientOf(r), ForClient: in.Scope == "client",
 		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference)})
 	if err != nil {
-		if errors.Is(err, state.ErrNotPending) || errors.Is(err, state.ErrNotFound) {
+		if errors.Is(err, state.ErrNotPending) || errors.Is(err, state.ErrNotFound) || state.IsOffline(err) {
 			s.storeError(w, r, err)
 		} else {
 			s.fail(w, r, http.StatusBadRequest, err.Error())

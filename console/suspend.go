@@ -91,6 +91,10 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, sess *session) 
 		}
 	}
 	sus, err := s.store.Suspend(pfx, sess.director, clientOf(r), strings.TrimSpace(in.Reason), sess.department, until)
+	if state.IsOffline(err) {
+		s.storeError(w, r, err)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return

@@ -38,6 +38,7 @@ button { font: inherit; font-weight: 600; border: 0; border-radius: .2rem; paddi
 button.deny, button.revoke { background: #8a1c1c; }
 button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 .done { background: #e6f4ea; border-left: .3rem solid #1d6b2f; padding: .6rem 1rem; margin-bottom: 1rem; }
+.readonly { background: #fdecea; border-left: .3rem solid #9b1c1c; padding: .6rem 1rem; margin-bottom: 1rem; }
 .error { background: #fdecea; border-left: .3rem solid #8a1c1c; padding: .6rem 1rem; margin: .75rem 0; }
 .muted { color: #555; }
 .signin { max-width: 24rem; margin: 4rem auto; }
@@ -62,6 +63,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <header><h1>Exemptions for {{.Department}}</h1>
 <form class="inline" method="post" action="/signout"><span>{{.Director}}</span> <input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form></header>
 <main>
+{{if .ReadOnly}}<div class="readonly" role="alert">{{.ReadOnly}}</div>{{end}}
 {{if .Done}}<div class="done" role="status">{{.Done}}</div>{{end}}
 <section aria-labelledby="pending"><h2 id="pending">Requests waiting for you ({{len .Pending}})</h2>
 {{if not .Pending}}<p class="muted">No request is waiting.</p>{{end}}
