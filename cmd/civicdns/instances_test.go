@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/internal/pgtest"
+	"github.com/civicdns/civicdns/state"
+)
+
+// Two civicdns processes share one workflow through a real PostgreSQL: an
+// approval made from a shell against one is live on the other; with the
+// database killed both go on answering with the exemptions they knew, and
+// a block-page request made meanwhile on one arrives when it returns.
+func TestTwoInstancesShareTheWorkflow(t *testing.T) {
+	c := pgtest.Start(t)
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	config := func(name string) (path, dir string) {
+		dir = filepath.Join(t.TempDir(), name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, dir, "civicdns.toml", fmt.Sprintf(`[server]
+listen = ["127.0.0.1:0"]
+[metrics]
+listen = ""
+[upstream]
+servers = [%q]
+[state]
+dir = "state"
+postgres = %q
+[block]
+answer = "blockpage"
+blockpage_ipv4 = "10.0.0.53"
+[[department]]
+name = "Police"
+networks = ["127.0.0.1/32"]
+`, up.Addr, c.DSN())), dir
+	}
+	cfgA, dirA := config("a")
+	cfgB, _ := config("b")
+	request := func(s *state.Store, reason string) state.Request {
+		t.Helper()
+		q, err := s.Submit(state.Request{Client: netip.MustParseAddr("127.0.0.1"), Department: "Police", Name: "www.pokerstars.com",
+			Category: "gambling", Matched: "pokerstars.com", Requester: "Pat", Email: "pat@city.example", Reason: reason})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	storeA, err := state.OpenShared(filepath.Join(dirA, "state"), c.DSN(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := request(storeA, "fraud case")
+	a, b := startDaemon(t, cfgA), startDaemon(t, cfgB)
+	answer := func(d *process) string { return strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A")) }
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+			time.Sleep(20 * time.Millisecond) // polling what a client sees
+		}
+	}
+	if answer(a) != "10.0.0.53" || answer(b) != "10.0.0.53" {
+		t.Fatal("blocked before the approval")
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"exemptions", "-config", cfgA, "approve", q.ID, "-by", "Chief of Police", "-expires", time.Now().AddDate(0, 1, 0).Format("2006-01-02")}, &out, &errb); code != 0 {
+		t.Fatalf("approve on a: %d %s", code, errb.String())
+	}
+	start := time.Now()
+	waitFor("the approval made on a, live on b", func() bool { return answer(b) == "192.0.2.20" })
+	t.Logf("approved against a, live on b after %v", time.Since(start).Round(time.Millisecond))
+	waitFor("the approval live on a", func() bool { return answer(a) == "192.0.2.20" })
+
+	// The database goes away: both keep the exemption; a request waits.
+	c.Kill()
+	if answer(a) != "192.0.2.20" || answer(b) != "192.0.2.20" {
+		t.Fatal("an exemption was lost with the database")
+	}
+	queued := request(storeA, "queued while the database was away")
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"exemptions", "-config", cfgB, "approve", queued.ID, "-by", "Chief of Police", "-expires", "2099-01-01", "-reason", "r"}, &out, &errb); code == 0 ||
+		!strings.Contains(errb.String(), "unreachable") {
+		t.Fatalf("a decision without the database: %d %s %s", code, out.String(), errb.String())
+	}
+	c.Restart(t)
+	waitFor("the queued request, delivered by a, listed on b", func() bool {
+		out.Reset()
+		run([]string{"exemptions", "-config", cfgB, "list"}, &out, &errb)
+		return strings.Contains(out.String(), queued.ID)
+	})
+	if answer(a) != "192.0.2.20" || answer(b) != "192.0.2.20" {
+		t.Fatal("the exemption did not survive the outage")
+	}
+}
