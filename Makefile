@@ -43,6 +43,7 @@ bench-deps:
 
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench ApprovalPropagation -benchtime 100x ./cmd/civicdns
 	bash bench/bench.sh
 	bash bench/recursion.sh
 

@@ -91,7 +91,7 @@ type process struct {
 	upstreams map[string]any // the start-up log line that names the upstreams
 }
 
-func startDaemon(t *testing.T, cfgPath string) *process {
+func startDaemon(t testing.TB, cfgPath string) *process {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "-config", cfgPath, "-log-json", "-log-level", "debug")
 	stderr, _ := cmd.StderrPipe()
@@ -132,7 +132,7 @@ func startDaemon(t *testing.T, cfgPath string) *process {
 }
 
 // waitLog reads log records until one with msg, failing if the process ends first.
-func (d *process) waitLog(t *testing.T, msg string) map[string]any {
+func (d *process) waitLog(t testing.TB, msg string) map[string]any {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
