@@ -112,6 +112,9 @@ func New(opts Options) (*Daemon, error) {
 			d.State.Close()
 			return nil, err
 		}
+		if d.Store.Shared() {
+			registerSharedState(opts.Registry, d.Store)
+		}
 	}
 
 	// The start order; Shutdown goes backwards.
@@ -273,4 +276,22 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.State.Close()
 	return errors.Join(errs...)
+}
+
+// registerSharedState exports whether the shared state database answers
+// and how much waits for it ([state] postgres).
+func registerSharedState(reg prometheus.Registerer, st *state.Store) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "civicdns_state_postgres_up",
+			Help: "1 when the shared state database ([state] postgres) answered last time it was asked; 0 while decisions are read-only."},
+			func() float64 {
+				if st.Online() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "civicdns_state_outbox_records",
+			Help: "Requests and audit events waiting in [state] dir for the shared state database."},
+			func() float64 { return float64(st.Queued()) }),
+	)
 }

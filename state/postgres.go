@@ -351,6 +351,15 @@ func (s *Store) deliver(ctx context.Context) error {
 	})
 }
 
+// Queued is how many records wait in the outbox for the database.
+func (s *Store) Queued() int {
+	if s.outbox == nil {
+		return 0
+	}
+	entries, _ := s.outbox.read()
+	return len(entries)
+}
+
 // queued returns the workflow records waiting in the outbox, so that this
 // instance shows its own queued requests (as pending) before they arrive.
 func (s *Store) queued() []entry {
