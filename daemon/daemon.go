@@ -85,7 +85,8 @@ func New(opts Options) (*Daemon, error) {
 	recorder := opts.Recorder
 	if cfg.Log.Dir != "" {
 		dir := cfg.Path(cfg.Log.Dir)
-		d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, log)
+		d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, log,
+			querylog.OpenHolds(dir, cfg.State.Postgres))
 		if d.QueryLog, err = querylog.Open(querylog.Options{Dir: dir, Instance: cfg.Log.Instance,
 			Location: pol.Location(), Logger: log, Registry: opts.Registry}, func(string) { d.Retention.Kick() }); err != nil {
 			d.State.Close()

@@ -46,10 +46,18 @@ type holdRecord struct {
 // Holds are the legal holds of a query log, kept in its folder.
 type Holds struct{ j *state.Journal }
 
-// OpenHolds opens the holds of the log in dir.
-func OpenHolds(dir string) *Holds {
-	return &Holds{state.OpenJournal(filepath.Join(dir, "holds.journal"))}
+// OpenHolds opens the holds of the log in dir; with sharedDSN ([state]
+// postgres) the holds are the shared database's, dir keeping their copy.
+func OpenHolds(dir, sharedDSN string) *Holds {
+	path := filepath.Join(dir, "holds.journal")
+	if sharedDSN != "" {
+		return &Holds{state.OpenSharedHolds(path, sharedDSN)}
+	}
+	return &Holds{state.OpenJournal(path)}
 }
+
+// Close releases the database connections of shared holds.
+func (hs *Holds) Close() { hs.j.Close() }
 
 func replayHolds(recs []json.RawMessage) ([]*Hold, error) {
 	var out []*Hold

@@ -289,7 +289,7 @@ func TestRetentionWithHolds(t *testing.T) {
 	}
 	lg.Flush()
 	lg.sink.Close()
-	r := NewRetention(dir, 30, 60, time.UTC, func() time.Time { return now }, nil)
+	r := NewRetention(dir, 30, 60, time.UTC, func() time.Time { return now }, nil, OpenHolds(dir, ""))
 	held := netip.MustParsePrefix("10.20.3.4/32")
 	h, err := r.Holds.Place(held, "", "Case 2026-77, subpoena", "Records officer", now)
 	if err != nil {

@@ -55,6 +55,7 @@ func (r *Retention) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
+	defer r.Holds.Close()
 	for {
 		if err := r.Apply(); err != nil {
 			r.Log.Error("query log retention", "err", err)
@@ -69,8 +70,8 @@ func (r *Retention) Run(ctx context.Context) {
 }
 
 // NewRetention makes the retention of the log in dir ([log] retention_days
-// and blocked_retention_days).
-func NewRetention(dir string, days, blockedDays int, loc *time.Location, now func() time.Time, log *slog.Logger) *Retention {
+// and blocked_retention_days), keeping what holds (OpenHolds) hold.
+func NewRetention(dir string, days, blockedDays int, loc *time.Location, now func() time.Time, log *slog.Logger, holds *Holds) *Retention {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -81,7 +82,7 @@ func NewRetention(dir string, days, blockedDays int, loc *time.Location, now fun
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Retention{Dir: dir, Days: days, BlockedDays: max(days, blockedDays), Location: loc, Now: now,
-		Holds: OpenHolds(dir), Log: log, kick: make(chan struct{}, 1)}
+		Holds: holds, Log: log, kick: make(chan struct{}, 1)}
 }
 
 // Apply runs one pass: compaction of finished days, then the schedule.

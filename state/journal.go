@@ -165,10 +165,10 @@ func (j *journal) drain(fn func(entries []entry) error) error {
 // as the store's own (a CRC per record, fsync before acknowledging, flock
 // across processes), for other parts that keep a small durable history:
 // the query log's legal holds.
-type Journal struct{ j journal }
+type Journal struct{ j eventLog }
 
 // OpenJournal names the journal at path (created, 0600, on the first append).
-func OpenJournal(path string) *Journal { return &Journal{journal{path: path}} }
+func OpenJournal(path string) *Journal { return &Journal{&journal{path: path}} }
 
 // Records returns the intact records, oldest first.
 func (j *Journal) Records() ([]json.RawMessage, error) {

@@ -50,6 +50,7 @@ type eventLog interface {
 const (
 	workflowTable = "civicdns_state_workflow"
 	auditTable    = "civicdns_state_audit"
+	holdsTable    = "civicdns_state_holds" // the query log's legal holds
 	notifyChannel = "civicdns_state"
 	migrationLock = 7411_0002 // pg_advisory_lock key of the state's migrations
 	appendLock    = 7411_0003 // pg_advisory_xact_lock key of every append
@@ -71,6 +72,10 @@ var migrations = []string{
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
 		key text UNIQUE,
+		data jsonb NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS civicdns_state_holds (
+		seq bigserial PRIMARY KEY,
+		time timestamptz NOT NULL DEFAULT now(),
 		data jsonb NOT NULL)`,
 }
 
@@ -303,6 +308,10 @@ func insert(ctx context.Context, tx pgx.Tx, table string, rec any) error {
 		_, err = tx.Exec(ctx, `INSERT INTO civicdns_state_audit (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, data)
 		return err
 	}
+	if table == holdsTable {
+		_, err = tx.Exec(ctx, `INSERT INTO civicdns_state_holds (data) VALUES ($1)`, data)
+		return err
+	}
 	if k.Kind == "request" && k.Request != nil {
 		key = &k.Request.ID
 	}
@@ -440,12 +449,7 @@ func (s *Store) Run(ctx context.Context) {
 			wait = min(2*wait, 5*time.Second)
 		}
 	}
-	s.sh.mu.Lock()
-	if s.sh.pool != nil {
-		s.sh.pool.Close()
-		s.sh.pool = nil
-	}
-	s.sh.mu.Unlock()
+	s.sh.close()
 }
 
 // listen holds one connection LISTENing until it fails or ctx ends.
@@ -505,4 +509,28 @@ func OpenConfig(cfg *config.Config, now func() time.Time) (*Store, error) {
 		return OpenShared(cfg.Path(cfg.State.Dir), cfg.State.Postgres, now)
 	}
 	return Open(cfg.Path(cfg.State.Dir), now)
+}
+
+// OpenSharedHolds is OpenJournal for the query log's legal holds with
+// [state] postgres: kept in the shared database, so a hold placed on any
+// instance holds on every one; path keeps the local copy, read while the
+// database is away (a hold is then refused, as a decision is).
+func OpenSharedHolds(path, dsn string) *Journal {
+	return &Journal{&pgLog{sh: &shared{dsn: dsn, changes: make(chan struct{}, 1)}, table: holdsTable, mirror: &journal{path: path}}}
+}
+
+// Close releases a shared journal's connections.
+func (j *Journal) Close() {
+	if l, ok := j.j.(*pgLog); ok {
+		l.sh.close()
+	}
+}
+
+func (sh *shared) close() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.pool != nil {
+		sh.pool.Close()
+		sh.pool = nil
+	}
 }

@@ -2,8 +2,10 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +50,19 @@ func TestSharedStoreThroughPostgres(t *testing.T) {
 		go func() { defer running.Done(); s.Run(ctx) }()
 	}
 	defer func() { cancel(); running.Wait() }()
+
+	// The query log's legal holds, placed on one instance, hold on the other.
+	holdsA, holdsB := OpenSharedHolds(filepath.Join(t.TempDir(), "ha"), c.DSN()), OpenSharedHolds(filepath.Join(t.TempDir(), "hb"), c.DSN())
+	defer holdsA.Close()
+	defer holdsB.Close()
+	if err := holdsA.Append(func([]json.RawMessage) ([]any, error) {
+		return []any{map[string]string{"kind": "hold", "id": "h-1"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := holdsB.Records(); err != nil || len(recs) != 1 || !strings.Contains(string(recs[0]), "h-1") {
+		t.Fatalf("holds on b: %s %v", recs, err)
+	}
 
 	q, err := a.Submit(request("10.20.1.1"))
 	if err != nil {

@@ -93,13 +93,15 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	holds := querylog.OpenHolds(dir, cfg.State.Postgres)
+	defer holds.Close()
 	switch verb {
 	case "hold":
 		if !f.Client.IsValid() {
 			fmt.Fprint(stderr, logsUsage)
 			return 2
 		}
-		h, err := querylog.OpenHolds(dir).Place(f.Client, f.Name, *reason, osUser(), time.Now())
+		h, err := holds.Place(f.Client, f.Name, *reason, osUser(), time.Now())
 		if err != nil {
 			fmt.Fprintf(stderr, "civicdns logs hold: %v\n", err)
 			return 1
@@ -112,7 +114,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, logsUsage)
 			return 2
 		}
-		if err := querylog.OpenHolds(dir).Release(fl.Arg(0), osUser(), time.Now()); err != nil {
+		if err := holds.Release(fl.Arg(0), osUser(), time.Now()); err != nil {
 			fmt.Fprintf(stderr, "civicdns logs release: %v\n", err)
 			return 1
 		}
@@ -120,19 +122,19 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "released %s\n", fl.Arg(0))
 		return 0
 	case "holds":
-		holds, err := querylog.OpenHolds(dir).List()
+		list, err := holds.List()
 		if err != nil {
 			fmt.Fprintf(stderr, "civicdns logs holds: %v\n", err)
 			return 1
 		}
-		for _, h := range holds {
+		for _, h := range list {
 			status := "in force"
 			if h.Released {
 				status = "released by " + h.ReleasedBy + " " + h.ReleasedAt.Format("2006-01-02")
 			}
 			fmt.Fprintf(stdout, "%s  %s%s  placed by %s %s: %s (%s)\n", h.ID, h.Client, nameOf(h.Name), h.By, h.Time.Format("2006-01-02"), h.Reason, status)
 		}
-		if len(holds) == 0 {
+		if len(list) == 0 {
 			fmt.Fprintln(stdout, "no legal holds")
 		}
 		return 0
