@@ -107,6 +107,10 @@ func (r *Resolver) Address() string { return "recursive" }
 // Close releases nothing: every exchange has its own socket.
 func (r *Resolver) Close() error { return nil }
 
+// maxResolution is the longest one question is worked on (upstream.Plan's
+// worst case for recursion is the same).
+const maxResolution = 10 * time.Second
+
 // Exchange resolves q's question from the root. The answer has AD when it
 // validated; DNSSEC records only when q has DO; a bogus answer is an
 // upstream.Error of a DNSSEC kind; with CD the answer is not validated.
@@ -114,6 +118,10 @@ func (r *Resolver) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if len(q.Question) != 1 {
 		return nil, errors.New("recursive: one question expected")
 	}
+	// One client question gets maxResolution at most, however the zones
+	// it meets behave (the query budget bounds the packets, this the time).
+	ctx, cancel := context.WithTimeout(ctx, maxResolution)
+	defer cancel()
 	w, ctx := workFrom(ctx)
 	qs := q.Question[0]
 	validate := r.val != nil && !q.CheckingDisabled
