@@ -50,18 +50,21 @@ func newInfra(root *delegation, now func() time.Time) *infra {
 	return &infra{root: root, zones: zones, addrs: addrs, servers: servers, now: now}
 }
 
-// closest is the deepest known, unexpired delegation at or above name.
+// closest is the deepest known, unexpired delegation at or above name: the
+// primed root's when nothing deeper is known, the hints' before priming.
 func (c *infra) closest(name string) *delegation {
 	now := c.now()
-	for n := name; n != "."; n = parentOf(n) {
+	for n := name; ; n = parentOf(n) {
 		if d, ok := c.zones.Get(n); ok {
 			if now.Before(d.expires) {
 				return d
 			}
 			c.zones.Remove(n)
 		}
+		if n == "." {
+			return c.root
+		}
 	}
-	return c.root
 }
 
 func (c *infra) addDelegation(d *delegation) { c.zones.Add(d.zone, d) }

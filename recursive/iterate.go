@@ -23,6 +23,7 @@ const (
 	maxGluelessNest = 4  // glueless lookups inside glueless lookups
 	maxServerTries  = 6  // servers of one zone tried for one question
 	maxMinimise     = 10 // QNAME minimisation steps before the full name is asked
+	failedNSTTL     = 30 * time.Second
 )
 
 // work is the budget of one client question, shared by every lookup it
@@ -62,6 +63,9 @@ func (r *Resolver) iterate(ctx context.Context, name string, qtype uint16) (*ste
 		start = parentOf(name) // the DS records are the parent's
 	}
 	d := r.infra.closest(start)
+	if d == r.infra.root {
+		d = r.prime(ctx)
+	}
 	known := dns.CountLabel(d.zone) // labels of name known to have no cut above
 	minimise, steps := r.qmin, 0
 	for referrals := 0; referrals <= maxReferrals; {
@@ -242,6 +246,9 @@ func (r *Resolver) addrsOf(ctx context.Context, w *work, d *delegation) []netip.
 		if dns.IsSubDomain(d.zone, ns) || w.busy[ns] || w.nest >= maxGluelessNest {
 			continue // in-zone without glue, or already being resolved: a cycle
 		}
+		if _, known := r.infra.knownAddrs(ns); known {
+			continue // known to have no address (failed a moment ago)
+		}
 		tried++
 		out = append(out, r.resolveAddrs(ctx, w, ns)...)
 		if len(out) > 0 {
@@ -295,6 +302,10 @@ func (r *Resolver) resolveAddrs(ctx context.Context, w *work, ns string) []netip
 	}
 	if len(out) > 0 {
 		r.infra.addAddrs(ns, out, max(ttl, 5*time.Second))
+	} else if ctx.Err() == nil {
+		// Remembered for a while, so that a zone whose name servers cannot
+		// be resolved does not cost every question about it the same queries.
+		r.infra.addAddrs(ns, nil, failedNSTTL)
 	}
 	return out
 }
@@ -347,6 +358,59 @@ func uniq(addrs []netip.Addr) []netip.Addr {
 			seen[a] = true
 			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// prime asks the root servers of the hints for the root's current name
+// servers (RFC 8109) and keeps them for their TTL; until that works, the
+// hints themselves serve.
+func (r *Resolver) prime(ctx context.Context) *delegation {
+	now := r.now()
+	if d, ok := r.infra.zones.Get("."); ok && now.Before(d.expires) {
+		return d
+	}
+	w, ctx := workFrom(ctx)
+	resp, err := r.askZone(ctx, w, r.infra.root, ".", dns.TypeNS)
+	if err != nil {
+		return r.infra.root
+	}
+	d := &delegation{zone: ".", addrs: map[string][]netip.Addr{}}
+	ttl := maxNSTTL
+	for _, rr := range resp.Answer {
+		if ns, ok := rr.(*dns.NS); ok && ns.Hdr.Name == "." {
+			d.ns = append(d.ns, dns.CanonicalName(ns.Ns))
+			ttl = min(ttl, time.Duration(ns.Hdr.Ttl)*time.Second)
+		}
+	}
+	for _, rr := range resp.Extra {
+		owner := dns.CanonicalName(rr.Header().Name)
+		if !contains(d.ns, owner) {
+			continue
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
+				d.addrs[owner] = append(d.addrs[owner], a)
+			}
+		case *dns.AAAA:
+			if a, ok := netip.AddrFromSlice(v.AAAA); ok && !a.Is4In6() {
+				d.addrs[owner] = append(d.addrs[owner], a)
+			}
+		}
+	}
+	if len(r.usable(flatten(d.addrs))) == 0 {
+		return r.infra.root // no usable address in the answer: keep the hints
+	}
+	d.expires = now.Add(max(ttl, time.Minute))
+	r.infra.addDelegation(d)
+	return d
+}
+
+func flatten(m map[string][]netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range m {
+		out = append(out, a...)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/internal/authtest"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
 )
@@ -238,6 +239,43 @@ func TestMaliciousZonesEndQuickly(t *testing.T) {
 			t.Errorf("%s took %v", name, d)
 		}
 		t.Logf("%s: %v after %d queries, %v", name, err, sent, time.Since(start).Round(time.Millisecond))
+		// Asked again at once: what failed is remembered, nothing is asked twice.
+		before = totalQueries(w)
+		if _, err := ask(t, r, name, dns.TypeA); err == nil {
+			t.Fatalf("%s resolved the second time", name)
+		}
+		if again := totalQueries(w) - before; again >= sent && sent > 1 {
+			t.Errorf("%s asked again: %d queries, as many as the first time (%d)", name, again, sent)
+		}
+	}
+}
+
+// The root's name servers are primed from the hints (RFC 8109): a root
+// server the hints do not name is used when the one they name stops.
+func TestRootPriming(t *testing.T) {
+	h := authtest.New(t)
+	a, b, ex := h.Addr(), h.Addr(), h.Addr()
+	soa := "@ SOA ns.invalid. admin.invalid. 1 3600 600 86400 300\n"
+	root := authtest.NewZone(t, ".", soa+"@ NS a.root.\n@ NS b.root.\na.root. A "+a+"\nb.root. A "+b+"\nexample. NS ns.example.\nns.example. A "+ex+"\n")
+	exz := authtest.NewZone(t, "example.", soa+"@ NS ns\nns A "+ex+"\nwww A 192.0.2.1\n")
+	first := h.Serve(a, root)
+	h.Serve(b, root)
+	h.Serve(ex, exz)
+	r, err := New(Options{RootHints: h.RootHints(map[string]string{"a.root.": a}), Port: h.Port, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ask(t, r, "www.example.", dns.TypeA); err != nil || len(addrs(m)) != 1 {
+		t.Fatalf("%v %v", m, err)
+	}
+	d, ok := r.infra.zones.Get(".")
+	if !ok || len(d.ns) != 2 || len(d.addrs["b.root."]) != 1 {
+		t.Fatalf("the root was not primed: %+v", d)
+	}
+	first.SetRewrite(func(bool, *dns.Msg, *dns.Msg) *dns.Msg { return nil })
+	r.infra.zones.Remove("example.") // the next name needs the root again
+	if m, err := ask(t, r, "www.example.", dns.TypeA); err != nil || len(addrs(m)) != 1 {
+		t.Fatalf("with the hints' root server gone: %v %v", m, err)
 	}
 }
 

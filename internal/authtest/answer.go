@@ -78,6 +78,15 @@ func (z *Zone) answerName(m *dns.Msg, qname string, qtype uint16, do bool) strin
 	if len(z.types(qname)) > 0 {
 		if set := z.rrs(qname, qtype, do); len(set) > 0 {
 			m.Answer = append(m.Answer, set...)
+			if qtype == dns.TypeNS { // the addresses of the zone's own name servers, as servers add them
+				for _, rr := range z.sets[key{qname, dns.TypeNS}] {
+					target := dns.CanonicalName(rr.(*dns.NS).Ns)
+					if dns.IsSubDomain(z.Origin, target) && !z.glue(target) {
+						m.Extra = append(m.Extra, z.sets[key{target, dns.TypeA}]...)
+						m.Extra = append(m.Extra, z.sets[key{target, dns.TypeAAAA}]...)
+					}
+				}
+			}
 			return ""
 		}
 		if c := z.sets[key{qname, dns.TypeCNAME}]; len(c) > 0 {
