@@ -1,6 +1,7 @@
 package recursive
 
 import (
+	"fmt"
 	"errors"
 	"net"
 	"strings"
@@ -361,5 +362,32 @@ func TestOldServers(t *testing.T) {
 	}
 	if n := withEDNS.Load(); n != 1 {
 		t.Fatalf("%d queries with EDNS to a server that rejects it; want 1, then none", n)
+	}
+}
+
+// Once a server is known to echo the letter case of the question, an
+// answer in another case is not believed (it may be forged): the resolver
+// waits for the real one, and with none gives up as on a timeout.
+func TestAnswersInTheWrongCaseAreIgnored(t *testing.T) {
+	w := theWorld(t)
+	r := w.resolver(t, func(o *Options) { o.DNSSEC = false })
+	if _, err := ask(t, r, "www.other.test.", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	w.servers["other"].SetRewrite(func(udp bool, q, m *dns.Msg) *dns.Msg {
+		m.Question[0].Name = strings.ToLower(m.Question[0].Name)
+		m.Answer = []dns.RR{rr(t, "host.other.test. 300 IN A 203.0.113.66")}
+		m.Answer[0].Header().Name = m.Question[0].Name
+		return m
+	})
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("Host%d.Other.Test.", i) // letters to flip; the lower-cased answer differs from what was asked
+		m, err := ask(t, r, name, dns.TypeA)
+		if err == nil {
+			t.Fatalf("%s: an answer in the wrong case was believed: %v", name, addrs(m))
+		}
+		if kindOf(err) != upstream.KindTimeout {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 }
