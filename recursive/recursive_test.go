@@ -1,8 +1,8 @@
 package recursive
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
