@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -427,5 +428,34 @@ func TestConsoleIsReadOnlyWhileTheSharedDatabaseIsAway(t *testing.T) {
 	}
 	if _, body := do(t, chief, "GET", f.srv.URL+"/", nil, nil); strings.Contains(body, "The console is read-only") {
 		t.Fatal("still read-only with the database back")
+	}
+}
+
+// Two instances' consoles over one shared database: the same director
+// approving one request on both at once ends in one decision (201 and 409),
+// and each console shows it.
+func TestConcurrentApprovalsFromTwoConsoles(t *testing.T) {
+	c := pgtest.Start(t)
+	fa, fb := newFixture(t, false, c.DSN()), newFixture(t, false, c.DSN())
+	chiefA, csrfA := fa.client(t, "Chief of Police", "correct horse battery")
+	chiefB, csrfB := fb.client(t, "Chief of Police", "correct horse battery")
+	approve := func(cl *http.Client, base, csrf string, codes chan<- int) {
+		code, _ := do(t, cl, "POST", base+"/api/v1/requests/"+fa.police.ID+"/approve",
+			strings.NewReader(`{"expires":"2026-11-30","reason":"Fraud unit"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+		codes <- code
+	}
+	codes := make(chan int, 2)
+	go approve(chiefA, fa.srv.URL, csrfA, codes)
+	go approve(chiefB, fb.srv.URL, csrfB, codes)
+	got := []int{<-codes, <-codes}
+	slices.Sort(got)
+	if got[0] != http.StatusCreated || got[1] != http.StatusConflict {
+		t.Fatalf("two approvals at once: %v; want one 201 and one 409", got)
+	}
+	for _, f := range []*fixture{fa, fb} {
+		st, err := f.store.Load()
+		if err != nil || st.Request(fa.police.ID).Status != state.Approved {
+			t.Fatalf("the request on one console: %v", err)
+		}
 	}
 }
