@@ -2,6 +2,7 @@ package dnssec
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -23,8 +24,8 @@ type Validator struct {
 	src      Source
 	now      func() time.Time
 	keys     *lru.Cache[string, *zoneKeys]
-	cuts     *lru.Cache[string, cutEntry] // forwarding: names known not to be signed zone cuts
-	verified *lru.Cache[string, bool]     // signatures checked: the outcome
+	cuts     *lru.Cache[string, cutEntry]        // forwarding: names known not to be signed zone cuts
+	verified *lru.Cache[[sha256.Size]byte, bool] // signatures checked: the outcome
 
 	mu      sync.Mutex
 	flights map[string]*keyFlight
@@ -50,8 +51,8 @@ const (
 	maxKeyTTL   = time.Hour
 	bogusTTL    = time.Minute
 	keyCacheLen = 10000
-	// verifiedCacheLen is how many signature checks are remembered (a few
-	// hundred bytes each).
+	// verifiedCacheLen is how many signature checks are remembered (about
+	// 100 bytes each).
 	verifiedCacheLen = 50000
 	maxDepth         = 32 // zone cuts followed from an answer up to its anchor
 )
@@ -64,7 +65,7 @@ func NewValidator(anchors *Anchors, src Source, now func() time.Time) *Validator
 	}
 	keys, _ := lru.New[string, *zoneKeys](keyCacheLen)
 	cuts, _ := lru.New[string, cutEntry](keyCacheLen)
-	verified, _ := lru.New[string, bool](verifiedCacheLen)
+	verified, _ := lru.New[[sha256.Size]byte, bool](verifiedCacheLen)
 	return &Validator{anchors: anchors, src: src, now: now, keys: keys, cuts: cuts, verified: verified, flights: map[string]*keyFlight{}}
 }
 

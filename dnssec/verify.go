@@ -1,6 +1,7 @@
 package dnssec
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -163,11 +164,11 @@ func (v *Validator) checkSignature(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) 
 
 var errBadSignature = errors.New("the signature does not verify")
 
-// signatureKey names what a verification depends on: the signature with
+// signatureKey names what a verification depends on (as a digest): the signature with
 // its fields, the key, and the RRset in canonical form (owner in lower
 // case, the wildcard's owner for an expanded answer, the original TTL,
 // records sorted).
-func signatureKey(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) string {
+func signatureKey(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) [sha256.Size]byte {
 	lines := make([]string, 0, len(rrs))
 	for _, rr := range rrs {
 		c := dns.Copy(rr)
@@ -187,7 +188,8 @@ func signatureKey(sig *dns.RRSIG, k *dns.DNSKEY, rrs []dns.RR) string {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	return b.String()
+	// Kept as a SHA-256 digest: 32 bytes an entry, whatever the key size.
+	return sha256.Sum256([]byte(b.String()))
 }
 
 // zoneKey is a DNSKEY with its key tag, computed once (it decodes the key).
