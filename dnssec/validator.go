@@ -78,6 +78,9 @@ func (v *Validator) KnownZones() int { return v.keys.Len() }
 // It returns true when the whole answer is secure, false when part of it is
 // insecure (an unsigned zone), and a *Failure when it is bogus.
 func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtype uint16, zone string) (bool, error) {
+	if qtype == dns.TypeRRSIG {
+		return false, nil // signatures asked for themselves are not an RRset to validate (RFC 4035 §3.2.1)
+	}
 	known := zone != ""
 	qname, zone = canon(qname), canon(zone)
 	now := v.now()
