@@ -82,6 +82,8 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 		{"plain upstream by name", "[upstream]\nservers = [\"dns.google:53\"]\n", []string{`c.toml:2: upstream.servers: "dns.google:53": a plain upstream needs an IP address`}},
 		{"recursive with servers", "[upstream]\nmode = \"recursive\"\nservers = [\"192.0.2.1\"]\n", []string{`c.toml:3: upstream.servers is for mode = "forward"`}},
 		{"root hints in forward mode", "[upstream]\nroot_hints = \"/etc/hosts\"\n", []string{`c.toml:2: upstream.root_hints is for mode = "recursive"`}},
+		{"bad state DSN", "[state]\ndir = \"/tmp\"\npostgres = \"postgres://u:secret@db:notaport/x\"\n", []string{`c.toml:3: state.postgres is not a PostgreSQL connection string`}},
+		{"state DSN without dir", "[state]\npostgres = \"postgres://db/x\"\n", []string{`c.toml:2: state.postgres needs [state] dir`}},
 		{"missing trust anchor", "[upstream]\nmode = \"recursive\"\ntrust_anchor = \"/nonexistent/root.key\"\n", []string{`c.toml:3: upstream.trust_anchor: stat /nonexistent/root.key: no such file or directory`}},
 		{"zone without servers", "[[upstream.zone]]\nname = \"a.b\"\n[[upstream.zone]]\nname = \"c.d\"\nservers = []\n", []string{
 			`c.toml:1: upstream.zone "a.b" needs at least one server`, `c.toml:5: upstream.zone "c.d" needs at least one server`}},

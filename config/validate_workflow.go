@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"net"
 	"os"
 	"strings"
@@ -34,6 +35,17 @@ func (v *validator) blockpage() {
 func (v *validator) state() {
 	if v.c.State.Postgres != "" && v.c.State.Dir == "" {
 		v.bad("state.postgres", "state.postgres needs [state] dir: the local copy of the shared state and the queue of requests made while the database is away are kept there")
+	}
+	v.dsn("state.postgres", v.c.State.Postgres)
+}
+
+// dsn checks a PostgreSQL connection string (URL or key=value form).
+func (v *validator) dsn(path, dsn string) {
+	if dsn == "" {
+		return
+	}
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		v.bad(path, "%s is not a PostgreSQL connection string: %v", path, err)
 	}
 }
 
@@ -87,6 +99,7 @@ func (v *validator) log() {
 	if l.Postgres != "" && l.Dir == "" {
 		v.bad("log.postgres", "log.postgres needs [log] dir: the day files there are what is copied into PostgreSQL (and wait there while it is away)")
 	}
+	v.dsn("log.postgres", l.Postgres)
 	if l.Instance == "" {
 		if h, err := os.Hostname(); err == nil {
 			l.Instance = h

@@ -14,6 +14,7 @@ import (
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/recursive"
 	"github.com/civicdns/civicdns/upstream"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -101,6 +102,9 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	}
 	if cfg.State.Dir != "" {
 		fmt.Fprintf(w, "state:     %s (requests, decisions, suspensions, audit trail)\n", cfg.Path(cfg.State.Dir))
+		if cfg.State.Postgres != "" {
+			fmt.Fprintf(w, "           shared with every instance through PostgreSQL at %s (this folder keeps the local copy and the outbox)\n", dsnHost(cfg.State.Postgres))
+		}
 	}
 	if cfg.Admin.Listen != "" {
 		fmt.Fprintf(w, "console:   http://%s (%d directors)\n", cfg.Admin.Listen, len(cfg.Director))
@@ -194,4 +198,13 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// dsnHost names a PostgreSQL DSN's server and database without its password.
+func dsnHost(dsn string) string {
+	c, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "(a DSN that does not parse: " + err.Error() + ")"
+	}
+	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
 }
