@@ -76,12 +76,19 @@ type cutEntry struct {
 // (or the validated proof there are none) say whether a zone starts there:
 // a signed one (its keys are fetched), an unsigned one (insecure from
 // there down), or none. What is learnt of each name is cached.
-func (v *Validator) zoneSecurity(ctx context.Context, name string) *zoneKeys {
+//
+// from, when not "", is a zone known to hold name (the zone whose server
+// answered, in recursive mode): the walk starts there instead of at the
+// anchor, and finds an unsigned child zone served by the same server.
+func (v *Validator) zoneSecurity(ctx context.Context, name, from string) *zoneKeys {
 	name = canon(name)
-	anchor := "" // the closest anchor above name
-	for _, a := range v.anchors.Zones() {
-		if under(name, a) && (anchor == "" || dns.CountLabel(a) > dns.CountLabel(anchor)) {
-			anchor = a
+	anchor := canon(from) // where the walk starts: from, or the closest anchor above name
+	if from == "" {
+		anchor = ""
+		for _, a := range v.anchors.Zones() {
+			if under(name, a) && (anchor == "" || dns.CountLabel(a) > dns.CountLabel(anchor)) {
+				anchor = a
+			}
 		}
 	}
 	if anchor == "" {

@@ -96,9 +96,9 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 		} else if signer == "" {
 			var zk *zoneKeys
 			if known {
-				zk = v.keysFor(ctx, zone, 0)
+				zk = v.zoneSecurity(ctx, owner, zone)
 			} else {
-				zk = v.zoneSecurity(ctx, owner)
+				zk = v.zoneSecurity(ctx, owner, "")
 			}
 			if zk.err == errInsecure {
 				secure = false
@@ -225,7 +225,7 @@ func (v *Validator) authorityIn(ctx context.Context, r *dns.Msg, name, zone, bel
 	var zk *zoneKeys
 	if signer == "." && zone == "" && name != "" && below == "" {
 		// Nothing signed and no SOA, the zone not known: is name in a signed zone?
-		if zk = v.zoneSecurity(ctx, name); zk.err == nil {
+		if zk = v.zoneSecurity(ctx, name, ""); zk.err == nil {
 			return nil, false, bogus("the negative answer for %s is unsigned in a signed zone", name)
 		}
 	} else {

@@ -64,6 +64,7 @@ func TestRecursion(t *testing.T) {
 		{"RSA/SHA-256 zone", "www.bogus.example.", dns.TypeAAAA, dns.RcodeSuccess, []string{"2001:db8::1"}, true, false},
 		{"NSEC3 wildcard with its proof", "a.b.wild.nsec3.example.", dns.TypeA, dns.RcodeSuccess, []string{"192.0.2.13"}, true, false},
 		{"NSEC3 wildcard, no such type", "a.wild.nsec3.example.", dns.TypeMX, dns.RcodeSuccess, nil, true, true},
+		{"unsigned child on its signed parent's own server (no referral between)", "www.sub.good.example.", dns.TypeA, dns.RcodeSuccess, []string{"192.0.2.14"}, false, false},
 		{"insecure child of an NSEC3 zone (no opt-out)", "www.child.nsec3.example.", dns.TypeA, dns.RcodeSuccess, []string{"192.0.2.1"}, false, false},
 		{"insecure delegation (no DS)", "www.insecure.example.", dns.TypeA, dns.RcodeSuccess, []string{"192.0.2.1"}, false, false},
 		{"unsigned TLD, glueless child", "www.other.test.", dns.TypeA, dns.RcodeSuccess, []string{"192.0.2.20"}, false, false},

@@ -17,7 +17,8 @@ import (
 //	example.          signed (NSEC3 with opt-out)
 //	  good.example.     signed (NSEC): two servers, one of them dead; a
 //	                    wildcard; a DNAME to other.test; a CNAME to
-//	                    other.test; a name only answered in full over TCP
+//	                    other.test; a name only answered in full over TCP;
+//	                    sub.good.example., unsigned, served by the same server
 //	  nsec3.example.    signed (NSEC3, P-384), a wildcard, and an
 //	                    unsigned child.nsec3.example (no opt-out)
 //	  ed.example.       signed (NSEC, Ed25519)
@@ -65,7 +66,9 @@ big TXT "truncated over UDP"
 ent.deep A 192.0.2.12
 ns-other A %s
 moved DNAME other.test.
+sub NS ns1.good.example.
 `, addr["good"], addr["dead"], addr["other"]))
+	sub := zone("sub.good.example.", "@ NS ns1.good.example.\nwww A 192.0.2.14\n") // unsigned, no DS, on good's own server
 	good.Sign(t, authtest.SignOptions{})
 	nsec3 := leaf("nsec3.example.", addr["nsec3"])
 	nsec3.Add(rr(t, "*.wild.nsec3.example. A 192.0.2.13"))
@@ -122,7 +125,7 @@ loop2 NS ns.loop1.test.
 
 	w.servers["root"] = h.Serve(addr["root"], root)
 	w.servers["example"] = h.Serve(addr["example"], example)
-	w.servers["good"] = h.Serve(addr["good"], good)
+	w.servers["good"] = h.Serve(addr["good"], good, sub)
 	w.servers["nsec3"] = h.Serve(addr["nsec3"], nsec3)
 	w.servers["insecure"] = h.Serve(addr["insecure"], insecure, child)
 	w.servers["ed"] = h.Serve(addr["ed"], ed)
