@@ -98,12 +98,18 @@ func (z *Zone) Sign(t TB, o SignOptions) {
 	}
 	bits := map[uint8]int{dns.RSASHA256: 2048, dns.RSASHA512: 2048, dns.ECDSAP256SHA256: 256, dns.ECDSAP384SHA384: 384, dns.ED25519: 256}[o.Algorithm]
 	newKey := func(flags uint16) (*dns.DNSKEY, crypto.Signer) {
-		k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600}, Flags: flags, Protocol: 3, Algorithm: o.Algorithm}
-		priv, err := k.Generate(bits)
-		if err != nil {
-			t.Fatal(err)
+		for {
+			k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600}, Flags: flags, Protocol: 3, Algorithm: o.Algorithm}
+			priv, err := k.Generate(bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// miekg/dns takes key tag 0 for "unset" and will not sign with
+			// it: one key in 65,536 is made again.
+			if k.KeyTag() != 0 {
+				return k, priv.(crypto.Signer)
+			}
 		}
-		return k, priv.(crypto.Signer)
 	}
 	ksk, kskPriv := newKey(dns.ZONE | dns.SEP)
 	zsk, zskPriv := newKey(dns.ZONE)
