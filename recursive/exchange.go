@@ -52,11 +52,15 @@ func (r *Resolver) exchange(ctx context.Context, addr netip.Addr, name string, q
 		rtt := time.Since(start)
 		st.observe(rtt)
 		r.metrics.rtt.Observe(rtt.Seconds())
-		if echo == 0 {
+		if echo == 0 && (resp.Rcode == dns.RcodeSuccess || resp.Rcode == dns.RcodeNameError) {
+			// Learnt from the server's answers (not its errors, which some
+			// servers make by copying the question as it came): one that echoes the case is
+			// held to it from then on; one is let off only after three that
+			// do not, so that a forger racing the first answer cannot.
 			st.mu.Lock()
 			if resp.Question[0].Name == asked {
 				st.echoCase = 1
-			} else {
+			} else if st.caseMisses++; st.caseMisses >= 3 {
 				st.echoCase = -1
 			}
 			st.mu.Unlock()

@@ -86,11 +86,12 @@ func (c *infra) knownAddrs(name string) ([]netip.Addr, bool) {
 type serverStat struct {
 	rtt upstream.RTT
 
-	mu       sync.Mutex
-	timeouts int
-	backoff  time.Time // not preferred until then
-	noEDNS   bool
-	echoCase int8 // 0 not known, 1 echoes the question's letter case, -1 does not
+	mu         sync.Mutex
+	timeouts   int
+	backoff    time.Time // not preferred until then
+	noEDNS     bool
+	echoCase   int8 // 0 not known, 1 echoes the question's letter case, -1 does not
+	caseMisses int  // answers that did not echo it, while not known
 }
 
 func (c *infra) stat(a netip.Addr) *serverStat {

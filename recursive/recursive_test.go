@@ -392,3 +392,30 @@ func TestAnswersInTheWrongCaseAreIgnored(t *testing.T) {
 		}
 	}
 }
+
+// One answer that does not echo the case (a forger winning the first race)
+// does not let a server off 0x20: it is let off after three in a row only.
+func TestOneUnechoedAnswerDoesNotTurnOff0x20(t *testing.T) {
+	w := theWorld(t)
+	r := w.resolver(t, func(o *Options) { o.DNSSEC = false; o.NoQMIN = true })
+	var n atomic.Int32
+	lower := func(udp bool, q, m *dns.Msg) *dns.Msg {
+		m.Question[0].Name = strings.ToLower(m.Question[0].Name)
+		return m
+	}
+	w.servers["other"].SetRewrite(func(udp bool, q, m *dns.Msg) *dns.Msg {
+		if n.Add(1) == 1 {
+			return lower(udp, q, m)
+		}
+		return m
+	})
+	for i := 0; i < 2; i++ {
+		if _, err := ask(t, r, fmt.Sprintf("www%d.other.test.", i), dns.TypeA); err != nil && kindOf(err) == upstream.KindTimeout {
+			t.Fatal(err)
+		}
+	}
+	w.servers["other"].SetRewrite(lower)
+	if _, err := ask(t, r, "Host.Other.Test.", dns.TypeA); kindOf(err) != upstream.KindTimeout {
+		t.Fatalf("a lower-cased answer was believed after one unechoed answer: %v", err)
+	}
+}
