@@ -88,8 +88,12 @@ func (b *batchReader) read() (int, error) {
 	}
 	var n int
 	var errno syscall.Errno
+	// RawSyscall: the call never blocks (MSG_DONTWAIT; waiting is the
+	// netpoller's), so the runtime need not hand the P over while it runs.
+	// With Syscall, sysmon retook the P of a reader in a long sendmmsg and
+	// woke another thread for it: context switches on the reader's core.
 	err := b.raw.Read(func(fd uintptr) bool {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.recv[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.recv[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EAGAIN || e == unix.EINTR {
 			return false // wait until readable
 		}
@@ -148,8 +152,8 @@ func (b *batchReader) write(n int) {
 	for sent := 0; sent < n; {
 		var k int
 		var errno syscall.Errno
-		err := b.raw.Write(func(fd uintptr) bool {
-			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.send[sent])), uintptr(n-sent), unix.MSG_DONTWAIT, 0, 0)
+		err := b.raw.Write(func(fd uintptr) bool { // RawSyscall: as in read, it never blocks
+			r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.send[sent])), uintptr(n-sent), unix.MSG_DONTWAIT, 0, 0)
 			if e == unix.EAGAIN || e == unix.EINTR {
 				return false
 			}
