@@ -100,10 +100,9 @@ func (j *journal) read() ([]entry, error) {
 	return entries, err
 }
 
-// update runs fn on the intact records under an exclusive lock; the
-// records fn returns are appended and fsync'd before update returns. A
-// torn tail is cut off first, so a new record never joins a broken one.
-func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
+// locked runs fn with the journal open and exclusively locked (across
+// processes), with its intact records and the length they end at.
+func (j *journal) locked(fn func(f *os.File, entries []entry, good int64) error) error {
 	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -116,49 +115,48 @@ func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
 	}
-	if err := f.Truncate(good); err != nil {
-		return err
-	}
-	add, err := fn(entries)
-	if err != nil || len(add) == 0 {
-		return err
-	}
-	var buf bytes.Buffer
-	for _, rec := range add {
-		data, err := json.Marshal(rec)
-		if err != nil {
+	return fn(f, entries, good)
+}
+
+// update runs fn on the intact records under an exclusive lock; the
+// records fn returns are appended and fsync'd before update returns. A
+// torn tail is cut off first, so a new record never joins a broken one.
+func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
+	return j.locked(func(f *os.File, entries []entry, good int64) error {
+		if err := f.Truncate(good); err != nil {
 			return err
 		}
-		buf.Write(lineOf(data))
-	}
-	if _, err := f.WriteAt(buf.Bytes(), good); err != nil {
-		return err
-	}
-	return f.Sync()
+		add, err := fn(entries)
+		if err != nil || len(add) == 0 {
+			return err
+		}
+		var buf bytes.Buffer
+		for _, rec := range add {
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			buf.Write(lineOf(data))
+		}
+		if _, err := f.WriteAt(buf.Bytes(), good); err != nil {
+			return err
+		}
+		return f.Sync()
+	})
 }
 
 // drain runs fn on the intact records under an exclusive lock and, when it
 // succeeds, empties the journal (an outbox delivered).
 func (j *journal) drain(fn func(entries []entry) error) error {
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", j.path, err)
-	}
-	entries, _, err := parse(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", j.path, err)
-	}
-	if err := fn(entries); err != nil || len(entries) == 0 {
-		return err
-	}
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	return f.Sync()
+	return j.locked(func(f *os.File, entries []entry, _ int64) error {
+		if err := fn(entries); err != nil || len(entries) == 0 {
+			return err
+		}
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		return f.Sync()
+	})
 }
 
 // Journal is an append-only file of JSON records with the same guarantees
