@@ -35,7 +35,7 @@ func (d *denial) noDS(name string, nxdomain bool) (cutKind, error) {
 		if err != nil {
 			return 0, err
 		}
-		if d.optOutCovers(nextCloser(name, ce)) {
+		if d.optOutCovers(NextCloser(name, ce)) {
 			return cutUnsigned, nil // an opt-out span: perhaps an unsigned delegation
 		}
 		return 0, bogus("no NSEC3 proves that %s has no DS records", name)
@@ -95,9 +95,8 @@ func (v *Validator) zoneSecurity(ctx context.Context, name, from string) *zoneKe
 		return &zoneKeys{err: errInsecure}
 	}
 	zk := v.keysFor(ctx, anchor, 0)
-	labels := dns.SplitDomainName(name)
-	for n := dns.CountLabel(anchor) + 1; n <= len(labels) && zk.err == nil; n++ {
-		at := dns.Fqdn(joinLast(labels, n))
+	for n := dns.CountLabel(anchor) + 1; n <= dns.CountLabel(name) && zk.err == nil; n++ {
+		at := LastLabels(name, n)
 		kind, err := v.cutAt(ctx, at)
 		switch {
 		case err == errSignedCut:

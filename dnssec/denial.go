@@ -40,20 +40,7 @@ func nsecCovers(n *dns.NSEC, name string) bool {
 
 // commonAncestor is the longest name both a and b are under.
 func commonAncestor(a, b string) string {
-	n := dns.CompareDomainName(a, b)
-	labels := dns.SplitDomainName(canon(a))
-	if n == 0 {
-		return "."
-	}
-	return dns.Fqdn(joinLast(labels, n))
-}
-
-func joinLast(labels []string, n int) string {
-	out := ""
-	for i := len(labels) - n; i < len(labels); i++ {
-		out += labels[i] + "."
-	}
-	return out
+	return LastLabels(canon(a), dns.CompareDomainName(a, b))
 }
 
 // nxdomain proves that name does not exist, nor a wildcard that could
@@ -113,7 +100,7 @@ func (d *denial) nodata(name string, qtype uint16) error {
 		if err != nil {
 			return err
 		}
-		if qtype == dns.TypeDS && d.optOutCovers(nextCloser(name, ce)) {
+		if qtype == dns.TypeDS && d.optOutCovers(NextCloser(name, ce)) {
 			return errInsecure
 		}
 		for _, n := range d.nsec3 {
@@ -164,10 +151,10 @@ func (d *denial) nodata(name string, qtype uint16) error {
 // closest encloser ce was right to be: name itself does not exist.
 func (d *denial) wildcard(name, ce string) error {
 	if len(d.nsec3) > 0 {
-		if d.nsec3Covers(nextCloser(name, ce)) {
+		if d.nsec3Covers(NextCloser(name, ce)) {
 			return nil
 		}
-		return bogus("no NSEC3 proves that %s does not exist, for the wildcard answer", nextCloser(name, ce))
+		return bogus("no NSEC3 proves that %s does not exist, for the wildcard answer", NextCloser(name, ce))
 	}
 	for _, n := range d.nsec {
 		if nsecCovers(n, name) {
@@ -180,14 +167,14 @@ func (d *denial) wildcard(name, ce string) error {
 // closestEncloser finds the longest existing ancestor of name that NSEC3
 // proves, with the next closer name covered (RFC 5155 §8.3).
 func (d *denial) closestEncloser(name string) (string, error) {
-	for ce := parentName(name); ; ce = parentName(ce) {
+	for ce := Parent(name); ; ce = Parent(ce) {
 		for _, n := range d.nsec3 {
 			if n.Match(ce) {
 				if hasType(n.TypeBitMap, dns.TypeDNAME) || hasType(n.TypeBitMap, dns.TypeNS) && !hasType(n.TypeBitMap, dns.TypeSOA) {
 					return "", bogus("the closest encloser %s of %s is a delegation or a DNAME", ce, name)
 				}
-				if !d.nsec3Covers(nextCloser(name, ce)) {
-					return "", bogus("no NSEC3 covers %s", nextCloser(name, ce))
+				if !d.nsec3Covers(NextCloser(name, ce)) {
+					return "", bogus("no NSEC3 covers %s", NextCloser(name, ce))
 				}
 				return ce, nil
 			}

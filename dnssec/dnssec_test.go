@@ -65,10 +65,10 @@ func TestSigTime(t *testing.T) {
 }
 
 func TestNextCloserAndParents(t *testing.T) {
-	if got := nextCloser("a.b.c.example.", "example."); got != "c.example." {
+	if got := NextCloser("a.b.c.example.", "example."); got != "c.example." {
 		t.Fatal(got)
 	}
-	if got := parentName("example."); got != "." {
+	if got := Parent("example."); got != "." {
 		t.Fatal(got)
 	}
 	if got := commonAncestor("a.b.example.", "c.b.example."); got != "b.example." {

@@ -13,8 +13,9 @@ func canon(name string) string { return dns.CanonicalName(name) }
 // under reports whether name is zone or below it.
 func under(name, zone string) bool { return dns.IsSubDomain(canon(zone), canon(name)) }
 
-// parentName is name without its first label ("." for a top-level name).
-func parentName(name string) string {
+// Parent is name without its first label ("." for a top-level name and
+// for the root).
+func Parent(name string) string {
 	if name == "." {
 		return "."
 	}
@@ -67,14 +68,18 @@ func unescape(label string) string {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// nextCloser is the name one label longer than ancestor on the way to name.
-func nextCloser(name, ancestor string) string {
+// LastLabels is the name made of name's last n labels ("." for none; name
+// itself when it has fewer).
+func LastLabels(name string, n int) string {
 	labels := dns.SplitDomainName(name)
-	n := dns.CountLabel(ancestor) + 1
-	if n > len(labels) {
-		return name
-	}
+	n = min(max(n, 0), len(labels))
 	return dns.Fqdn(strings.Join(labels[len(labels)-n:], "."))
+}
+
+// NextCloser is the name one label longer than ancestor on the way to name
+// (RFC 5155's next closer name).
+func NextCloser(name, ancestor string) string {
+	return LastLabels(name, dns.CountLabel(ancestor)+1)
 }
 
 // wildcardOf is the wildcard name below a closest encloser.

@@ -81,7 +81,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 	if qtype == dns.TypeRRSIG {
 		return false, nil // signatures asked for themselves are not an RRset to validate (RFC 4035 §3.2.1)
 	}
-	known := zone != ""
+	asked := zone // "" when not known: canon would make it the root
 	qname, zone = canon(qname), canon(zone)
 	now := v.now()
 	secure := true
@@ -94,12 +94,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 		if signer == "" && s.rtype() == dns.TypeCNAME && dnameAbove(r.Answer, owner) {
 			// A CNAME synthesised from a DNAME is never signed; the DNAME is.
 		} else if signer == "" {
-			var zk *zoneKeys
-			if known {
-				zk = v.zoneSecurity(ctx, owner, zone)
-			} else {
-				zk = v.zoneSecurity(ctx, owner, "")
-			}
+			zk := v.zoneSecurity(ctx, owner, asked)
 			if zk.err == errInsecure {
 				secure = false
 			} else if zk.err != nil {
@@ -108,7 +103,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 				return false, bogus("%s %s is unsigned in the signed zone %s", s.name(), dns.TypeToString[s.rtype()], zone)
 			}
 		} else {
-			if !under(owner, signer) || zone != "." && !under(signer, zone) {
+			if !under(owner, signer) || !under(signer, zone) {
 				return false, bogus("%s is signed by %s, which is not its zone", s.name(), signer)
 			}
 			zk := v.keysFor(ctx, signer, 0)
@@ -123,8 +118,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 					return false, err
 				}
 				if labels := dns.CountLabel(owner); int(sig.Labels) < labels && !isWildcardName(owner) {
-					ls := dns.SplitDomainName(owner)
-					wildcards = append(wildcards, wildcardUse{owner, dns.Fqdn(joinLast(ls, int(sig.Labels)))})
+					wildcards = append(wildcards, wildcardUse{owner, LastLabels(owner, int(sig.Labels))})
 				}
 			}
 		}
@@ -145,11 +139,7 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 	if !negative && len(wildcards) == 0 {
 		return secure, nil
 	}
-	var zoneOf string
-	if known {
-		zoneOf = zone
-	}
-	d, dsecure, err := v.authorityIn(ctx, r, sname, zoneOf, "", now)
+	d, dsecure, err := v.authorityIn(ctx, r, sname, asked, "", now)
 	if err != nil {
 		return false, err
 	}
@@ -352,7 +342,7 @@ func (v *Validator) fetchKeys(ctx context.Context, zone string, depth int) *zone
 	}
 	parent := ds.signer()
 	if parent == "" {
-		parent = parentName(zone)
+		parent = Parent(zone)
 	}
 	if parent == zone || !under(zone, parent) {
 		return &zoneKeys{err: bogus("the DS records of %s are signed by %s, not by a zone above it", zone, parent)}

@@ -2,6 +2,7 @@ package recursive
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func FuzzReferralAndAnswer(f *testing.F) {
 					t.Fatalf("referral from %s for %s to %s", zone, name, d.zone)
 				}
 				for ns := range d.addrs {
-					if !dns.IsSubDomain(zone, ns) || !contains(d.ns, ns) {
+					if !dns.IsSubDomain(zone, ns) || !slices.Contains(d.ns, ns) {
 						t.Fatalf("glue for %s believed from %s", ns, zone)
 					}
 				}

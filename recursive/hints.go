@@ -38,13 +38,10 @@ func parseHints(file, text string) (*delegation, error) {
 				return nil, fmt.Errorf("%s: root hints name the root's servers, not %s's", file, v.Hdr.Name)
 			}
 			d.ns = append(d.ns, dns.CanonicalName(v.Ns))
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-				d.addrs[dns.CanonicalName(v.Hdr.Name)] = append(d.addrs[dns.CanonicalName(v.Hdr.Name)], a)
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-				d.addrs[dns.CanonicalName(v.Hdr.Name)] = append(d.addrs[dns.CanonicalName(v.Hdr.Name)], a)
+		case *dns.A, *dns.AAAA:
+			if a, ok := addrOf(rr); ok {
+				name := dns.CanonicalName(rr.Header().Name)
+				d.addrs[name] = append(d.addrs[name], a)
 			}
 		}
 	}

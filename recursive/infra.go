@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civicdns/civicdns/dnssec"
 	"github.com/civicdns/civicdns/upstream"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/miekg/dns"
@@ -19,6 +20,33 @@ type delegation struct {
 	ns      []string
 	addrs   map[string][]netip.Addr
 	expires time.Time
+}
+
+// addGlue keeps the addresses among extra of the delegation's own name
+// servers, and only those inside zone, the bailiwick of the server that sent
+// them (RFC 5452): the rest are neither believed nor kept.
+func (d *delegation) addGlue(extra []dns.RR, zone string) {
+	for _, rr := range extra {
+		owner := dns.CanonicalName(rr.Header().Name)
+		if !dns.IsSubDomain(zone, owner) || !slices.Contains(d.ns, owner) {
+			continue
+		}
+		if a, ok := addrOf(rr); ok {
+			d.addrs[owner] = append(d.addrs[owner], a)
+		}
+	}
+}
+
+// addrOf is the address of an A or AAAA record (not an IPv4-mapped one).
+func addrOf(rr dns.RR) (netip.Addr, bool) {
+	switch v := rr.(type) {
+	case *dns.A:
+		return netip.AddrFromSlice(v.A.To4())
+	case *dns.AAAA:
+		a, ok := netip.AddrFromSlice(v.AAAA)
+		return a, ok && !a.Is4In6()
+	}
+	return netip.Addr{}, false
 }
 
 // infra is the infrastructure cache: delegations, the addresses of name
@@ -54,7 +82,7 @@ func newInfra(root *delegation, now func() time.Time) *infra {
 // primed root's when nothing deeper is known, the hints' before priming.
 func (c *infra) closest(name string) *delegation {
 	now := c.now()
-	for n := name; ; n = parentOf(n) {
+	for n := name; ; n = dnssec.Parent(n) {
 		if d, ok := c.zones.Get(n); ok {
 			if now.Before(d.expires) {
 				return d
@@ -167,12 +195,4 @@ func (c *infra) order(addrs []netip.Addr) []netip.Addr {
 		out[i] = s.a
 	}
 	return out
-}
-
-func parentOf(name string) string {
-	i, end := dns.NextLabel(name, 0)
-	if end {
-		return "."
-	}
-	return name[i:]
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicdns/civicdns/dnssec"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
 )
@@ -60,7 +61,7 @@ func (r *Resolver) iterate(ctx context.Context, name string, qtype uint16) (*ste
 	w, ctx := workFrom(ctx)
 	start := name
 	if qtype == dns.TypeDS && name != "." {
-		start = parentOf(name) // the DS records are the parent's
+		start = dnssec.Parent(name) // the DS records are the parent's
 	}
 	d := r.infra.closest(start)
 	if d == r.infra.root {
@@ -72,7 +73,7 @@ func (r *Resolver) iterate(ctx context.Context, name string, qtype uint16) (*ste
 		askName, askType := name, qtype
 		if minimise && steps < maxMinimise {
 			if n := max(known, dns.CountLabel(d.zone)) + 1; n < dns.CountLabel(name) {
-				askName, askType = lastLabels(name, n), dns.TypeA
+				askName, askType = dnssec.LastLabels(name, n), dns.TypeA
 				steps++
 			}
 		}
@@ -197,22 +198,7 @@ func (r *Resolver) referral(resp *dns.Msg, zone, name string) *delegation {
 	if d == nil {
 		return nil
 	}
-	for _, rr := range resp.Extra {
-		owner := dns.CanonicalName(rr.Header().Name)
-		if !dns.IsSubDomain(zone, owner) || !contains(d.ns, owner) {
-			continue // out of bailiwick: not believed
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-				d.addrs[owner] = append(d.addrs[owner], a)
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok && !a.Is4In6() {
-				d.addrs[owner] = append(d.addrs[owner], a)
-			}
-		}
-	}
+	d.addGlue(resp.Extra, zone)
 	d.expires = r.now().Add(max(ttl, 5*time.Second))
 	return d
 }
@@ -286,17 +272,9 @@ func (r *Resolver) resolveAddrs(ctx context.Context, w *work, ns string) []netip
 			continue
 		}
 		for _, rr := range res.answer {
-			switch v := rr.(type) {
-			case *dns.A:
-				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-					out = append(out, a)
-					ttl = min(ttl, time.Duration(v.Hdr.Ttl)*time.Second)
-				}
-			case *dns.AAAA:
-				if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-					out = append(out, a)
-					ttl = min(ttl, time.Duration(v.Hdr.Ttl)*time.Second)
-				}
+			if a, ok := addrOf(rr); ok {
+				out = append(out, a)
+				ttl = min(ttl, time.Duration(rr.Header().Ttl)*time.Second)
 			}
 		}
 	}
@@ -336,20 +314,6 @@ func hasCNAME(resp *dns.Msg, name string) bool {
 	return false
 }
 
-func lastLabels(name string, n int) string {
-	labels := dns.SplitDomainName(name)
-	return dns.Fqdn(strings.Join(labels[len(labels)-n:], "."))
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func uniq(addrs []netip.Addr) []netip.Addr {
 	seen := map[netip.Addr]bool{}
 	out := addrs[:0]
@@ -383,22 +347,7 @@ func (r *Resolver) prime(ctx context.Context) *delegation {
 			ttl = min(ttl, time.Duration(ns.Hdr.Ttl)*time.Second)
 		}
 	}
-	for _, rr := range resp.Extra {
-		owner := dns.CanonicalName(rr.Header().Name)
-		if !contains(d.ns, owner) {
-			continue
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-				d.addrs[owner] = append(d.addrs[owner], a)
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok && !a.Is4In6() {
-				d.addrs[owner] = append(d.addrs[owner], a)
-			}
-		}
-	}
+	d.addGlue(resp.Extra, ".")
 	if len(r.usable(flatten(d.addrs))) == 0 {
 		return r.infra.root // no usable address in the answer: keep the hints
 	}

@@ -64,7 +64,7 @@ func (z *Zone) answerName(m *dns.Msg, qname string, qtype uint16, do bool) strin
 		}
 		return ""
 	}
-	for a := parent(qname); dns.IsSubDomain(z.Origin, a); a = parent(a) {
+	for a := dnssec.Parent(qname); dns.IsSubDomain(z.Origin, a); a = dnssec.Parent(a) {
 		if d := z.sets[key{a, dns.TypeDNAME}]; len(d) > 0 {
 			m.Answer = append(m.Answer, z.rrs(a, dns.TypeDNAME, do)...)
 			target := strings.TrimSuffix(qname, a) + dns.CanonicalName(d[0].(*dns.DNAME).Target)
@@ -158,7 +158,7 @@ func dedupe(rrs []dns.RR) []dns.RR {
 func (z *Zone) ent(name string) bool { return z.above[name] }
 
 func (z *Zone) closestEncloser(name string) string {
-	for a := parent(name); ; a = parent(a) {
+	for a := dnssec.Parent(name); ; a = dnssec.Parent(a) {
 		if len(z.types(a)) > 0 || z.ent(a) || a == z.Origin {
 			return a
 		}
@@ -176,7 +176,7 @@ func (z *Zone) noDataProof(name string) []dns.RR {
 		}
 		// Opt-out: the closest encloser and the span covering the next closer.
 		ce := z.closestEncloser(name)
-		return append(z.nsec3Proof(ce, true), z.nsec3Proof(nextCloserOf(name, ce), false)...)
+		return append(z.nsec3Proof(ce, true), z.nsec3Proof(dnssec.NextCloser(name, ce), false)...)
 	}
 	if set := z.rrs(name, dns.TypeNSEC, true); len(set) > 0 {
 		return set
@@ -190,7 +190,7 @@ func (z *Zone) coverProof(name, ce string) []dns.RR {
 		return nil
 	}
 	if z.nsec3 != nil {
-		return append(z.nsec3Proof(ce, true), z.nsec3Proof(nextCloserOf(name, ce), false)...)
+		return append(z.nsec3Proof(ce, true), z.nsec3Proof(dnssec.NextCloser(name, ce), false)...)
 	}
 	return z.nsecProof(name)
 }
@@ -219,10 +219,4 @@ func (z *Zone) nsec3Proof(name string, match bool) []dns.RR {
 		}
 	}
 	return nil
-}
-
-func nextCloserOf(name, ce string) string {
-	labels := dns.SplitDomainName(name)
-	n := dns.CountLabel(ce) + 1
-	return dns.Fqdn(strings.Join(labels[len(labels)-n:], "."))
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/civicdns/civicdns/dnssec"
 	"github.com/miekg/dns"
 )
 
@@ -119,7 +120,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	var zone *Zone
 	qname := dns.CanonicalName(q.Name)
 	for _, z := range s.zones {
-		if !dns.IsSubDomain(z.Origin, qname) || q.Qtype == dns.TypeDS && z.Origin == qname && qname != "." && len(s.zones) > 1 && s.serves(parent(qname)) {
+		if !dns.IsSubDomain(z.Origin, qname) || q.Qtype == dns.TypeDS && z.Origin == qname && qname != "." && len(s.zones) > 1 && s.serves(dnssec.Parent(qname)) {
 			continue
 		}
 		if zone == nil || dns.CountLabel(z.Origin) > dns.CountLabel(zone.Origin) {

@@ -66,7 +66,7 @@ func (z *Zone) Add(rr dns.RR) {
 		z.byName[h.Name] = append(z.byName[h.Name], h.Rrtype)
 		if h.Rrtype != dns.TypeNSEC3 {
 			for p := h.Name; p != z.Origin && p != "."; {
-				p = parent(p)
+				p = dnssec.Parent(p)
 				z.above[p] = true
 			}
 		}
@@ -169,7 +169,7 @@ func (z *Zone) cut(name string) bool {
 
 // cutAbove is the delegation point at or above name, if any.
 func (z *Zone) cutAbove(name string) string {
-	for n := name; n != z.Origin && dns.IsSubDomain(z.Origin, n); n = parent(n) {
+	for n := name; n != z.Origin && dns.IsSubDomain(z.Origin, n); n = dnssec.Parent(n) {
 		if z.cut(n) {
 			return n
 		}
@@ -181,14 +181,6 @@ func (z *Zone) cutAbove(name string) string {
 func (z *Zone) glue(name string) bool {
 	c := z.cutAbove(name)
 	return c != "" && c != name
-}
-
-func parent(name string) string {
-	i, end := dns.NextLabel(name, 0)
-	if end {
-		return "."
-	}
-	return name[i:]
 }
 
 // names lists the zone's authoritative owner names in canonical order.
@@ -234,7 +226,7 @@ func (z *Zone) addNSEC3(optOut bool) {
 			continue
 		}
 		all[n] = true
-		for p := parent(n); p != z.Origin && dns.IsSubDomain(z.Origin, p); p = parent(p) {
+		for p := dnssec.Parent(n); p != z.Origin && dns.IsSubDomain(z.Origin, p); p = dnssec.Parent(p) {
 			all[p] = true // empty non-terminals
 		}
 	}
