@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -48,16 +47,6 @@ func startRecursiveServer(t *testing.T, h *authtest.Hierarchy, tomlText string) 
 	return startServerRecursion(t, time.Now, nil, `["127.0.0.1:0"]`, tomlText, func(o *recursive.Options) { o.Port = h.Port })
 }
 
-func digAt(t *testing.T, addr string, args ...string) string {
-	t.Helper()
-	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("dig", append([]string{"@" + host, "-p", port, "+time=5", "+tries=1"}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("dig %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
 // Recursive mode end to end, with dig as the client: validated answers
 // with AD, bogus ones SERVFAIL with EDE 6, CD, the cache in front, the
 // policy before recursion, and conditional forwarding beside it.
@@ -80,42 +69,42 @@ networks = ["127.0.0.0/8"]
 block_domains = ["casino.example"]
 `, hints, anchor, corp.Addr))
 
-	out := digAt(t, ts.Addr, "+dnssec", "www.example.", "A")
+	out := dnstest.Dig(t, ts.Addr, "+dnssec", "www.example.", "A")
 	if !strings.Contains(out, "status: NOERROR") || !strings.Contains(out, " ad") || !strings.Contains(out, "192.0.2.1") || !strings.Contains(out, "RRSIG") {
 		t.Fatalf("secure answer:\n%s", out)
 	}
-	out = digAt(t, ts.Addr, "+noadflag", "www.example.", "A")
+	out = dnstest.Dig(t, ts.Addr, "+noadflag", "www.example.", "A")
 	if !strings.Contains(out, "192.0.2.1") || strings.Contains(out, "RRSIG") || strings.Contains(out, " ad;") {
 		t.Fatalf("without DO (and AD not asked): no RRSIG, no AD:\n%s", out)
 	}
-	out = digAt(t, ts.Addr, "+adflag", "www.example.", "A")
+	out = dnstest.Dig(t, ts.Addr, "+adflag", "www.example.", "A")
 	if !strings.Contains(out, " ad;") || strings.Contains(out, "RRSIG") {
 		t.Fatalf("AD asked without DO (dig's default):\n%s", out)
 	}
 	before := ts.lookups(t)
-	digAt(t, ts.Addr, "+dnssec", "www.example.", "A")
+	dnstest.Dig(t, ts.Addr, "+dnssec", "www.example.", "A")
 	if n := ts.lookups(t); n != before {
 		t.Fatalf("a cached answer was resolved again (%d → %d resolutions)", before, n)
 	}
 
-	out = digAt(t, ts.Addr, "+dnssec", "www.bogus.example.", "A")
+	out = dnstest.Dig(t, ts.Addr, "+dnssec", "www.bogus.example.", "A")
 	if !strings.Contains(out, "status: SERVFAIL") || !strings.Contains(out, "EDE: 6 (DNSSEC Bogus)") {
 		t.Fatalf("bogus answer:\n%s", out)
 	}
-	out = digAt(t, ts.Addr, "+dnssec", "+cd", "www.bogus.example.", "A")
+	out = dnstest.Dig(t, ts.Addr, "+dnssec", "+cd", "www.bogus.example.", "A")
 	if !strings.Contains(out, "status: NOERROR") || !strings.Contains(out, "192.0.2.2") || strings.Contains(out, " ad;") {
 		t.Fatalf("bogus with CD:\n%s", out)
 	}
 
 	before = ts.lookups(t)
-	out = digAt(t, ts.Addr, "casino.example.", "A")
+	out = dnstest.Dig(t, ts.Addr, "casino.example.", "A")
 	if !strings.Contains(out, "status: NXDOMAIN") || !strings.Contains(out, "EDE: 15") {
 		t.Fatalf("a blocked name:\n%s", out)
 	}
 	if n := ts.lookups(t); n != before {
 		t.Fatal("a blocked name was resolved")
 	}
-	out = digAt(t, ts.Addr, "fs1.city.internal.", "A")
+	out = dnstest.Dig(t, ts.Addr, "fs1.city.internal.", "A")
 	if !strings.Contains(out, "10.0.0.20") {
 		t.Fatalf("conditional forwarding in recursive mode:\n%s", out)
 	}
@@ -170,7 +159,7 @@ func TestForwardModeValidates(t *testing.T) {
 		{"nope.plain.example.", "status: NXDOMAIN", false},
 		{"www.bogus.example.", "EDE: 6 (DNSSEC Bogus)", false},
 	} {
-		out := digAt(t, ts.Addr, "+dnssec", c.name, "A")
+		out := dnstest.Dig(t, ts.Addr, "+dnssec", c.name, "A")
 		if !strings.Contains(out, c.want) || strings.Contains(out, " ad;") != c.ad {
 			t.Errorf("%s: want %q, AD %v:\n%s", c.name, c.want, c.ad, out)
 		}
@@ -194,10 +183,10 @@ func TestForwardModeValidates(t *testing.T) {
 		r.Answer = kept
 	}
 	ts = startRecursiveServer(t, h, fmt.Sprintf("[upstream]\nservers = [%q]\ndnssec = true\ntrust_anchor = %q\n", forwarder(t, h, hints, strip), anchor))
-	if out := digAt(t, ts.Addr, "www.example.", "A"); !strings.Contains(out, "EDE: 6 (DNSSEC Bogus)") {
+	if out := dnstest.Dig(t, ts.Addr, "www.example.", "A"); !strings.Contains(out, "EDE: 6 (DNSSEC Bogus)") {
 		t.Fatalf("stripped signatures:\n%s", out)
 	}
-	if out := digAt(t, ts.Addr, "www.plain.example.", "A"); !strings.Contains(out, "192.0.2.3") {
+	if out := dnstest.Dig(t, ts.Addr, "www.plain.example.", "A"); !strings.Contains(out, "192.0.2.3") {
 		t.Fatalf("an unsigned zone through the stripping forwarder:\n%s", out)
 	}
 }

@@ -13,56 +13,17 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
-	"github.com/civicdns/civicdns/internal/dnstest"
-	"github.com/civicdns/civicdns/internal/pgtest"
 	"github.com/civicdns/civicdns/state"
 	"github.com/miekg/dns"
 )
-
-// twoInstances starts PostgreSQL and two civicdns processes sharing it,
-// whose Police department (127.0.0.1) has every name under example.
-// blocked; it returns them and a store on a's folder.
-func twoInstances(tb *testing.B) (c *pgtest.Cluster, a, b *process, storeA *state.Store) {
-	c = pgtest.Start(tb)
-	up := dnstest.StartUpstream(tb, dnstest.Answer("192.0.2.20", 300))
-	start := func(name string) (*process, string) {
-		dir := filepath.Join(tb.TempDir(), name)
-		os.MkdirAll(dir, 0o755)
-		cfg := filepath.Join(dir, "civicdns.toml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf(`[server]
-listen = ["127.0.0.1:0"]
-[metrics]
-listen = ""
-[upstream]
-servers = [%q]
-[state]
-dir = "state"
-postgres = %q
-[block]
-answer = "blockpage"
-blockpage_ipv4 = "10.0.0.53"
-[[department]]
-name = "Police"
-networks = ["127.0.0.1/32"]
-block_domains = ["example"]
-`, up.Addr, c.DSN())), 0o644)
-		return startDaemon(tb, cfg), dir
-	}
-	a, dirA := start("a")
-	b, _ = start("b")
-	storeA, err := state.OpenShared(filepath.Join(dirA, "state"), c.DSN(), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c, a, b, storeA
-}
 
 // BenchmarkApprovalPropagation: an approval made on one instance, live on
 // the other: the time from the approval's commit to the first answer of
 // the second instance that carries it, for each of b.N approvals (run with
 // -benchtime 100x for the issue's figure: median and worst of 100).
 func BenchmarkApprovalPropagation(b *testing.B) {
-	_, _, other, storeA := twoInstances(b)
+	w := startTwoInstances(b)
+	other, storeA := w.b, w.storeA
 	client := &dns.Client{Timeout: time.Second}
 	answer := func(name string) string {
 		m := new(dns.Msg)
@@ -113,7 +74,8 @@ func BenchmarkPostgresOutageUnderLoad(b *testing.B) {
 	}
 	outage := envDuration("BENCH_OUTAGE", 30*time.Second)
 	load := envDuration("BENCH_OUTAGE_LOAD", outage+10*time.Second)
-	c, _, other, storeA := twoInstances(b)
+	w := startTwoInstances(b)
+	c, other, storeA := w.pg, w.b, w.storeA
 	names := filepath.Join(b.TempDir(), "names")
 	os.WriteFile(names, []byte("www.pokerstars.com A\nwww.city.gov A\nn1.example A\n"), 0o644)
 	host, port, _ := strings.Cut(other.addr, ":")

@@ -19,15 +19,26 @@ import (
 // approval made from a shell against one is live on the other; with the
 // database killed both go on answering with the exemptions they knew, and
 // a block-page request made meanwhile on one arrives when it returns.
-func TestTwoInstancesShareTheWorkflow(t *testing.T) {
-	c := pgtest.Start(t)
-	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
-	config := func(name string) (path, dir string) {
-		dir = filepath.Join(t.TempDir(), name)
+// twoInstances is PostgreSQL and two civicdns processes sharing it
+// ([state] postgres), whose Police department (127.0.0.1) has every name
+// under example. blocked, and a store on a's folder.
+type twoInstances struct {
+	pg         *pgtest.Cluster
+	a, b       *process
+	cfgA, cfgB string
+	storeA     *state.Store
+}
+
+func startTwoInstances(tb testing.TB) *twoInstances {
+	tb.Helper()
+	w := &twoInstances{pg: pgtest.Start(tb)}
+	up := dnstest.StartUpstream(tb, dnstest.Answer("192.0.2.20", 300))
+	start := func(name string) (*process, string, string) {
+		dir := filepath.Join(tb.TempDir(), name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		return writeFile(t, dir, "civicdns.toml", fmt.Sprintf(`[server]
+		cfg := writeFile(tb, dir, "civicdns.toml", fmt.Sprintf(`[server]
 listen = ["127.0.0.1:0"]
 [metrics]
 listen = ""
@@ -42,10 +53,23 @@ blockpage_ipv4 = "10.0.0.53"
 [[department]]
 name = "Police"
 networks = ["127.0.0.1/32"]
-`, up.Addr, c.DSN())), dir
+block_domains = ["example"]
+`, up.Addr, w.pg.DSN()))
+		return startDaemon(tb, cfg), cfg, dir
 	}
-	cfgA, dirA := config("a")
-	cfgB, _ := config("b")
+	var dirA string
+	w.a, w.cfgA, dirA = start("a")
+	w.b, w.cfgB, _ = start("b")
+	var err error
+	if w.storeA, err = state.OpenShared(filepath.Join(dirA, "state"), w.pg.DSN(), nil); err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+func TestTwoInstancesShareTheWorkflow(t *testing.T) {
+	w := startTwoInstances(t)
+	c, a, b, cfgA, cfgB, storeA := w.pg, w.a, w.b, w.cfgA, w.cfgB, w.storeA
 	request := func(s *state.Store, reason string) state.Request {
 		t.Helper()
 		q, err := s.Submit(state.Request{Client: netip.MustParseAddr("127.0.0.1"), Department: "Police", Name: "www.pokerstars.com",
@@ -55,13 +79,10 @@ networks = ["127.0.0.1/32"]
 		}
 		return q
 	}
-	storeA, err := state.OpenShared(filepath.Join(dirA, "state"), c.DSN(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	q := request(storeA, "fraud case")
-	a, b := startDaemon(t, cfgA), startDaemon(t, cfgB)
-	answer := func(d *process) string { return strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A")) }
+	answer := func(d *process) string {
+		return strings.TrimSpace(dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A"))
+	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !cond(); {

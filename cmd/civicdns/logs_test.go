@@ -28,7 +28,7 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	d := startDaemon(t, cfg)
 	names := []string{"www.example.com", "www.pokerstars.com", "www.example.com", "mail.example.org", "bet365.com", "www.betfair.com"}
 	for _, n := range names {
-		dig(t, d.addr, "+short", n, "A")
+		dnstest.Dig(t, d.addr, "+short", n, "A")
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitLog(t, "stopped")
@@ -114,7 +114,7 @@ func TestCentralQueryLogInPostgres(t *testing.T) {
 	d := startDaemon(t, cfg)
 	names := []string{"www.example.com", "www.pokerstars.com", "mail.example.org"}
 	for _, n := range names {
-		dig(t, d.addr, "+short", n, "A")
+		dnstest.Dig(t, d.addr, "+short", n, "A")
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitLog(t, "stopped")

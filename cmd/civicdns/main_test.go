@@ -45,7 +45,7 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, dir, name, text string) string {
+func writeFile(t testing.TB, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
@@ -150,18 +150,6 @@ func (d *process) waitLog(t testing.TB, msg string) map[string]any {
 	}
 }
 
-// dig runs the real dig against the daemon and returns its short output.
-func dig(t *testing.T, addr string, args ...string) string {
-	t.Helper()
-	host, port, _ := strings.Cut(addr, ":")
-	full := append([]string{"@" + host, "-p", port, "+time=5", "+tries=1"}, args...)
-	out, err := exec.Command("dig", full...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("dig %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
 func TestServeReloadAndDrainWithDig(t *testing.T) {
 	if _, err := exec.LookPath("dig"); err != nil {
 		t.Fatal("dig is needed (apt-get install dnsutils); .ci/run installs it")
@@ -176,13 +164,13 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 		t.Errorf("start-up names the upstreams %s, want [%s]", servers, up.Addr)
 	}
 
-	if got := dig(t, d.addr, "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
+	if got := dnstest.Dig(t, d.addr, "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
 		t.Errorf("dig: %q", got)
 	}
-	if got := dig(t, d.addr, "+tcp", "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
+	if got := dnstest.Dig(t, d.addr, "+tcp", "+short", "www.example.com", "A"); strings.TrimSpace(got) != "192.0.2.20" {
 		t.Errorf("dig +tcp: %q", got)
 	}
-	if got := dig(t, d.addr, "www.example.com", "ANY"); !strings.Contains(got, "status: REFUSED") {
+	if got := dnstest.Dig(t, d.addr, "www.example.com", "ANY"); !strings.Contains(got, "status: REFUSED") {
 		t.Errorf("ANY: %s", got)
 	}
 
@@ -190,7 +178,7 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 	writeFile(t, dir, "civicdns.toml", base+"[[upstream.zone]]\nname = \"city.internal\"\nservers = [\""+corp.Addr+"\"]\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitLog(t, "configuration reloaded")
-	if got := dig(t, d.addr, "+short", "dc1.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
+	if got := dnstest.Dig(t, d.addr, "+short", "dc1.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
 		t.Errorf("after reload: %q", got)
 	}
 	writeFile(t, dir, "civicdns.toml", base+"[cache]\nsize = \"many\"\n")
@@ -199,7 +187,7 @@ func TestServeReloadAndDrainWithDig(t *testing.T) {
 	if e, _ := rec["err"].(string); !strings.Contains(e, "civicdns.toml:8: cache.size") {
 		t.Errorf("reload error %q does not name file:line", e)
 	}
-	if got := dig(t, d.addr, "+short", "dc2.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
+	if got := dnstest.Dig(t, d.addr, "+short", "dc2.city.internal", "A"); strings.TrimSpace(got) != "10.0.0.20" {
 		t.Errorf("after a failed reload: %q", got)
 	}
 
@@ -222,7 +210,7 @@ func TestListChangesReloadWithoutSignal(t *testing.T) {
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
 		"[lists]\ndir = \"lists\"\nwatch = \"50ms\"\n[policy]\nblock = [\"gambling\"]\n")
 	d := startDaemon(t, cfg)
-	if got := dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NOERROR") || !strings.Contains(got, "192.0.2.20") {
+	if got := dnstest.Dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NOERROR") || !strings.Contains(got, "192.0.2.20") {
 		t.Fatalf("before the change: %s", got)
 	}
 	writeFile(t, dir, "lists/gambling.toml", "category = \"gambling\"\nblock = [\"casino.example\", \"poker.example\"]\n")
@@ -230,7 +218,7 @@ func TestListChangesReloadWithoutSignal(t *testing.T) {
 	if why, _ := rec["why"].(string); !strings.Contains(why, "gambling.toml") {
 		t.Errorf("reload reason %q", why)
 	}
-	got := dig(t, d.addr, "www.poker.example", "A")
+	got := dnstest.Dig(t, d.addr, "www.poker.example", "A")
 	if !strings.Contains(got, "status: NXDOMAIN") || !strings.Contains(got, "EDE: 15 (Blocked): (Blocked (gambling))") {
 		t.Errorf("after the change: %s", got)
 	}
@@ -240,7 +228,7 @@ func TestListChangesReloadWithoutSignal(t *testing.T) {
 	if e, _ := rec["err"].(string); !strings.Contains(e, "gambling.toml:2: block: \"bad name\" is not a domain name") {
 		t.Errorf("reload error %q", e)
 	}
-	if got := dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NXDOMAIN") {
+	if got := dnstest.Dig(t, d.addr, "poker.example", "A"); !strings.Contains(got, "status: NXDOMAIN") {
 		t.Errorf("after a failed reload: %s", got)
 	}
 }

@@ -87,7 +87,7 @@ func TestExemptionsFromAShellWhileServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, cfg)
-	if got := strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A")); got != "10.0.0.53" {
+	if got := strings.TrimSpace(dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A")); got != "10.0.0.53" {
 		t.Fatalf("before: %q", got)
 	}
 	var out, errb bytes.Buffer
@@ -107,7 +107,7 @@ func TestExemptionsFromAShellWhileServing(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			got := strings.TrimSpace(dig(t, d.addr, "+short", "www.pokerstars.com", "A"))
+			got := strings.TrimSpace(dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A"))
 			if got == want {
 				return
 			}
@@ -152,7 +152,7 @@ func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			if got := strings.TrimSpace(dig(t, d.addr, "+short", "www.example.org", "A")); got == want {
+			if got := strings.TrimSpace(dnstest.Dig(t, d.addr, "+short", "www.example.org", "A")); got == want {
 				return
 			} else if time.Now().After(deadline) {
 				t.Fatalf("still %q, want %q", got, want)
@@ -167,7 +167,7 @@ func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
 	}
 	id := regexp.MustCompile(`S-[A-Z2-7]{8}`).FindString(out.String())
 	waitFor("10.0.0.53")
-	if got := dig(t, d.addr, "www.example.org", "A"); !strings.Contains(got, "Blocked (suspended)") {
+	if got := dnstest.Dig(t, d.addr, "www.example.org", "A"); !strings.Contains(got, "Blocked (suspended)") {
 		t.Errorf("no EDE for the suspension:\n%s", got)
 	}
 	out.Reset()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -209,4 +210,16 @@ func SelfSigned(t testing.TB, name string) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// Dig runs Debian's dig against the DNS server at addr (IP:port), one try
+// with a 5 s wait, and returns its output; the test fails if dig cannot run.
+func Dig(t testing.TB, addr string, args ...string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command("dig", append([]string{"@" + host, "-p", port, "+time=5", "+tries=1"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dig %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
