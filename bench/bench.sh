@@ -4,6 +4,7 @@
 # Every load is bounded in time (dnsperf -l). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -51,31 +52,14 @@ printf '[log]\ndir = "querylog-on"\n' >> "$OUT/civicdns-log.toml"
 GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns-log.toml" -log-level warn & pids+=($!)
 
 # Unbound: 2 threads, forwarding everything to the same upstream, no validation.
-cat > "$OUT/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1@$UNBOUND_PORT
-  port: $UNBOUND_PORT
-  num-threads: 2
-  so-reuseport: yes
-  do-not-query-localhost: no
-  access-control: 127.0.0.0/8 allow
-  chroot: ""
-  username: ""
-  directory: "$PWD/$OUT"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
+{ unbound_server $UNBOUND_PORT; cat <<CONF
   module-config: "iterator"
-  msg-cache-size: 64m
-  rrset-cache-size: 128m
-  num-queries-per-thread: 4096
-  outgoing-range: 8192
   prefetch: yes
 forward-zone:
   name: "."
   forward-addr: ${UP%:*}@${UP#*:}
 CONF
+} > "$OUT/unbound.conf"
 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
 
 # Wait until all answer.
@@ -92,9 +76,6 @@ head -n 1000 testdata/top-domains.txt 2>/dev/null | awk 'NF{print $1" A"}' > "$O
 [ -s "$OUT/hits.txt" ] || for i in $(seq 1 1000); do echo "host$i.example A"; done > "$OUT/hits.txt"
 make_distinct() { awk -v p="$1" 'BEGIN{for(i=0;i<100000;i++) printf "n%d.%s.bench A\n", i, p}' > "$OUT/distinct-$1.txt"; }
 
-qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
-lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }
-median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
 run() { # name port file extra-args...
   local name=$1 port=$2 file=$3; shift 3

@@ -9,6 +9,7 @@
 # of both compared on a sample. Loopback only; every load bounded (-l).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-3}
 OUT=${BENCH_OUT:-bench/out}
@@ -47,32 +48,15 @@ size = 300000
 [metrics]
 listen = ""
 TOML
-cat > "$OUT/recursion-unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1@$UNBOUND_PORT
-  port: $UNBOUND_PORT
-  num-threads: 2
-  so-reuseport: yes
-  do-not-query-localhost: no
-  access-control: 127.0.0.0/8 allow
-  chroot: ""
-  username: ""
-  directory: "$PWD/$OUT"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
+{ unbound_server $UNBOUND_PORT; cat <<CONF
   module-config: "validator iterator"
   root-hints: "$PWD/$H/root.hints"
   trust-anchor-file: "$PWD/$H/anchor.ds"
   qname-minimisation: yes
-  msg-cache-size: 64m
-  rrset-cache-size: 128m
-  num-queries-per-thread: 4096
-  outgoing-range: 8192
   so-rcvbuf: 4m
   so-sndbuf: 4m
 CONF
+} > "$OUT/recursion-unbound.conf"
 
 start() { # who: starts it with empty caches, waits until it answers
   if [ "$1" = civicdns ]; then
@@ -85,9 +69,6 @@ start() { # who: starts it with empty caches, waits until it answers
   pids+=($server)
   for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.zone0.bench A >/dev/null 2>&1 && break; sleep 0.1; done
 }
-qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
-lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }
-median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
 declare -A res
 for r in $(seq 1 "$ROUNDS"); do

@@ -1,0 +1,32 @@
+# Shared by bench/bench.sh and bench/recursion.sh (sourced, not run).
+
+# unbound_server PORT: the server: clause both benchmarks give Unbound (2
+# threads, caches sized for the loads, loopback allowed and queried); the
+# caller appends what differs (forwarding, or recursion and validation).
+unbound_server() {
+  cat <<CONF
+server:
+  interface: 127.0.0.1@$1
+  port: $1
+  num-threads: 2
+  so-reuseport: yes
+  do-not-query-localhost: no
+  access-control: 127.0.0.0/8 allow
+  chroot: ""
+  username: ""
+  directory: "$PWD/$OUT"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  msg-cache-size: 64m
+  rrset-cache-size: 128m
+  num-queries-per-thread: 4096
+  outgoing-range: 8192
+CONF
+}
+
+# dnsperf's figures from its output file, and the median of numbers on stdin.
+qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
+lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }
+median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
