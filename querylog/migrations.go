@@ -2,14 +2,12 @@ package querylog
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/civicdns/civicdns/internal/pgschema"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// migrations are the query log's schema, in order; each runs once, in a
-// transaction, under an advisory lock, so several instances starting at
-// once apply each exactly once.
+// migrations are the query log's schema, in order (pgschema runs each once).
 var migrations = []string{
 	1: `CREATE TABLE civicdns_querylog (
 		time timestamptz NOT NULL,
@@ -37,30 +35,7 @@ var migrations = []string{
 	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '', ADD COLUMN upstream text NOT NULL DEFAULT '';`,
 }
 
-// Migrate brings the schema up to date.
+// Migrate brings the query log's schema up to date.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7305000)`); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS civicdns_schema (component text PRIMARY KEY, version int NOT NULL)`); err != nil {
-		return err
-	}
-	var v int
-	tx.QueryRow(ctx, `SELECT version FROM civicdns_schema WHERE component = 'querylog'`).Scan(&v)
-	for n := v + 1; n < len(migrations); n++ {
-		if _, err := tx.Exec(ctx, migrations[n]); err != nil {
-			return fmt.Errorf("query log schema migration %d: %w", n, err)
-		}
-		v = n
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO civicdns_schema (component, version) VALUES ('querylog', $1)
-		ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version`, v); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	return pgschema.Migrate(ctx, pool, "querylog", migrations)
 }

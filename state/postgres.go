@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/pgschema"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -52,63 +53,31 @@ const (
 	auditTable    = "civicdns_state_audit"
 	holdsTable    = "civicdns_state_holds" // the query log's legal holds
 	notifyChannel = "civicdns_state"
-	migrationLock = 7411_0002 // pg_advisory_lock key of the state's migrations
 	appendLock    = 7411_0003 // pg_advisory_xact_lock key of every append
 	// opTimeout bounds one database operation: past it the database counts
 	// as away, and the local copy answers.
 	opTimeout = 3 * time.Second
 )
 
+// migrations are the shared state's schema, in order (pgschema runs each
+// once, and refuses a database a newer release has migrated further).
 var migrations = []string{
-	`CREATE TABLE IF NOT EXISTS civicdns_state_schema (version int NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS civicdns_state_workflow (
+	1: `CREATE TABLE civicdns_state_workflow (
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
 		kind text NOT NULL,
 		key text,
-		data jsonb NOT NULL)`,
-	`CREATE UNIQUE INDEX IF NOT EXISTS civicdns_state_workflow_key ON civicdns_state_workflow (key) WHERE key IS NOT NULL`,
-	`CREATE TABLE IF NOT EXISTS civicdns_state_audit (
+		data jsonb NOT NULL);
+	CREATE UNIQUE INDEX civicdns_state_workflow_key ON civicdns_state_workflow (key) WHERE key IS NOT NULL;
+	CREATE TABLE civicdns_state_audit (
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
 		key text UNIQUE,
-		data jsonb NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS civicdns_state_holds (
+		data jsonb NOT NULL);
+	CREATE TABLE civicdns_state_holds (
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
-		data jsonb NOT NULL)`,
-}
-
-// schemaVersion is the state tables' version: an instance refuses a
-// database a newer release has migrated past (an upgrade runs newest first).
-const schemaVersion = 1
-
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return err
-	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	for _, m := range migrations {
-		if _, err := conn.Exec(ctx, m); err != nil {
-			return fmt.Errorf("state migration: %w", err)
-		}
-	}
-	var v int
-	err = conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM civicdns_state_schema`).Scan(&v)
-	switch {
-	case err != nil:
-		return err
-	case v > schemaVersion:
-		return fmt.Errorf("the shared state database is at schema version %d, newer than this release's %d: upgrade this instance", v, schemaVersion)
-	case v < schemaVersion:
-		_, err = conn.Exec(ctx, `INSERT INTO civicdns_state_schema (version) VALUES ($1)`, schemaVersion)
-	}
-	return err
+		data jsonb NOT NULL);`,
 }
 
 // shared is the database side of a store: the pool, whether it is
@@ -136,7 +105,7 @@ func (sh *shared) conn(ctx context.Context) (*pgxpool.Pool, error) {
 		sh.pool = pool
 	}
 	if !sh.ready {
-		if err := migrate(ctx, sh.pool); err != nil {
+		if err := pgschema.Migrate(ctx, sh.pool, "state", migrations); err != nil {
 			return nil, err
 		}
 		sh.ready = true
