@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/civicdns/civicdns/dnssec"
+	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
 )
 
@@ -91,14 +92,8 @@ func (h *Hierarchy) Serve(addr string, zones ...*Zone) *Server {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		done := make(chan struct{})
-		go func() { srv.ActivateAndServe(); close(done) }()
-		<-started
-		h.t.Cleanup(func() { srv.Shutdown(); <-done })
-	}
+	dnstest.Serve(h.t, &dns.Server{PacketConn: pc, Handler: s})
+	dnstest.Serve(h.t, &dns.Server{Listener: ln, Handler: s})
 	return s
 }
 

@@ -50,8 +50,8 @@ func StartUpstream(t testing.TB, handler dns.HandlerFunc) *Upstream {
 	})
 	pc, ln := listenBoth(t)
 	u.Addr = pc.LocalAddr().String()
-	serve(t, &dns.Server{PacketConn: pc, Handler: wrapped})
-	serve(t, &dns.Server{Listener: ln, Handler: wrapped})
+	Serve(t, &dns.Server{PacketConn: pc, Handler: wrapped})
+	Serve(t, &dns.Server{Listener: ln, Handler: wrapped})
 	return u
 }
 
@@ -82,11 +82,13 @@ func StartTLSUpstream(t testing.TB, cert tls.Certificate, handler dns.HandlerFun
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, &dns.Server{Listener: ln, Handler: handler, Net: "tcp-tls"})
+	Serve(t, &dns.Server{Listener: ln, Handler: handler, Net: "tcp-tls"})
 	return ln.Addr().String()
 }
 
-func serve(t testing.TB, s *dns.Server) {
+// Serve runs s until the test (or whatever t is: anything with Cleanup)
+// ends, returning once it serves.
+func Serve(t interface{ Cleanup(func()) }, s *dns.Server) {
 	started := make(chan struct{})
 	s.NotifyStartedFunc = func() { close(started) }
 	done := make(chan struct{})
