@@ -31,11 +31,11 @@ func logDir(cfgPath string) (*config.Config, string, error) {
 // auditLogUse writes a use of the query log to the audit trail: the state
 // store's when there is one, else the log folder's own.
 func auditLogUse(cfg *config.Config, dir, action, what string) {
-	st, err := state.Open(dir, nil)
+	open := func() (*state.Store, error) { return state.Open(dir, nil) }
 	if cfg.State.Dir != "" {
-		st, err = state.OpenConfig(cfg, nil)
+		open = func() (*state.Store, error) { return state.OpenConfig(cfg, nil) }
 	}
-	if err == nil {
+	if st, err := open(); err == nil {
 		st.Audit(state.AuditEvent{Who: osUser(), Action: action, What: what})
 	}
 }
