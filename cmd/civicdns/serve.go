@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -25,8 +26,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	level := fl.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fl.Bool("log-json", false, "log JSON lines instead of text")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for pprof)")
+	execTrace := fl.String("trace", "", "write a runtime execution trace to this file until shutdown (for go tool trace)")
 	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	if *execTrace != "" {
+		f, err := os.Create(*execTrace)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns: %v\n", err)
+			return 1
+		}
+		trace.Start(f)
+		defer func() { trace.Stop(); f.Close() }()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
