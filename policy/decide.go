@@ -107,11 +107,19 @@ func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name s
 		dec.EDEText, dec.where = "Blocked (bypass)", CanaryWhere
 		return dec
 	}
+	h := p.quietNames.hash(name)
+	if p.quietNames.has(h) {
+		return dec
+	}
 	if p.allow.longest(name) >= 0 {
 		return p.safeSearch(dec, name)
 	}
 	var buf [maxHits]blocklists.Hit
 	hits := p.m.Lookup(name, buf[:0])
+	if len(hits) == 0 && p.quiet(name) {
+		p.quietNames.add(h)
+		return dec
+	}
 	cand := p.blockedSet(d, hits, now)
 	best := p.best(d, name, hits, cand, true)
 	if best.cat == -1 {

@@ -28,6 +28,7 @@ type Policy struct {
 	hasWindows bool                        // some department has personal-use hours
 	windowMemo atomic.Pointer[windowState] // the windows in force this minute
 	cfg        *config.Config
+	quietNames *quietNames // names nothing in the policy touches
 }
 
 type categoryInfo struct {
@@ -62,7 +63,7 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	if loc == nil {
 		loc = time.Local
 	}
-	p := &Policy{lists: lists, m: lists.Matcher, allow: suffixSet{}, loc: loc, cfg: cfg, deptByName: map[string]*Department{}}
+	p := &Policy{lists: lists, m: lists.Matcher, allow: suffixSet{}, loc: loc, cfg: cfg, deptByName: map[string]*Department{}, quietNames: newQuietNames()}
 	for _, name := range p.m.Categories() {
 		p.categories = append(p.categories, categoryInfo{name: name, edeText: "Blocked (" + name + ")"})
 	}

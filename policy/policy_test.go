@@ -456,3 +456,53 @@ func TestOverlappingCategoriesReportTheClauseThatFits(t *testing.T) {
 		}
 	}
 }
+
+// Names nothing in the policy touches are remembered (quietNames); a name a
+// department blocks or rewrites on its own, or that any list or allow entry
+// holds, never is: asked first by a client the name means nothing to, it
+// must still be blocked or rewritten for the department that asks next.
+func TestQuietNamesDecideAsTheFullPolicy(t *testing.T) {
+	t.Parallel()
+	p, fresh := compile(t, testConfig), compile(t, testConfig)
+	nov := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clients := []string{"192.0.2.1", "10.20.1.1", "10.20.30.5", "10.40.1.1", "10.20.3.4"}
+	names := []string{"news.example", "www.news.example", "live.stream.example", "stream.example",
+		"www.google.com", "www.youtube.com", "social.example", "casino.city.example", "casino.example",
+		"x.lottery.casino.example", "adult.example", "use-application-dns.net", "example", "a.b.c.d.e.example"}
+	for pass := 0; pass < 2; pass++ { // the second pass answers the quiet names from memory
+		for _, c := range clients {
+			client := netip.MustParseAddr(c)
+			for _, name := range names {
+				got := p.Decide(p.ConfigExemptions(), p.Department(client), client, name, nov)
+				want := fresh.Decide(fresh.ConfigExemptions(), fresh.Department(client), client, name, nov)
+				if got.Action != want.Action || got.Category != want.Category || got.SafeSearch != want.SafeSearch ||
+					got.Matched != want.Matched || got.Department != nil != (want.Department != nil) {
+					t.Errorf("pass %d, %s asks %s: %+v, want %+v", pass, c, name, got, want)
+				}
+			}
+		}
+	}
+	for name, quiet := range map[string]bool{"news.example": true, "www.news.example": true, "a.b.c.d.e.example": true,
+		"live.stream.example": false, "www.google.com": false, "social.example": false, "casino.city.example": false,
+		"casino.example": false, "use-application-dns.net": false} {
+		if got := p.quietNames.has(p.quietNames.hash(name)); got != quiet {
+			t.Errorf("%s remembered as quiet: %v, want %v", name, got, quiet)
+		}
+	}
+}
+
+// BenchmarkDecideQuiet: a name nothing in the policy touches, the common
+// case of a cache hit (remembered after the first ask).
+func BenchmarkDecideQuiet(b *testing.B) {
+	p := compile(b, testConfig)
+	client := netip.MustParseAddr("10.20.30.5")
+	d := p.Department(client)
+	now := time.Now()
+	ex := p.ConfigExemptions()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p.Decide(ex, d, client, "www.news.example", now).Action != Allowed {
+			b.Fatal("not allowed")
+		}
+	}
+}
