@@ -221,10 +221,19 @@ func (s *Server) closeListeners() {
 }
 
 // answer runs a parsed query through the chain with the live snapshot and
-// records it, once. It returns query.ErrWouldBlock when q.MayBlock is false
-// and the chain must wait: then nothing is recorded, and the query is run
-// again where it may wait.
+// records it, once, answered now. It returns query.ErrWouldBlock when
+// q.MayBlock is false and the chain must wait: then nothing is recorded, and
+// the query is run again where it may wait.
 func (s *Server) answer(q *query.Query) error {
+	if err := s.resolve(q); err != nil {
+		return err
+	}
+	s.recorder.Record(q.FillRecord(s.now()))
+	return nil
+}
+
+// resolve is answer without the record.
+func (s *Server) resolve(q *query.Query) error {
 	q.Snap = s.state.Snapshot()
 	q.Lookup = q.Name()
 	err := s.chain.Resolve(s.ctx, q)
@@ -235,12 +244,13 @@ func (s *Server) answer(q *query.Query) error {
 		s.log.Error("query failed", "name", q.Name(), "err", err)
 		q.FailAnswer(err)
 	}
-	s.recorder.Record(q.FillRecord(s.now()))
 	return nil
 }
 
-// handlePacket decodes raw and answers it, or returns false when the packet
-// gets no answer at all (too short, or a response rather than a query).
+// handlePacket decodes q.Raw and answers it, or returns false when the packet
+// gets no answer at all (too short, or a response rather than a query). It
+// records nothing: the caller records each query it answers (reply true,
+// err nil) with the time the answer leaves, one clock read for a batch.
 func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 	switch perr := dnswire.ParseQuery(q.Raw, &q.Msg); perr {
 	case nil:
@@ -255,10 +265,9 @@ func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 		q.Msg.Name = q.Msg.Name[:0] // the question could not be read
 		q.Decision.Action = policy.Malformed
 		q.Err = perr
-		s.recorder.Record(q.FillRecord(s.now()))
 		return true, nil
 	}
-	return true, s.answer(q)
+	return true, s.resolve(q)
 }
 
 func (s *Server) isClosing() bool {

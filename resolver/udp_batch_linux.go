@@ -33,12 +33,13 @@ type batchReader struct {
 	conn *net.UDPConn
 	raw  syscall.RawConn
 
-	queries [batchSize]*query.Query
-	recv    [batchSize]mmsghdr
-	recvIov [batchSize]unix.Iovec
-	names   [batchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
-	send    [batchSize]mmsghdr
-	sendIov [batchSize]unix.Iovec
+	queries  [batchSize]*query.Query
+	recv     [batchSize]mmsghdr
+	recvIov  [batchSize]unix.Iovec
+	names    [batchSize]unix.RawSockaddrInet6 // large enough for IPv4 too
+	send     [batchSize]mmsghdr
+	sendIov  [batchSize]unix.Iovec
+	answered [batchSize]*query.Query // the queries of send, in order
 }
 
 // serveUDP is one socket's reader. It answers what it can at once (cache
@@ -130,6 +131,7 @@ func (b *batchReader) answer(n int) {
 		if !reply {
 			continue
 		}
+		b.answered[out] = q
 		b.sendIov[out].Base = &q.Answer[0]
 		b.sendIov[out].SetLen(len(q.Answer))
 		h := &b.send[out].hdr
@@ -138,6 +140,13 @@ func (b *batchReader) answer(n int) {
 		h.Iov = &b.sendIov[out]
 		h.SetIovlen(1)
 		out++
+	}
+	if out > 0 {
+		// The answers leave together: one time for their records.
+		sent := s.now()
+		for i := 0; i < out; i++ {
+			s.recorder.Record(b.answered[i].FillRecord(sent))
+		}
 	}
 	b.write(out)
 	for i := 0; i < n; i++ {
