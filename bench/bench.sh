@@ -92,6 +92,10 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r q l < <(run "hits-civiclog-$r" $CIVICLOG_PORT "$OUT/hits.txt")
   results[hits-civiclog]+="$q "
   echo "round $r  cache hits       civicdns, query log on: $q q/s (lost $l)"
+  make_distinct "civiclog$r"
+  read -r q l < <(run "miss-civiclog-$r" $CIVICLOG_PORT "$OUT/distinct-civiclog$r.txt" -n 1)
+  results[miss-civiclog]+="$q "
+  echo "round $r  100k distinct    civicdns, query log on: $q q/s (lost $l)"
   for who in civicdns unbound; do
     port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
     read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
@@ -112,52 +116,81 @@ for w in hits miss; do
   label="cache hits      "; [ $w = miss ] && label="100k distinct   "
   printf "%s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f\n" "$label" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
 done
-c=$(echo ${results[hits-civicdns]} | tr ' ' '\n' | median)
-cl=$(echo ${results[hits-civiclog]} | tr ' ' '\n' | median)
-printf "cache hits, query log on: %10.0f q/s, off %10.0f q/s: %.2f of off\n" "$cl" "$c" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
+for w in hits miss; do
+  c=$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)
+  cl=$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)
+  label="cache hits"; [ $w = miss ] && label="100k distinct"
+  printf "%s, query log on: %10.0f q/s, off %10.0f q/s: %.2f of off\n" "$label" "$cl" "$c" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
+done
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 
 # Latency at a fixed rate of cache hits (dnsperf -Q, every answer's time
 # with -v): p50, p99 and p99.9 of civicdns and Unbound, side by side.
 RATE=${BENCH_RATE:-20000}
+LAT_ROUNDS=${BENCH_LAT_ROUNDS:-5}
 pct() { sed -n 's/^> [A-Z]* [^ ]* [^ ]* \([0-9.]*\)$/\1/p' "$1" | sort -g | awk -v p="$2" '{a[NR]=$1} END{i=int(NR*p); if(i<1)i=1; printf "%.3f", a[i]*1000}'; }
 declare -A lat
-for r in $(seq 1 "$ROUNDS"); do
-  for who in civicdns unbound; do
-    port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
+for r in $(seq 1 "$LAT_ROUNDS"); do
+  for who in civicdns civiclog unbound; do
+    case $who in civicdns) port=$CIVIC_PORT;; civiclog) port=$CIVICLOG_PORT;; unbound) port=$UNBOUND_PORT;; esac
     dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -Q "$RATE" -c 4 -T 2 -v > "$OUT/lat-$who-$r.log" 2>&1 || true
     for q in 0.5 0.99 0.999; do lat[$who-$q]+="$(pct "$OUT/lat-$who-$r.log" $q) "; done
   done
 done
 echo
-echo "latency of cache hits at $RATE q/s, ms, median of $ROUNDS rounds:"
+echo "latency of cache hits at $RATE q/s, ms, median of $LAT_ROUNDS rounds (the three servers in turn each round):"
 for q in 0.5 0.99 0.999; do
-  c=$(echo ${lat[civicdns-$q]} | tr ' ' '\n' | median); u=$(echo ${lat[unbound-$q]} | tr ' ' '\n' | median)
-  printf "  p%-5s civicdns %7.3f   unbound %7.3f   ratio %.2f\n" "$(awk -v q=$q 'BEGIN{print q*100}')" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+  c=$(echo ${lat[civicdns-$q]} | tr ' ' '\n' | median); cl=$(echo ${lat[civiclog-$q]} | tr ' ' '\n' | median)
+  u=$(echo ${lat[unbound-$q]} | tr ' ' '\n' | median)
+  printf "  p%-5s civicdns %7.3f (query log on %7.3f)   unbound %7.3f   ratio %.2f (log on %.2f)\n" "$(awk -v q=$q 'BEGIN{print q*100}')" \
+    "$c" "$cl" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$(awk -v a="$cl" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
 done
 
-# One core each: the server pinned to CPU 0, dnsperf to CPU 1 (taskset), so
-# queries per second measure the work a query costs.
+# One core each: the server pinned to CPU 0, dnsperf to CPU 1 (taskset).
+# dnsperf on one core is near the server's pace, so besides queries/second
+# the work a query costs is measured directly: queries answered per second
+# of the server's CPU time (user + system, from /proc). Per-round ratios to
+# Unbound, and their median.
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  PIN_CIVIC=5395; PIN_UNBOUND=5396
+  PIN_CIVIC=5395; PIN_UNBOUND=5396; PIN_CIVICLOG=5397
   sed -e "s/127.0.0.1:$CIVIC_PORT/127.0.0.1:$PIN_CIVIC/" -e "s/udp_sockets = 2/udp_sockets = 1/" "$OUT/civicdns.toml" > "$OUT/civicdns-pin.toml"
   GOMAXPROCS=1 taskset -c 0 "$OUT/civicdns" serve -config "$OUT/civicdns-pin.toml" -log-level warn & pids+=($!)
+  pin_civic=$!
+  rm -rf "$OUT/querylog-pin"
+  sed -e "s/127.0.0.1:$PIN_CIVIC/127.0.0.1:$PIN_CIVICLOG/" "$OUT/civicdns-pin.toml" > "$OUT/civicdns-pin-log.toml"
+  printf '[log]\ndir = "querylog-pin"\n' >> "$OUT/civicdns-pin-log.toml"
+  GOMAXPROCS=1 taskset -c 0 "$OUT/civicdns" serve -config "$OUT/civicdns-pin-log.toml" -log-level warn & pids+=($!)
+  pin_civiclog=$!
   sed -e "s/$UNBOUND_PORT/$PIN_UNBOUND/g" -e "s/num-threads: 2/num-threads: 1/" "$OUT/unbound.conf" > "$OUT/unbound-pin.conf"
   taskset -c 0 unbound -d -c "$OUT/unbound-pin.conf" & pids+=($!)
-  for port in $PIN_CIVIC $PIN_UNBOUND; do
+  pin_unbound=$!
+  for port in $PIN_CIVIC $PIN_CIVICLOG $PIN_UNBOUND; do
     for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
     taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
   done
-  declare -A pin
-  for r in $(seq 1 "$ROUNDS"); do
-    for who in civicdns unbound; do
-      port=$PIN_CIVIC; [ $who = unbound ] && port=$PIN_UNBOUND
+  cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+  tck=$(getconf CLK_TCK)
+  PIN_ROUNDS=${BENCH_PIN_ROUNDS:-5}
+  declare -A pin pincpu
+  for r in $(seq 1 "$PIN_ROUNDS"); do
+    for who in civicdns civiclog unbound; do
+      case $who in civicdns) port=$PIN_CIVIC; pid=$pin_civic;; civiclog) port=$PIN_CIVICLOG; pid=$pin_civiclog;; unbound) port=$PIN_UNBOUND; pid=$pin_unbound;; esac
+      t0=$(cputicks $pid)
       taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 1 > "$OUT/pin-$who-$r.log" 2>&1 || true
-      pin[$who]+="$(qps "$OUT/pin-$who-$r.log") "
+      t1=$(cputicks $pid)
+      n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/pin-$who-$r.log")
+      pin[$who-$r]=$(qps "$OUT/pin-$who-$r.log")
+      pincpu[$who-$r]=$(awk -v n="${n:-0}" -v t=$((t1-t0)) -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}')
     done
+    echo "round $r  pinned cache hits, queries per CPU-second: civicdns ${pincpu[civicdns-$r]}, query log on ${pincpu[civiclog-$r]}, unbound ${pincpu[unbound-$r]}"
   done
-  c=$(echo ${pin[civicdns]} | tr ' ' '\n' | median); u=$(echo ${pin[unbound]} | tr ' ' '\n' | median)
-  printf "cache hits, one core each (server on CPU 0, dnsperf on CPU 1): civicdns %.0f q/s, unbound %.0f q/s, ratio %.2f\n" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+  ratios() { for r in $(seq 1 "$PIN_ROUNDS"); do awk -v a="$(eval echo \${$1[$2-$r]})" -v b="$(eval echo \${$1[unbound-$r]})" 'BEGIN{print (b>0)?a/b:0}'; done | median; }
+  med() { for r in $(seq 1 "$PIN_ROUNDS"); do eval echo \${$1[$2-$r]}; done | median; }
+  echo "cache hits, one core each (server on CPU 0, dnsperf on CPU 1), medians of $PIN_ROUNDS rounds:"
+  printf "  queries per CPU-second: civicdns %.0f, query log on %.0f, unbound %.0f; per-round ratio to unbound: %.2f (log on %.2f)\n" \
+    "$(med pincpu civicdns)" "$(med pincpu civiclog)" "$(med pincpu unbound)" "$(ratios pincpu civicdns)" "$(ratios pincpu civiclog)"
+  printf "  queries per second:     civicdns %.0f, query log on %.0f, unbound %.0f; per-round ratio to unbound: %.2f (log on %.2f)\n" \
+    "$(med pin civicdns)" "$(med pin civiclog)" "$(med pin unbound)" "$(ratios pin civicdns)" "$(ratios pin civiclog)"
 fi
 
 # Part 2: the real lists scaled to 2,000,000 names; memory of the whole
