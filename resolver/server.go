@@ -37,7 +37,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
-	recorder query.Recorder
+	recorder query.Recorder // the metrics, then extra
+	extra    query.Recorder // Options.Recorder (nil: none)
 	cache    *cache.Store
 	pool     *query.Pool
 	chain    query.Handler
@@ -88,6 +89,7 @@ func New(opts Options) (*Server, error) {
 	s.recorder = s.metrics
 	if opts.Recorder != nil {
 		s.recorder = query.Recorders{s.metrics, opts.Recorder}
+		s.extra = opts.Recorder
 	}
 	s.chain = s.buildChain()
 	return s, nil

@@ -40,6 +40,7 @@ type batchReader struct {
 	send     [batchSize]mmsghdr
 	sendIov  [batchSize]unix.Iovec
 	answered [batchSize]*query.Query // the queries of send, in order
+	tally    tally                   // their metrics
 }
 
 // serveUDP is one socket's reader. It answers what it can at once (cache
@@ -52,7 +53,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 		s.log.Error("udp: no raw socket access", "err", err)
 		return
 	}
-	b := &batchReader{s: s, conn: conn, raw: raw}
+	b := &batchReader{s: s, conn: conn, raw: raw, tally: tally{m: s.metrics}}
 	for i := range b.queries {
 		b.queries[i] = s.pool.Get()
 	}
@@ -142,11 +143,18 @@ func (b *batchReader) answer(n int) {
 		out++
 	}
 	if out > 0 {
-		// The answers leave together: one time for their records.
+		// The answers leave together: one time for their records, and the
+		// metrics counted on the reader's tally, added to the shared
+		// counters once for the batch.
 		sent := s.now()
 		for i := 0; i < out; i++ {
-			s.recorder.Record(b.answered[i].FillRecord(sent))
+			r := b.answered[i].FillRecord(sent)
+			b.tally.Record(r)
+			if s.extra != nil {
+				s.extra.Record(r)
+			}
 		}
+		b.tally.flush()
 	}
 	b.write(out)
 	for i := 0; i < n; i++ {
