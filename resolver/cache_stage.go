@@ -78,8 +78,7 @@ func (st *cacheStage) entryFor(q *query.Query, qn question) (*cache.Entry, int, 
 	h := st.store.Key(qn.name, qn.qtype, qn.qclass, qn.bits)
 	now := q.Received
 	e := st.store.Get(h, qn.name, qn.qtype, qn.qclass, qn.bits)
-	if e != nil && e.Fresh(now) {
-		st.metrics.cacheHits.Inc()
+	if e != nil && e.Fresh(now) { // counted as a hit with the query's record (Cached, not Stale)
 		st.maybePrefetch(q, e, h)
 		return e, fromCache, nil
 	}

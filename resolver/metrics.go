@@ -94,6 +94,9 @@ func rcodeName(rc int) string {
 // Record counts an answered query. It implements Recorder.
 func (m *metrics) Record(r *query.Record) {
 	m.counter(queryLabels{r.Action, r.Category, r.Department}).Inc()
+	if r.Cached && !r.Stale {
+		m.cacheHits.Inc()
+	}
 	if r.Rcode >= 0 && r.Rcode < len(m.byRcode) {
 		m.byRcode[r.Rcode].Inc()
 	}
@@ -113,7 +116,8 @@ func (m *metrics) counter(k queryLabels) prometheus.Counter {
 	return c
 }
 
-// tally is one UDP reader's count of the queries it answered in a batch:
+// tally is one UDP reader's count of the queries it answered in a batch
+// (the queries counter by labels, the responses by rcode, the cache hits):
 // plain integers on the reader's own memory. flush adds them to the shared
 // counters once per batch, instead of a read lock, a map lookup hashing
 // three strings and two atomic adds on shared cache lines per query.
@@ -123,6 +127,7 @@ type tally struct {
 	counts [8]uint64
 	n      int
 	rcodes [len(metrics{}.byRcode)]uint64
+	hits   uint64 // answered from a fresh cache entry
 }
 
 // Record counts r. It implements Recorder.
@@ -141,6 +146,9 @@ func (t *tally) Record(r *query.Record) {
 		t.n++
 	}
 	t.counts[i]++
+	if r.Cached && !r.Stale {
+		t.hits++
+	}
 	if r.Rcode >= 0 && r.Rcode < len(t.rcodes) {
 		t.rcodes[r.Rcode]++
 	}
@@ -152,6 +160,10 @@ func (t *tally) flush() {
 		t.m.counter(t.sets[i]).Add(float64(t.counts[i]))
 	}
 	t.n = 0
+	if t.hits > 0 {
+		t.m.cacheHits.Add(float64(t.hits))
+		t.hits = 0
+	}
 	for rc, n := range t.rcodes {
 		if n > 0 {
 			t.m.byRcode[rc].Add(float64(n))

@@ -19,7 +19,7 @@ func TestTallyCountsAsRecord(t *testing.T) {
 	tl := tally{m: tallied}
 	var recs []query.Record
 	for i := 0; i < 300; i++ {
-		r := query.Record{Action: "allowed", Rcode: i % 4}
+		r := query.Record{Action: "allowed", Rcode: i % 4, Cached: i%5 != 0, Stale: i%7 == 0}
 		if i%3 == 0 {
 			r.Action, r.Category, r.Department = "blocked", fmt.Sprint("cat", i%11), fmt.Sprint("dept", i%7)
 		}
@@ -47,6 +47,9 @@ func TestTallyCountsAsRecord(t *testing.T) {
 		if got := testutil.ToFloat64(tallied.responses.WithLabelValues(rc)); got != want || want == 0 {
 			t.Errorf("rcode %s: tallied %v, counted %v", rc, got, want)
 		}
+	}
+	if got, want := testutil.ToFloat64(tallied.cacheHits), testutil.ToFloat64(direct.cacheHits); got != want || want == 0 {
+		t.Errorf("cache hits: tallied %v, counted %v", got, want)
 	}
 	if n := testutil.CollectAndCount(tallied.queries); n != testutil.CollectAndCount(direct.queries) {
 		t.Errorf("%d label sets tallied, %d counted", n, testutil.CollectAndCount(direct.queries))
