@@ -28,12 +28,16 @@ func warmServer(tb testing.TB, rec ...query.Recorder) *testServer {
 	return ts
 }
 
-// serveOnce runs a packet through the UDP reader's first pass.
+// serveOnce runs a packet through the UDP reader's first pass, and records
+// the answer as the reader does.
 func (ts *testServer) serveOnce(raw []byte) (*query.Query, bool, error) {
 	q := ts.pool.Get()
 	q.Raw = append(q.In()[:0], raw...)
 	q.Received = ts.now()
 	reply, err := ts.handlePacket(q)
+	if reply && err == nil {
+		ts.recorder.Record(q.FillRecord(ts.now()))
+	}
 	return q, reply, err
 }
 
