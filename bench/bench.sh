@@ -112,15 +112,11 @@ echo
 echo "median of $ROUNDS rounds, $SECONDS_PER_RUN s each, dnsperf -c 4 -T 2 -q 500, loopback"
 for w in hits miss; do
   c=$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)
-  u=$(echo ${results[$w-unbound]} | tr ' ' '\n' | median)
-  label="cache hits      "; [ $w = miss ] && label="100k distinct   "
-  printf "%s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f\n" "$label" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
-done
-for w in hits miss; do
-  c=$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)
   cl=$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)
-  label="cache hits"; [ $w = miss ] && label="100k distinct"
-  printf "%s, query log on: %10.0f q/s, off %10.0f q/s: %.2f of off\n" "$label" "$cl" "$c" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
+  u=$(echo ${results[$w-unbound]} | tr ' ' '\n' | median)
+  label="cache hits   "; [ $w = miss ] && label="100k distinct"
+  printf "%s  civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f;   query log on %10.0f q/s: %.2f of off\n" "$label" "$c" "$u" \
+    "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 done
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 

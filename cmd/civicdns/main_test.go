@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/miekg/dns"
 )
 
 // binary is the civicdns built once for the end-to-end tests.
@@ -91,9 +92,9 @@ type process struct {
 	upstreams map[string]any // the start-up log line that names the upstreams
 }
 
-func startDaemon(t testing.TB, cfgPath string) *process {
+func startDaemon(t testing.TB, cfgPath string, flags ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "-config", cfgPath, "-log-json", "-log-level", "debug")
+	cmd := exec.Command(binary, append([]string{"serve", "-config", cfgPath, "-log-json", "-log-level", "debug"}, flags...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -147,6 +148,33 @@ func (d *process) waitLog(t testing.TB, msg string) map[string]any {
 		case <-timeout:
 			t.Fatalf("no %q in the log", msg)
 		}
+	}
+}
+
+// serve -trace and -cpuprofile write a runtime execution trace and a CPU
+// profile of the whole run, complete once the server has drained; a path
+// that cannot be written is an error before anything starts.
+func TestServeWritesTraceAndProfile(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n")
+	tracePath, profPath := filepath.Join(dir, "run.trace"), filepath.Join(dir, "cpu.pprof")
+	d := startDaemon(t, cfg, "-trace", tracePath, "-cpuprofile", profPath)
+	dnstest.Exchange(t, "udp", d.addr, dnstest.Query("www.example.com", dns.TypeA))
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if b, err := os.ReadFile(tracePath); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) || len(b) < 1000 {
+		t.Errorf("trace: %d bytes, %v", len(b), err)
+	}
+	if b, err := os.ReadFile(profPath); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b { // gzipped protobuf
+		t.Errorf("profile: %d bytes, %v", len(b), err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "-config", cfg, "-trace", filepath.Join(dir, "no", "such", "dir", "t")}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no such file") {
+		t.Errorf("unwritable trace path: exit %d, %q", code, errb.String())
 	}
 }
 

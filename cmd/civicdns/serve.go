@@ -30,23 +30,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	if *execTrace != "" {
-		f, err := os.Create(*execTrace)
+	for _, d := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{*execTrace, trace.Start, trace.Stop}, {*cpuProfile, pprof.StartCPUProfile, pprof.StopCPUProfile}} {
+		stop, err := record(d.path, d.start, d.stop)
 		if err != nil {
 			fmt.Fprintf(stderr, "civicdns: %v\n", err)
 			return 1
 		}
-		trace.Start(f)
-		defer func() { trace.Stop(); f.Close() }()
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "civicdns: %v\n", err)
-			return 1
-		}
-		pprof.StartCPUProfile(f)
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+		defer stop()
 	}
 	log, err := newLogger(stderr, *level, *logJSON)
 	if err != nil {
@@ -148,4 +142,21 @@ func newLogger(w io.Writer, level string, asJSON bool) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, hopts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, hopts)), nil
+}
+
+// record starts a diagnostic (a trace or a CPU profile) writing to path
+// until the returned stop is called; an empty path records nothing.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
 }
