@@ -61,6 +61,11 @@ forward-zone:
 CONF
 } > "$OUT/unbound.conf"
 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
+unbound_pid=$!
+
+# A process's CPU time (user + system) in clock ticks, from /proc.
+cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
 
 # Wait until all answer.
 for port in $CIVIC_PORT $UNBOUND_PORT $CIVICLOG_PORT; do
@@ -97,14 +102,19 @@ for r in $(seq 1 "$ROUNDS"); do
   results[miss-civiclog]+="$q "
   echo "round $r  100k distinct    civicdns, query log on: $q q/s (lost $l)"
   for who in civicdns unbound; do
-    port=$CIVIC_PORT; [ $who = unbound ] && port=$UNBOUND_PORT
+    port=$CIVIC_PORT; pid=$civic_pid; [ $who = unbound ] && port=$UNBOUND_PORT && pid=$unbound_pid
     read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
     results[hits-$who]+="$q "
     echo "round $r  cache hits       $who: $q q/s (lost $l)"
     make_distinct "$who$r"
+    t0=$(cputicks $pid)
     read -r q l < <(run "miss-$who-$r" $port "$OUT/distinct-$who$r.txt" -n 1)
+    t1=$(cputicks $pid)
+    n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/miss-$who-$r.log")
+    us=$(awk -v t=$((t1-t0)) -v k="$tck" -v n="${n:-0}" 'BEGIN{printf "%.1f", (n>0)?t/k*1e6/n:0}')
     results[miss-$who]+="$q "
-    echo "round $r  100k distinct    $who: $q q/s (lost $l)"
+    results[misscpu-$who]+="$us "
+    echo "round $r  100k distinct    $who: $q q/s (lost $l), $us us of server CPU per query"
   done
 done
 
@@ -118,6 +128,8 @@ for w in hits miss; do
   printf "%s  civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f;   query log on %10.0f q/s: %.2f of off\n" "$label" "$c" "$u" \
     "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 done
+c=$(echo ${results[misscpu-civicdns]} | tr ' ' '\n' | median); u=$(echo ${results[misscpu-unbound]} | tr ' ' '\n' | median)
+printf "100k distinct: server CPU per query, civicdns %.1f us, unbound %.1f us: %.2f of unbound's work\n" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 
 # Latency at a fixed rate of cache hits (dnsperf -Q, every answer's time
@@ -164,8 +176,6 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
     taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
   done
-  cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-  tck=$(getconf CLK_TCK)
   PIN_ROUNDS=${BENCH_PIN_ROUNDS:-5}
   declare -A pin pincpu
   for r in $(seq 1 "$PIN_ROUNDS"); do
