@@ -1,13 +1,7 @@
 package querylog
 
-import (
-	"context"
-
-	"github.com/civicdns/civicdns/internal/pgschema"
-	"github.com/jackc/pgx/v5/pgxpool"
-)
-
-// migrations are the query log's schema, in order (pgschema runs each once).
+// migrations are the query log's schema, in order (pgschema runs each
+// once, when Connect opens a pool).
 var migrations = []string{
 	1: `CREATE TABLE civicdns_querylog (
 		time timestamptz NOT NULL,
@@ -33,9 +27,4 @@ var migrations = []string{
 	CREATE INDEX ON civicdns_querylog (department, time);
 	CREATE TABLE civicdns_log_cursor (instance text PRIMARY KEY, day text NOT NULL, off bigint NOT NULL);`,
 	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '', ADD COLUMN upstream text NOT NULL DEFAULT '';`,
-}
-
-// Migrate brings the query log's schema up to date.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	return pgschema.Migrate(ctx, pool, "querylog", migrations)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civicdns/civicdns/internal/pgschema"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -81,15 +82,7 @@ func NewShipper(dsn, dir, instance string, log *slog.Logger, reg prometheus.Regi
 
 // Connect opens a pool to dsn and brings the schema up to date.
 func Connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return pool, nil
+	return pgschema.Open(ctx, dsn, "querylog", migrations)
 }
 
 // Kick asks for a pass soon.

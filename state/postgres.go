@@ -86,7 +86,6 @@ type shared struct {
 	dsn     string
 	mu      sync.Mutex
 	pool    *pgxpool.Pool
-	ready   bool // migrated
 	online  atomic.Bool
 	lastErr atomic.Pointer[string]
 	seq     atomic.Int64 // the last workflow record known
@@ -98,17 +97,11 @@ func (sh *shared) conn(ctx context.Context) (*pgxpool.Pool, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.pool == nil {
-		pool, err := pgxpool.New(ctx, sh.dsn)
+		pool, err := pgschema.Open(ctx, sh.dsn, "state", migrations)
 		if err != nil {
 			return nil, err
 		}
 		sh.pool = pool
-	}
-	if !sh.ready {
-		if err := pgschema.Migrate(ctx, sh.pool, "state", migrations); err != nil {
-			return nil, err
-		}
-		sh.ready = true
 	}
 	return sh.pool, nil
 }

@@ -47,3 +47,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, component string, migratio
 	}
 	return tx.Commit(ctx)
 }
+
+// Open opens a pool to dsn and brings component's schema up to date; on a
+// failure nothing stays open.
+func Open(ctx context.Context, dsn, component string, migrations []string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, pool, component, migrations); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
