@@ -125,10 +125,8 @@ func (v *Validator) cutAt(ctx context.Context, name string) (cutKind, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, s := range rrsets(r.Answer) {
-		if s.rtype() == dns.TypeDS && canon(s.name()) == name {
-			return 0, errSignedCut
-		}
+	if findSet(r.Answer, name, dns.TypeDS) != nil {
+		return 0, errSignedCut
 	}
 	d, secure, err := v.authorityIn(ctx, r, "", ".", name, now)
 	if err != nil {

@@ -316,12 +316,7 @@ func (v *Validator) fetchKeys(ctx context.Context, zone string, depth int) *zone
 	if err != nil {
 		return &zoneKeys{err: err}
 	}
-	var ds *rrset
-	for _, s := range rrsets(r.Answer) {
-		if s.rtype() == dns.TypeDS && canon(s.name()) == zone {
-			ds = s
-		}
-	}
+	ds := findSet(r.Answer, zone, dns.TypeDS)
 	if ds == nil {
 		// No DS: the parent must prove it (then the zone is insecure).
 		d, secure, err := v.authorityIn(ctx, r, "", "", zone, now)
@@ -376,12 +371,7 @@ func (v *Validator) dnskeys(ctx context.Context, zone string, trusted func(*dns.
 	if err != nil {
 		return &zoneKeys{err: err}
 	}
-	var set *rrset
-	for _, s := range rrsets(r.Answer) {
-		if s.rtype() == dns.TypeDNSKEY && canon(s.name()) == zone {
-			set = s
-		}
-	}
+	set := findSet(r.Answer, zone, dns.TypeDNSKEY)
 	if set == nil {
 		return &zoneKeys{err: bogus("%s has no DNSKEY records, but its parent says it is signed", zone)}
 	}

@@ -92,6 +92,16 @@ func rrsets(section []dns.RR) []*rrset {
 	return out
 }
 
+// findSet is the RRset of rtype owned by name (canonical) in a section, or nil.
+func findSet(section []dns.RR, name string, rtype uint16) *rrset {
+	for _, s := range rrsets(section) {
+		if s.rtype() == rtype && canon(s.name()) == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // signer is the zone that signed s, from its first signature ("" when unsigned).
 func (s *rrset) signer() string {
 	if len(s.sigs) == 0 {
