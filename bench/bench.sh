@@ -14,16 +14,12 @@ CIVIC_PORT=5391
 UNBOUND_PORT=5392
 mkdir -p "$OUT"
 
-for tool in dnsperf unbound; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install dnsperf unbound)"; exit 1; }
-done
+need dnsperf unbound
 
 go build -o "$OUT/civicdns" ./cmd/civicdns
 go build -o "$OUT/upstream" ./bench/upstream
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+kill_on_exit
 
 # The shared upstream.
 "$OUT/upstream" -listen "$UP" & pids+=($!)

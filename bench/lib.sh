@@ -1,5 +1,19 @@
 # Shared by bench/bench.sh and bench/recursion.sh (sourced, not run).
 
+# need TOOL...: stop at once when a tool is missing (make bench-deps installs them).
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps, or apt-get install dnsperf unbound dnsutils)"; exit 1; }
+  done
+}
+
+# kill_on_exit: every process whose PID the script adds to pids is killed
+# when the script ends, however it ends.
+kill_on_exit() {
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+}
+
 # unbound_server PORT: the server: clause both benchmarks give Unbound (2
 # threads, caches sized for the loads, loopback allowed and queried); the
 # caller appends what differs (forwarding, or recursion and validation).

@@ -17,16 +17,12 @@ NAMES=${BENCH_RECURSION_NAMES:-100000}
 CIVIC_PORT=5401
 UNBOUND_PORT=5402
 mkdir -p "$OUT"
-for tool in dnsperf unbound dig; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install dnsperf unbound dnsutils)"; exit 1; }
-done
+need dnsperf unbound dig
 
 go build -o "$OUT/civicdns" ./cmd/civicdns
 go build -o "$OUT/hierarchy" ./bench/hierarchy
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+kill_on_exit
 
 H="$OUT/hierarchy-data"
 rm -rf "$H"
