@@ -36,7 +36,7 @@ func (ts *testServer) serveOnce(raw []byte) (*query.Query, bool, error) {
 	q.Received = ts.now()
 	reply, err := ts.handlePacket(q)
 	if reply && err == nil {
-		ts.recorder.Record(q.FillRecord(ts.now()))
+		ts.record(ts.metrics, q.FillRecord(ts.now()))
 	}
 	return q, reply, err
 }

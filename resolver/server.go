@@ -33,16 +33,15 @@ type Options struct {
 // Everything a query is answered with comes from the live state, loaded
 // once per query.
 type Server struct {
-	state    *live.State
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
-	recorder query.Recorder // the metrics, then extra
-	extra    query.Recorder // Options.Recorder (nil: none)
-	cache    *cache.Store
-	pool     *query.Pool
-	chain    query.Handler
-	stages   []query.Stage // the chain's links in order (logs, tests)
+	state   *live.State
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	extra   query.Recorder // Options.Recorder, after the metrics (nil: none)
+	cache   *cache.Store
+	pool    *query.Pool
+	chain   query.Handler
+	stages  []query.Stage // the chain's links in order (logs, tests)
 
 	ctx    context.Context // the server's life: upstream exchanges end with it
 	cancel context.CancelFunc
@@ -86,11 +85,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.Len()) })
-	s.recorder = s.metrics
-	if opts.Recorder != nil {
-		s.recorder = query.Recorders{s.metrics, opts.Recorder}
-		s.extra = opts.Recorder
-	}
+	s.extra = opts.Recorder
 	s.chain = s.buildChain()
 	return s, nil
 }
@@ -230,8 +225,17 @@ func (s *Server) answer(q *query.Query) error {
 	if err := s.resolve(q); err != nil {
 		return err
 	}
-	s.recorder.Record(q.FillRecord(s.now()))
+	s.record(s.metrics, q.FillRecord(s.now()))
 	return nil
+}
+
+// record counts an answered query on m (the shared metrics, or a UDP
+// reader's tally of them) and hands it to the other recorders.
+func (s *Server) record(m query.Recorder, r *query.Record) {
+	m.Record(r)
+	if s.extra != nil {
+		s.extra.Record(r)
+	}
 }
 
 // resolve is answer without the record.

@@ -88,7 +88,7 @@ func (s *Server) serveConn(c net.Conn) {
 		go func() {
 			defer func() { <-slots; pending.Done(); s.inflight.Done() }()
 			if reply, _ := s.handlePacket(q); reply {
-				s.recorder.Record(q.FillRecord(s.now()))
+				s.record(s.metrics, q.FillRecord(s.now()))
 				writeMu.Lock()
 				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 				msg := make([]byte, 2, 2+len(q.Answer))

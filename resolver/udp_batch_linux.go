@@ -148,11 +148,7 @@ func (b *batchReader) answer(n int) {
 		// counters once for the batch.
 		sent := s.now()
 		for i := 0; i < out; i++ {
-			r := b.answered[i].FillRecord(sent)
-			b.tally.Record(r)
-			if s.extra != nil {
-				s.extra.Record(r)
-			}
+			s.record(&b.tally, b.answered[i].FillRecord(sent))
 		}
 		b.tally.flush()
 	}

@@ -30,7 +30,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			continue
 		}
 		if reply {
-			s.recorder.Record(q.FillRecord(s.now()))
+			s.record(s.metrics, q.FillRecord(s.now()))
 			conn.WriteToUDPAddrPort(q.Answer, q.Client)
 		}
 		s.pool.Put(q)
