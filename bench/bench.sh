@@ -186,8 +186,8 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     done
     echo "round $r  pinned cache hits, queries per CPU-second: civicdns ${pincpu[civicdns-$r]}, query log on ${pincpu[civiclog-$r]}, unbound ${pincpu[unbound-$r]}"
   done
-  ratios() { for r in $(seq 1 "$PIN_ROUNDS"); do awk -v a="$(eval echo \${$1[$2-$r]})" -v b="$(eval echo \${$1[unbound-$r]})" 'BEGIN{print (b>0)?a/b:0}'; done | median; }
-  med() { for r in $(seq 1 "$PIN_ROUNDS"); do eval echo \${$1[$2-$r]}; done | median; }
+  ratios() { local -n of=$1; for r in $(seq 1 "$PIN_ROUNDS"); do awk -v a="${of[$2-$r]}" -v b="${of[unbound-$r]}" 'BEGIN{print (b>0)?a/b:0}'; done | median; }
+  med() { local -n of=$1; for r in $(seq 1 "$PIN_ROUNDS"); do echo "${of[$2-$r]}"; done | median; }
   echo "cache hits, one core each (server on CPU 0, dnsperf on CPU 1), medians of $PIN_ROUNDS rounds:"
   printf "  queries per CPU-second: civicdns %.0f, query log on %.0f, unbound %.0f; per-round ratio to unbound: %.2f (log on %.2f)\n" \
     "$(med pincpu civicdns)" "$(med pincpu civiclog)" "$(med pincpu unbound)" "$(ratios pincpu civicdns)" "$(ratios pincpu civiclog)"
