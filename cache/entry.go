@@ -13,10 +13,15 @@ import (
 // Entry is one upstream answer kept in wire form, ready to be copied out
 // (query.Query.WritePacked) with its ID, question case and TTLs patched.
 type Entry struct {
+	// What a hit reads first, together at the front (Store.Get).
+	key     uint64       // its Store key, set by Put
+	touched atomic.Int64 // unix ns it was last moved to its shard's front
+	gone    atomic.Bool  // evicted or replaced: Store.recent must not answer with it
+	Qtype   uint16
+	Qclass  uint16
+	Bits    uint8 // DO and CD of the question
 	query.Packed
-	Qtype    uint16
-	Qclass   uint16
-	Bits     uint8         // DO and CD of the question
+
 	TTL      time.Duration // how long it is fresh
 	Negative bool
 
@@ -107,6 +112,11 @@ func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Lim
 		return nil, err
 	}
 	return e, nil
+}
+
+// is reports whether e answers the question.
+func (e *Entry) is(name string, qtype, qclass uint16, bits uint8) bool {
+	return e.Qtype == qtype && e.Qclass == qclass && e.Bits == bits && e.Name == name
 }
 
 // Cacheable reports whether the entry may be kept: answers and negative

@@ -77,7 +77,7 @@ const (
 func (st *cacheStage) entryFor(q *query.Query, qn question) (*cache.Entry, int, error) {
 	h := st.store.Key(qn.name, qn.qtype, qn.qclass, qn.bits)
 	now := q.Received
-	e := st.store.Get(h, qn.name, qn.qtype, qn.qclass, qn.bits)
+	e := st.store.Get(h, qn.name, qn.qtype, qn.qclass, qn.bits, now)
 	if e != nil && e.Fresh(now) { // counted as a hit with the query's record (Cached, not Stale)
 		st.maybePrefetch(q, e, h)
 		return e, fromCache, nil

@@ -376,7 +376,7 @@ func TestCachedNameDoesNotViewTheQueryBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	copy(buf, "zzzzz") // the receive buffer is reused for the next query
-	if ts.cache.Get(h, "alias.example", dns.TypeA, dns.ClassINET, 0) == nil {
+	if ts.cache.Get(h, "alias.example", dns.TypeA, dns.ClassINET, 0, time.Now()) == nil {
 		t.Fatal("the cached entry changed with the query buffer")
 	}
 }
