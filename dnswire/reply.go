@@ -174,3 +174,20 @@ func Resume(b []byte) Reply {
 		ar: binary.BigEndian.Uint16(b[10:]),
 	}
 }
+
+// AppendQuery appends a query for name (a plain host name, no escapes) with
+// ID 0, the given header flags (RD, CD) and an OPT advertising udpSize
+// with the DO bit: what a forwarder sends upstream.
+func AppendQuery(b []byte, name string, qtype, qclass, flags, udpSize uint16, do bool) ([]byte, error) {
+	start := len(b)
+	b = append(b, 0, 0, byte(flags>>8), byte(flags), 0, 1, 0, 0, 0, 0, 0, 0)
+	var err error
+	if b, err = AppendName(b, name); err != nil {
+		return b[:start], err
+	}
+	b = binary.BigEndian.AppendUint16(b, qtype)
+	b = binary.BigEndian.AppendUint16(b, qclass)
+	r := Resume(b[start:])
+	r.AddOPT(udpSize, do, 0, -1, "")
+	return append(b[:start], r.Bytes()...), nil
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
 	"github.com/civicdns/civicdns/upstream"
-	"github.com/miekg/dns"
 )
 
 // cacheStage answers from the cache, and on a miss asks the next link (the
@@ -177,15 +176,10 @@ func (st *cacheStage) fetch(snap *live.Snapshot, h uint64, qn question) (*cache.
 	key := flightKey(qn)
 	qn.name = key[:len(qn.name)] // name may view a query's buffer: the entry keeps a copy
 	return st.flights.Do(key, func() (*cache.Entry, error) {
-		r, from, err := st.next.Fetch(snap, qn)
+		e, err := st.next.Fetch(snap, qn)
 		if err != nil {
 			return nil, err
 		}
-		e, err := cache.NewEntry(qn.name, qn.qtype, qn.qclass, qn.bits, r, cache.LimitsOf(&snap.Config.Cache), st.now())
-		if err != nil {
-			return nil, err
-		}
-		e.Upstream = from
 		if e.Cacheable() {
 			st.store.Put(h, e)
 		}
@@ -200,7 +194,8 @@ func flightKey(qn question) string {
 	return string(b)
 }
 
-// fetcher is the link behind the cache: it asks an upstream one question.
+// fetcher is the link behind the cache: it asks an upstream one question
+// and makes the answer an entry.
 type fetcher interface {
-	Fetch(snap *live.Snapshot, qn question) (r *dns.Msg, from string, err error)
+	Fetch(snap *live.Snapshot, qn question) (*cache.Entry, error)
 }

@@ -14,7 +14,7 @@ import (
 // so may any stage put in its place. See query.Stage for the run-twice rule
 // every stage before the cache follows.
 func (s *Server) buildChain() query.Handler {
-	up := &upstreamStage{life: s.ctx}
+	up := &upstreamStage{life: s.ctx, now: s.now}
 	c := &cacheStage{
 		store: s.cache, next: up, metrics: s.metrics, log: s.log, now: s.now, background: &s.background,
 	}

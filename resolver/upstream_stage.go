@@ -2,8 +2,12 @@ package resolver
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"time"
 
 	"github.com/civicdns/civicdns/cache"
+	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/query"
 	"github.com/civicdns/civicdns/upstream"
@@ -17,13 +21,24 @@ import (
 // one client: several may be waiting for it.
 type upstreamStage struct {
 	life context.Context
+	now  func() time.Time
 }
 
 func (st *upstreamStage) Name() string { return "upstream" }
 
 // Fetch asks the upstream for a question, with recursion desired, the DO
-// and CD bits of the client's query, and our EDNS buffer size.
-func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*dns.Msg, string, error) {
+// and CD bits of the client's query, and our EDNS buffer size, and makes
+// the answer a cache entry (not stored: the cache decides).
+//
+// Forwarding upstreams are asked in wire form and their answer is kept as
+// the bytes that came (cache.NewEntryWire): no message is built, copied,
+// packed, unpacked and packed again on the miss path. Upstreams that
+// read the answer (DNSSEC validation, recursion) get and give messages.
+func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*cache.Entry, error) {
+	lim := cache.LimitsOf(&snap.Config.Cache)
+	if w, ok := snap.Upstream.(upstream.WireAnswerer); ok && !strings.Contains(qn.name, `\`) {
+		return st.fetchWire(w, lim, qn)
+	}
 	m := new(dns.Msg)
 	fqdn := qn.name + "."
 	if qn.name == "" {
@@ -43,10 +58,64 @@ func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*dns.Msg, stri
 		from = snap.Upstream.Address()
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	r.Question = m.Question // the asked name, in lower case
-	return r, from, nil
+	return st.entry(qn, r, from, lim)
+}
+
+// fetchWire is Fetch in wire form. The query is written into a buffer of
+// its own: an exchange may outlive the client that asked.
+func (st *upstreamStage) fetchWire(w upstream.WireAnswerer, lim cache.Limits, qn question) (*cache.Entry, error) {
+	flags := dnswire.FlagRD
+	if qn.bits&cache.BitCD != 0 {
+		flags |= dnswire.FlagCD
+	}
+	var buf [maxQueryLen]byte
+	wire, err := dnswire.AppendQuery(buf[:0], qn.name, qn.qtype, qn.qclass, flags, query.AdvertisedUDPSize, qn.bits&cache.BitDO != 0)
+	if err != nil {
+		return nil, err
+	}
+	ans, from, err := w.ExchangeWire(st.life, qn.name, wire)
+	if err != nil {
+		return nil, err
+	}
+	var e *cache.Entry
+	err = cache.ErrReshape
+	if len(ans) <= reshapeAbove {
+		e, err = cache.NewEntryWire(qn.name, qn.qtype, qn.qclass, qn.bits, ans, lim, st.now())
+	}
+	if errors.Is(err, cache.ErrReshape) { // rare shapes: unpack and pack again
+		r := new(dns.Msg)
+		if err := r.Unpack(ans); err != nil {
+			return nil, err
+		}
+		return st.entry(qn, r, from, lim)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.Upstream = from
+	return e, nil
+}
+
+// reshapeAbove is the size past which an answer is packed again, with
+// compression, rather than kept as it came: an upstream that did not
+// compress it could make it too large for clients that take 512 bytes
+// (or for our 1232) where the compressed answer fits.
+const reshapeAbove = 512
+
+// maxQueryLen bounds a query's size: header, a name of 255 bytes, type,
+// class and the OPT.
+const maxQueryLen = 12 + 255 + 4 + 11
+
+func (st *upstreamStage) entry(qn question, r *dns.Msg, from string, lim cache.Limits) (*cache.Entry, error) {
+	e, err := cache.NewEntry(qn.name, qn.qtype, qn.qclass, qn.bits, r, lim, st.now())
+	if err != nil {
+		return nil, err
+	}
+	e.Upstream = from
+	return e, nil
 }
 
 // Resolve answers q from the upstream without the cache.
@@ -55,15 +124,11 @@ func (st *upstreamStage) Resolve(ctx context.Context, q *query.Query) error {
 		return query.ErrWouldBlock
 	}
 	m := &q.Msg
-	r, from, err := st.Fetch(q.Snap, question{q.Lookup, m.QType, m.QClass, cache.Bits(m)})
-	if err == nil {
-		var e *cache.Entry
-		if e, err = cache.NewEntry(q.Lookup, m.QType, m.QClass, cache.Bits(m), r, cache.LimitsOf(&q.Snap.Config.Cache), q.Received); err == nil {
-			e.Upstream = from
-			q.WritePacked(&e.Packed, q.Received, false)
-			return nil
-		}
+	e, err := st.Fetch(q.Snap, question{q.Lookup, m.QType, m.QClass, cache.Bits(m)})
+	if err != nil {
+		q.FailAnswer(err)
+		return nil
 	}
-	q.FailAnswer(err)
+	q.WritePacked(&e.Packed, q.Received, false)
 	return nil
 }

@@ -77,6 +77,60 @@ func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 
 // ExchangeFrom is Exchange, also naming the member that answered.
 func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string, error) {
+	var r *dns.Msg
+	from, err := g.each(ctx, func(ctx context.Context, up Upstream) (int, error) {
+		var err error
+		if r, err = up.Exchange(ctx, q.Copy()); err != nil {
+			return 0, err
+		}
+		return r.Rcode, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return r, from, nil
+}
+
+// ExchangeWire is ExchangeFrom for a query in wire form (its ID is set in
+// place): the answer comes back in wire form, unparsed. Members that only
+// speak messages (DNS over TLS) are asked with the query unpacked.
+func (g *Group) ExchangeWire(ctx context.Context, _ string, query []byte) ([]byte, string, error) {
+	var ans []byte
+	from, err := g.each(ctx, func(ctx context.Context, up Upstream) (int, error) {
+		var err error
+		if ans, err = exchangeWire(ctx, up, query); err != nil {
+			return 0, err
+		}
+		return int(ans[3] & 0xF), nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return ans, from, nil
+}
+
+// exchangeWire asks up with a query in wire form, unpacking it and packing
+// the answer for an upstream that only speaks messages.
+func exchangeWire(ctx context.Context, up Upstream, query []byte) ([]byte, error) {
+	if p, ok := up.(*Plain); ok {
+		return p.exchangeWire(ctx, query)
+	}
+	q := new(dns.Msg)
+	if err := q.Unpack(query); err != nil {
+		return nil, err
+	}
+	r, err := up.Exchange(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return r.Pack()
+}
+
+// each asks the members in turn, the healthy ones first in configured
+// order, then the ones set aside, until one gives a usable answer
+// (anything but SERVFAIL or REFUSED), and names it. ask makes one try;
+// it returns the answer's rcode.
+func (g *Group) each(ctx context.Context, ask func(context.Context, Upstream) (rcode int, err error)) (string, error) {
 	// The order is fixed before the first try: a member that fails now is
 	// set aside, and must not come round again in this exchange.
 	now := g.now().UnixNano()
@@ -91,11 +145,11 @@ func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string,
 	var lastErr error
 	for _, m := range order {
 		if ctx.Err() != nil {
-			return nil, "", g.failed(wrap(m.up.Address(), ctx.Err()))
+			return "", g.failed(wrap(m.up.Address(), ctx.Err()))
 		}
-		r, err := g.try(ctx, m, q.Copy())
+		err := g.try(ctx, m, ask)
 		if err == nil {
-			return r, m.up.Address(), nil
+			return m.up.Address(), nil
 		}
 		lastErr = err
 		if !KindOf(err).Failover() {
@@ -105,24 +159,24 @@ func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string,
 	if lastErr == nil {
 		lastErr = &Error{Kind: KindOther, Upstream: g.Address(), Err: errors.New("no upstream configured")}
 	}
-	return nil, "", g.failed(lastErr)
+	return "", g.failed(lastErr)
 }
 
 // failed is the error of an exchange no member could answer: ErrAllFailed,
 // with the last member's *Error (and so its Kind) in the chain.
 func (g *Group) failed(last error) error { return fmt.Errorf("%w: %w", ErrAllFailed, last) }
 
-func (g *Group) try(ctx context.Context, m *member, q *dns.Msg) (*dns.Msg, error) {
+func (g *Group) try(ctx context.Context, m *member, ask func(context.Context, Upstream) (int, error)) error {
 	tctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	start := g.now()
-	r, err := m.up.Exchange(tctx, q)
+	rcode, err := ask(tctx, m.up)
 	switch {
 	case err != nil:
 		err = wrap(m.up.Address(), err)
-	case r.Rcode == dns.RcodeServerFailure:
+	case rcode == dns.RcodeServerFailure:
 		err = &Error{Kind: KindServFail, Upstream: m.up.Address(), Err: errors.New("answered SERVFAIL")}
-	case r.Rcode == dns.RcodeRefused:
+	case rcode == dns.RcodeRefused:
 		err = &Error{Kind: KindRefused, Upstream: m.up.Address(), Err: errors.New("answered REFUSED")}
 	}
 	if g.obs != nil {
@@ -132,9 +186,9 @@ func (g *Group) try(ctx context.Context, m *member, q *dns.Msg) (*dns.Msg, error
 		n := m.fails.Add(1)
 		backoff := time.Second << min(n-1, 5)
 		m.downUntil.Store(g.now().Add(min(backoff, 30*time.Second)).UnixNano())
-		return nil, err
+		return err
 	}
 	m.fails.Store(0)
 	m.downUntil.Store(0)
-	return r, nil
+	return nil
 }

@@ -1,15 +1,20 @@
 package upstream
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/civicdns/civicdns/dnswire"
 	"github.com/miekg/dns"
 )
 
@@ -50,23 +55,39 @@ func (p *Plain) Close() error { return nil }
 
 // Exchange asks over UDP and retries over TCP when the answer has TC set.
 func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
-	q.Id = newID()
-	r, err := p.exchangeUDP(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if r.Truncated {
-		q.Id = newID()
-		return exchangeStream(ctx, &p.dialer, "tcp", p.addr, q)
-	}
-	return r, nil
-}
-
-func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	wire, err := q.Pack()
 	if err != nil {
 		return nil, err
 	}
+	ans, err := p.exchangeWire(ctx, wire)
+	if err != nil {
+		return nil, err
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(ans); err != nil {
+		return nil, err
+	}
+	q.Id = r.Id
+	return r, nil
+}
+
+// exchangeWire is Exchange for a query in wire form (its ID is set here,
+// in place): it returns the answer's bytes, checked to answer the query
+// (sameQuestionWire) and otherwise unparsed.
+func (p *Plain) exchangeWire(ctx context.Context, query []byte) ([]byte, error) {
+	binary.BigEndian.PutUint16(query, newID())
+	ans, err := p.exchangeUDP(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if binary.BigEndian.Uint16(ans[2:])&dnswire.FlagTC != 0 {
+		binary.BigEndian.PutUint16(query, newID())
+		return exchangeStreamWire(ctx, &p.dialer, p.addr, query)
+	}
+	return ans, nil
+}
+
+func (p *Plain) exchangeUDP(ctx context.Context, wire []byte) ([]byte, error) {
 	if !p.ap.IsValid() {
 		return nil, fmt.Errorf("%q is not an IP:port", p.addr)
 	}
@@ -116,25 +137,53 @@ func (p *Plain) exchangeUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 			}
 			return nil, err
 		}
-		r := new(dns.Msg)
-		if r.Unpack(buf[:n]) != nil || !sameQuestion(q, r) {
+		if !sameQuestionWire(wire, buf[:n]) {
 			continue // not our answer (garbage or spoofed): keep waiting
 		}
 		if !resent { // Karn: a retransmitted query's time says nothing of the path
 			p.rtt.Observe(time.Since(start))
 		}
-		return r, nil
+		return bytes.Clone(buf[:n]), nil
 	}
 }
 
-// exchangeStream does one length-prefixed exchange over a new TCP connection.
-func exchangeStream(ctx context.Context, d *net.Dialer, network, addr string, q *dns.Msg) (*dns.Msg, error) {
-	c, err := d.DialContext(ctx, network, addr)
+// exchangeStreamWire does one length-prefixed exchange of a query in wire
+// form over a new TCP connection.
+func exchangeStreamWire(ctx context.Context, d *net.Dialer, addr string, query []byte) ([]byte, error) {
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	return exchangeConn(ctx, &dns.Conn{Conn: c}, q)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if d, ok := ctx.Deadline(); ok {
+		c.SetDeadline(d)
+	}
+	if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(query))), query...)); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c)
+	for {
+		var l [2]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			return nil, streamErr(ctx, err)
+		}
+		ans := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := io.ReadFull(r, ans); err != nil {
+			return nil, streamErr(ctx, err)
+		}
+		if sameQuestionWire(query, ans) {
+			return ans, nil
+		}
+	}
+}
+
+func streamErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // exchangeConn writes q on a stream connection and reads until its answer.

@@ -65,6 +65,18 @@ func (r *Router) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string
 	return m, up.Address(), err
 }
 
+// ExchangeWire forwards a query in wire form for name (lower case, no
+// trailing dot) to the upstream Pick chooses, and returns the answer in
+// wire form (WireAnswerer).
+func (r *Router) ExchangeWire(ctx context.Context, name string, query []byte) ([]byte, string, error) {
+	up := r.Pick(name)
+	if w, ok := up.(WireAnswerer); ok {
+		return w.ExchangeWire(ctx, name, query)
+	}
+	ans, err := exchangeWire(ctx, up, query)
+	return ans, up.Address(), err
+}
+
 // Address names the default upstream.
 func (r *Router) Address() string { return r.def.Address() }
 

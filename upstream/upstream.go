@@ -2,11 +2,13 @@ package upstream
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 
+	"github.com/civicdns/civicdns/dnswire"
 	"github.com/miekg/dns"
 )
 
@@ -27,12 +29,24 @@ type Answerer interface {
 	ExchangeFrom(ctx context.Context, q *dns.Msg) (r *dns.Msg, from string, err error)
 }
 
+// WireAnswerer is an upstream that also asks with a query in wire form
+// and hands back the answer in wire form, checked to answer the query (ID,
+// question) but not unpacked: the forwarding miss path keeps an answer as
+// bytes from the upstream's datagram to the cache entry. name is the
+// question's name, lower case without the trailing dot (for routing); the
+// query's ID is set in place.
+type WireAnswerer interface {
+	ExchangeWire(ctx context.Context, name string, query []byte) (answer []byte, from string, err error)
+}
+
 var (
-	_ Answerer = (*Group)(nil)
-	_ Answerer = (*Router)(nil)
-	_ Upstream = (*Plain)(nil)
-	_ Upstream = (*TLS)(nil)
-	_ Upstream = (*Group)(nil)
+	_ WireAnswerer = (*Group)(nil)
+	_ WireAnswerer = (*Router)(nil)
+	_ Answerer     = (*Group)(nil)
+	_ Answerer     = (*Router)(nil)
+	_ Upstream     = (*Plain)(nil)
+	_ Upstream     = (*TLS)(nil)
+	_ Upstream     = (*Group)(nil)
 )
 
 // ErrAllFailed wraps the last error when every upstream of a group failed.
@@ -59,6 +73,32 @@ func sameQuestion(q, r *dns.Msg) bool {
 	}
 	a, b := q.Question[0], r.Question[0]
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
+
+// sameQuestionWire is sameQuestion for messages in wire form: the answer
+// has the query's ID, QR set, one question, and the query's question
+// (name in any letter case, type, class) byte for byte.
+func sameQuestionWire(query, ans []byte) bool {
+	const hdr = 12
+	qend, err := dnswire.QuestionEnd(query)
+	if err != nil || len(ans) < qend || ans[0] != query[0] || ans[1] != query[1] ||
+		binary.BigEndian.Uint16(ans[2:])&dnswire.FlagQR == 0 || binary.BigEndian.Uint16(ans[4:]) != 1 {
+		return false
+	}
+	for i := hdr; i < qend; i++ {
+		a, b := ans[i], query[i]
+		if a != b && lower(a) != lower(b) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // newID returns an unpredictable message ID. math/rand/v2's global source is

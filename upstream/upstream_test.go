@@ -498,3 +498,56 @@ func TestRTTEstimator(t *testing.T) {
 		t.Errorf("a slow server's RTO %v", got)
 	}
 }
+
+func TestSameQuestionWire(t *testing.T) {
+	q, _ := question("www.example.com").Pack()
+	q[0], q[1] = 0x12, 0x34
+	answer := func(name string, qtype uint16, id uint16, response bool) []byte {
+		m := question(name)
+		m.Question[0].Qtype = qtype
+		m.Id, m.Response = id, response
+		b, _ := m.Pack()
+		return b
+	}
+	for _, tc := range []struct {
+		what string
+		ans  []byte
+		want bool
+	}{
+		{"the answer", answer("www.example.com", dns.TypeA, 0x1234, true), true},
+		{"in other letter case", answer("WWW.Example.com", dns.TypeA, 0x1234, true), true},
+		{"another ID", answer("www.example.com", dns.TypeA, 0x1235, true), false},
+		{"not a response", answer("www.example.com", dns.TypeA, 0x1234, false), false},
+		{"another name", answer("www.example.net", dns.TypeA, 0x1234, true), false},
+		{"another type", answer("www.example.com", dns.TypeAAAA, 0x1234, true), false},
+		{"cut short", answer("www.example.com", dns.TypeA, 0x1234, true)[:20], false},
+	} {
+		if got := sameQuestionWire(q, tc.ans); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.what, got, tc.want)
+		}
+	}
+}
+
+// A group asks in wire form, moving on from a member that fails, and hands
+// back the answer's bytes with the member that gave them.
+func TestGroupExchangeWire(t *testing.T) {
+	bad := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeServerFailure)
+		w.WriteMsg(m)
+	})
+	good := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.44", 60))
+	g := NewGroup([]Upstream{NewPlain(bad.Addr), NewPlain(good.Addr)}, 2*time.Second, nil, time.Now)
+	q, _ := question("wire.example").Pack()
+	ans, from, err := NewRouter(g, nil).ExchangeWire(context.Background(), "wire.example", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(ans); err != nil {
+		t.Fatal(err)
+	}
+	if from != good.Addr || firstA(t, r) != "192.0.2.44" || r.Id != uint16(q[0])<<8|uint16(q[1]) {
+		t.Fatalf("from %s, answer %v", from, r)
+	}
+}

@@ -1,0 +1,203 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/miekg/dns"
+)
+
+// ErrReshape is NewEntryWire's answer for a message it keeps no shortcut
+// for (an OPT record that is not the last record, a compression pointer
+// that points forward): unpack it and use NewEntry.
+var ErrReshape = errors.New("cache: answer needs unpacking")
+
+// NewEntryWire is NewEntry for an answer as it came from the upstream, in
+// wire form: nothing is unpacked or packed again, the bytes become the
+// entry's (wire belongs to it from now on). The same is done to them: OPT
+// removed (it is the last record: cut off), the question's name in lower
+// case, every TTL clamped to the maximum, the SOA of a negative answer
+// given the negative TTL, and the same freshness, CNAME targets and
+// summary computed. The message is checked as it is walked: every record
+// within it, A and AAAA of their sizes, SOA and CNAME data well formed.
+func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
+	var buf [24]dnswire.Record
+	recs, err := dnswire.Records(wire, buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	qend, _ := dnswire.QuestionEnd(wire) // Records checked it
+	if !lowerQuestion(wire[headerLen:qend]) {
+		return nil, ErrReshape
+	}
+	rcode := int(wire[3] & 0xF)
+	for i, r := range recs {
+		if !backwardNames(wire, &r) {
+			return nil, ErrReshape
+		}
+		if r.Type != dns.TypeOPT {
+			continue
+		}
+		if r.Section != 2 || i != len(recs)-1 {
+			return nil, ErrReshape
+		}
+		rcode |= int(wire[r.TTLAt]) << 4 // the extended rcode's upper bits
+		wire = wire[:r.Start]
+		binary.BigEndian.PutUint16(wire[10:], binary.BigEndian.Uint16(wire[10:])-1)
+		recs = recs[:i]
+	}
+
+	e := &Entry{Qtype: qtype, Qclass: qclass, Bits: bits}
+	e.Name, e.Rcode, e.Stored, e.QEnd = name, rcode, now, qend
+	maxTTL := uint32(lim.Max / time.Second)
+	minTTL := ^uint32(0)
+	e.TTLOffs = make([]uint16, 0, len(recs))
+	ancount := 0
+	var soa *dnswire.Record
+	var parts []string
+	for i := range recs {
+		r := &recs[i]
+		ttl := min(r.TTL(wire), maxTTL)
+		binary.BigEndian.PutUint32(wire[r.TTLAt:], ttl)
+		e.TTLOffs = append(e.TTLOffs, uint16(r.TTLAt))
+		switch r.Section {
+		case 0:
+			ancount++
+			minTTL = min(minTTL, ttl)
+			if err := answerRecord(e, wire, r, &parts); err != nil {
+				return nil, err
+			}
+		case 1:
+			if r.Type == dns.TypeSOA && soa == nil {
+				if !soaData(wire, r) {
+					return nil, dnswire.ErrFormat
+				}
+				soa = r
+			}
+		}
+	}
+	e.Summary = strings.Join(parts, ",")
+	e.Negative = rcode == dns.RcodeNameError || rcode == dns.RcodeSuccess && ancount == 0
+	if e.Negative {
+		minTTL = 0
+		if soa != nil {
+			// RFC 2308 §5: the SOA goes out with the negative TTL.
+			minimum := binary.BigEndian.Uint32(wire[soa.End-4:])
+			minTTL = min(soa.TTL(wire), minimum, uint32(lim.NegMax/time.Second))
+			binary.BigEndian.PutUint32(wire[soa.TTLAt:], minTTL)
+		}
+		e.TTL = time.Duration(minTTL) * time.Second
+	} else {
+		for i := range recs {
+			if recs[i].Section == 1 {
+				minTTL = min(minTTL, recs[i].TTL(wire))
+			}
+		}
+		if minTTL == ^uint32(0) {
+			minTTL = 0
+		}
+		e.TTL = max(time.Duration(minTTL)*time.Second, lim.Min)
+	}
+	if binary.BigEndian.Uint16(wire[2:])&dnswire.FlagAD != 0 {
+		e.Flags |= dnswire.FlagAD
+	}
+	wire[0], wire[1] = 0, 0
+	e.Wire = wire
+	return e, nil
+}
+
+// answerRecord reads what the entry keeps of an answer record: CNAME
+// targets, and addresses and targets for the summary (as summary does).
+func answerRecord(e *Entry, wire []byte, r *dnswire.Record, parts *[]string) error {
+	const maxSummary = 4
+	var part string
+	switch r.Type {
+	case dns.TypeA, dns.TypeAAAA:
+		if n := r.End - r.Data; r.Type == dns.TypeA && n != net.IPv4len || r.Type == dns.TypeAAAA && n != net.IPv6len {
+			return dnswire.ErrFormat
+		}
+		part = net.IP(wire[r.Data:r.End]).String()
+	case dns.TypeCNAME:
+		target, next, err := dnswire.AppendNameAt(nil, wire, r.Data, false)
+		if err != nil || next != r.End {
+			return dnswire.ErrFormat
+		}
+		e.CNAMEs = append(e.CNAMEs, strings.ToLower(string(target)))
+		part = "cname:" + string(target)
+	default:
+		return nil
+	}
+	switch n := len(*parts); {
+	case n < maxSummary:
+		*parts = append(*parts, part)
+	case n == maxSummary:
+		*parts = append(*parts, "…")
+	}
+	return nil
+}
+
+// soaData reports whether an SOA record's data is two names and 20 bytes.
+func soaData(wire []byte, r *dnswire.Record) bool {
+	off := r.Data
+	for range 2 {
+		var err error
+		if off, err = dnswire.CheckName(wire, off); err != nil {
+			return false
+		}
+	}
+	return off+20 == r.End
+}
+
+// backwardNames reports whether the record's owner name, and the names in
+// its data where RFC 3597 §4 lets them be compressed, point only backwards:
+// cutting the message after the record then leaves them whole.
+func backwardNames(wire []byte, r *dnswire.Record) bool {
+	check := func(off int) (int, bool) {
+		next, err := dnswire.CheckName(wire, off)
+		return next, err == nil
+	}
+	if _, ok := check(r.Start); !ok {
+		return false
+	}
+	off := r.Data
+	switch r.Type {
+	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR, dns.TypeMD, dns.TypeMF, dns.TypeMB, dns.TypeMG, dns.TypeMR:
+		_, ok := check(off)
+		return ok
+	case dns.TypeMX:
+		_, ok := check(off + 2)
+		return ok
+	case dns.TypeSOA, dns.TypeMINFO:
+		next, ok := check(off)
+		if ok {
+			_, ok = check(next)
+		}
+		return ok
+	}
+	return true
+}
+
+// headerLen is the size of a DNS message's header.
+const headerLen = 12
+
+// lowerQuestion lower-cases the question's name, or reports false for one
+// that is compressed (QuestionEnd checked that it lies within q).
+func lowerQuestion(q []byte) bool {
+	for i := 0; i < len(q) && q[i] != 0; {
+		l := int(q[i])
+		if l&0xC0 != 0 {
+			return false
+		}
+		for j := i + 1; j <= i+l && j < len(q); j++ {
+			if c := q[j]; c >= 'A' && c <= 'Z' {
+				q[j] = c + 'a' - 'A'
+			}
+		}
+		i += 1 + l
+	}
+	return true
+}

@@ -1,0 +1,192 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/miekg/dns"
+)
+
+var wireLimits = Limits{Min: 0, Max: 3600 * time.Second, NegMax: 900 * time.Second}
+
+// answers are upstream answers of every shape the forwarding path meets.
+func answers() []*dns.Msg {
+	rr := func(s string) dns.RR {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}
+	msg := func(name string, qtype uint16, rcode int, ans, ns, extra []dns.RR, edns bool) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		m.Response, m.RecursionAvailable, m.Rcode = true, true, rcode
+		m.Answer, m.Ns, m.Extra = ans, ns, extra
+		if edns {
+			m.SetEdns0(1232, true)
+		}
+		m.Compress = true
+		return m
+	}
+	soa := rr("example.com. 7200 IN SOA ns1.example.com. admin.example.com. 1 7200 3600 1209600 300")
+	m := []*dns.Msg{
+		msg("www.example.com.", dns.TypeA, 0, []dns.RR{rr("www.example.com. 300 IN A 192.0.2.1")}, nil, nil, true),
+		msg("WwW.ExAmple.COM.", dns.TypeA, 0, []dns.RR{rr("WwW.ExAmple.COM. 300 IN A 192.0.2.1"), rr("www.example.com. 30 IN A 192.0.2.2")}, nil, nil, false),
+		msg("a.example.com.", dns.TypeA, 0, []dns.RR{rr("a.example.com. 99999 IN CNAME B.Example.NET."), rr("b.example.net. 600 IN CNAME c.example.org."),
+			rr("c.example.org. 60 IN A 192.0.2.3"), rr("c.example.org. 60 IN A 192.0.2.4"), rr("c.example.org. 60 IN A 192.0.2.5"), rr("c.example.org. 60 IN A 192.0.2.6")},
+			[]dns.RR{rr("example.org. 86400 IN NS ns.example.org.")}, []dns.RR{rr("ns.example.org. 86400 IN A 192.0.2.53")}, true),
+		msg("v6.example.com.", dns.TypeAAAA, 0, []dns.RR{rr("v6.example.com. 300 IN AAAA 2001:db8::1"), rr("v6.example.com. 300 IN AAAA ::ffff:192.0.2.9")}, nil, nil, true),
+		msg("nx.example.com.", dns.TypeA, dns.RcodeNameError, nil, []dns.RR{soa}, nil, true),
+		msg("nodata.example.com.", dns.TypeAAAA, 0, nil, []dns.RR{rr("example.com. 100 IN SOA ns1.example.com. admin.example.com. 1 7200 3600 1209600 3000")}, nil, false),
+		msg("mail.example.com.", dns.TypeMX, 0, []dns.RR{rr("mail.example.com. 300 IN MX 10 mx1.example.com."), rr("mail.example.com. 300 IN MX 20 mx2.mail.example.com.")}, nil, nil, true),
+		msg("txt.example.com.", dns.TypeTXT, 0, []dns.RR{rr(`txt.example.com. 300 IN TXT "v=spf1 -all" "two"`)}, nil, nil, true),
+		msg("odd.example.com.", dns.TypeA, 0, []dns.RR{rr(`odd.example.com. 300 IN CNAME we\.ird\(name.example.com.`), rr(`we\.ird\(name.example.com. 300 IN A 192.0.2.7`)}, nil, nil, true),
+		msg("fail.example.com.", dns.TypeA, dns.RcodeServerFailure, nil, nil, nil, true),
+		msg("empty.example.com.", dns.TypeA, 0, nil, nil, nil, false),
+	}
+	m[2].AuthenticatedData = true
+	return m
+}
+
+// NewEntryWire keeps what NewEntry keeps, for every shape of answer: the
+// same freshness, rcode, flags, CNAME targets and summary, and a message
+// that unpacks to the same records.
+func TestNewEntryWireAsNewEntry(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	for _, m := range answers() {
+		t.Run(m.Question[0].Name, func(t *testing.T) {
+			wire, err := m.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := m.Question[0]
+			name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+			got, err := NewEntryWire(name, q.Qtype, q.Qclass, 0, wire, wireLimits, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := new(dns.Msg)
+			if err := r.Unpack(wire2(m)); err != nil {
+				t.Fatal(err)
+			}
+			r.Question[0].Name = strings.ToLower(r.Question[0].Name)
+			want, err := NewEntry(name, q.Qtype, q.Qclass, 0, r, wireLimits, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []struct {
+				what      string
+				got, want any
+			}{
+				{"TTL", got.TTL, want.TTL}, {"Negative", got.Negative, want.Negative}, {"Rcode", got.Rcode, want.Rcode},
+				{"Flags", got.Flags, want.Flags}, {"CNAMEs", got.CNAMEs, want.CNAMEs}, {"Summary", got.Summary, want.Summary},
+				{"QEnd", got.QEnd, want.QEnd}, {"TTL offsets", len(got.TTLOffs), len(want.TTLOffs)},
+				{"records", unpacked(t, got.Wire), unpacked(t, want.Wire)},
+			} {
+				if !reflect.DeepEqual(f.got, f.want) {
+					t.Errorf("%s: got %v, want %v", f.what, f.got, f.want)
+				}
+			}
+			if got.Wire[0] != 0 || got.Wire[1] != 0 {
+				t.Error("ID kept")
+			}
+		})
+	}
+}
+
+func wire2(m *dns.Msg) []byte {
+	b, _ := m.Pack()
+	return b
+}
+
+// unpacked is a message's sections as text, ID, compression and letter
+// case aside (an owner name that points at the question, lower-cased, is
+// lower-cased with it; WritePacked puts the client's own case there).
+func unpacked(t *testing.T, wire []byte) string {
+	t.Helper()
+	m := new(dns.Msg)
+	if err := m.Unpack(wire); err != nil {
+		t.Fatalf("stored answer does not unpack: %v", err)
+	}
+	return strings.ToLower(fmt.Sprint(m.Question, m.Answer, m.Ns, m.Extra, m.Rcode))
+}
+
+// An OPT in the middle of the additional section, or a name pointing
+// forward, is left to NewEntry.
+func TestNewEntryWireLeavesOddShapes(t *testing.T) {
+	m := answers()[2]
+	m.Extra = append([]dns.RR{m.Extra[len(m.Extra)-1]}, m.Extra[:len(m.Extra)-1]...) // OPT first
+	wire, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewEntryWire("a.example.com", dns.TypeA, dns.ClassINET, 0, wire, wireLimits, time.Now()); !errors.Is(err, ErrReshape) {
+		t.Fatalf("OPT first: err %v, want ErrReshape", err)
+	}
+	for _, bad := range [][]byte{
+		append(wire2(answers()[0]), 0),               // a byte after the last record
+		wire2(answers()[0])[:40],                     // cut short
+		setA(wire2(answers()[0]), []byte{192, 0, 2}), // an A of three bytes
+	} {
+		if _, err := NewEntryWire("www.example.com", dns.TypeA, dns.ClassINET, 0, bad, wireLimits, time.Now()); err == nil || errors.Is(err, ErrReshape) {
+			t.Errorf("malformed answer: err %v", err)
+		}
+	}
+}
+
+// setA rewrites the first answer record's data (an A record) to d.
+func setA(wire, d []byte) []byte {
+	m := new(dns.Msg)
+	m.Unpack(wire)
+	m.Answer[0] = &dns.RFC3597{Hdr: *m.Answer[0].Header(), Rdata: fmt.Sprintf("%x", d)}
+	b, err := m.Pack()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// FuzzNewEntryWire: whatever an upstream sends, NewEntryWire never panics;
+// what it accepts is a well-formed message (every record within it, no
+// OPT, a TTL offset for each record), and when miekg/dns can unpack it
+// (miekg also parses the data of types the resolver only passes on),
+// NewEntry reads it the same way.
+func FuzzNewEntryWire(f *testing.F) {
+	for _, m := range answers() {
+		f.Add(wire2(m))
+	}
+	f.Fuzz(func(t *testing.T, wire []byte) {
+		orig := append([]byte(nil), wire...)
+		e, err := NewEntryWire("fuzz.example", dns.TypeA, dns.ClassINET, 0, wire, wireLimits, time.Unix(1e9, 0))
+		if err != nil {
+			return
+		}
+		recs, err := dnswire.Records(e.Wire, nil)
+		if err != nil || len(recs) != len(e.TTLOffs) {
+			t.Fatalf("accepted a malformed answer: %v, %d records, %d TTL offsets", err, len(recs), len(e.TTLOffs))
+		}
+		for i, r := range recs {
+			if r.Type == dns.TypeOPT || int(e.TTLOffs[i]) != r.TTLAt {
+				t.Fatalf("record %d: type %d, TTL at %d, offset kept %d", i, r.Type, r.TTLAt, e.TTLOffs[i])
+			}
+		}
+		r := new(dns.Msg)
+		if r.Unpack(orig) != nil {
+			return // miekg is stricter on some record data it parses
+		}
+		want, err := NewEntry("fuzz.example", dns.TypeA, dns.ClassINET, 0, r, wireLimits, time.Unix(1e9, 0))
+		if err != nil {
+			return
+		}
+		if e.TTL != want.TTL || e.Negative != want.Negative || e.Rcode != want.Rcode || !reflect.DeepEqual(e.CNAMEs, want.CNAMEs) {
+			t.Fatalf("read otherwise than NewEntry: TTL %v/%v negative %v/%v rcode %d/%d CNAMEs %q/%q",
+				e.TTL, want.TTL, e.Negative, want.Negative, e.Rcode, want.Rcode, e.CNAMEs, want.CNAMEs)
+		}
+	})
+}

@@ -1,0 +1,95 @@
+package dnswire
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func TestAppendQuery(t *testing.T) {
+	b, err := AppendQuery(nil, "www.example.com", dns.TypeAAAA, dns.ClassINET, FlagRD|FlagCD, 1232, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		t.Fatal(err)
+	}
+	opt := m.IsEdns0()
+	if m.Id != 0 || m.Response || !m.RecursionDesired || !m.CheckingDisabled || len(m.Question) != 1 ||
+		m.Question[0] != (dns.Question{Name: "www.example.com.", Qtype: dns.TypeAAAA, Qclass: dns.ClassINET}) ||
+		opt == nil || opt.UDPSize() != 1232 || !opt.Do() || len(m.Answer)+len(m.Ns) != 0 || len(m.Extra) != 1 {
+		t.Fatalf("query reads back as %v", m)
+	}
+	if b, err := AppendQuery(nil, "", dns.TypeNS, dns.ClassINET, FlagRD, 1232, false); err != nil || b[12] != 0 {
+		t.Fatalf("the root: %v %x", err, b)
+	}
+	if _, err := AppendQuery(nil, "a..example", dns.TypeA, dns.ClassINET, FlagRD, 1232, false); err == nil {
+		t.Fatal("an empty label was written")
+	}
+}
+
+func TestAppendNameAt(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("Mail.Example.COM.", dns.TypeMX)
+	m.Answer = []dns.RR{
+		&dns.CNAME{Hdr: dns.RR_Header{Name: "Mail.Example.COM.", Rrtype: dns.TypeCNAME, Class: dns.ClassINET}, Target: `o\.dd\(x.Example.COM.`},
+	}
+	m.Compress = true
+	b := pack(t, m)
+	recs, err := Records(b, nil)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("records: %v %v", recs, err)
+	}
+	r := recs[0]
+	for _, tc := range []struct {
+		lower bool
+		want  string
+	}{{false, `o\.dd\(x.Example.COM`}, {true, `o\.dd\(x.example.com`}} {
+		name, next, err := AppendNameAt(nil, b, r.Data, tc.lower)
+		if err != nil || string(name) != tc.want || next != r.End {
+			t.Errorf("lower %v: %q next %d (want %q, %d): %v", tc.lower, name, next, tc.want, r.End, err)
+		}
+		if next2, err := CheckName(b, r.Data); err != nil || next2 != next {
+			t.Errorf("CheckName: %d %v", next2, err)
+		}
+	}
+	// A pointer must point backwards: forwards or at itself could loop.
+	for _, ptr := range []int{r.Data, len(b) - 1} {
+		bad := append([]byte(nil), b...)
+		binary.BigEndian.PutUint16(bad[r.Data:], 0xC000|uint16(ptr))
+		if _, _, err := AppendNameAt(nil, bad, r.Data, false); err == nil {
+			t.Errorf("pointer to %d (name at %d) accepted", ptr, r.Data)
+		}
+	}
+	// A name longer than 255 bytes on the wire.
+	long := []byte{}
+	for range 5 {
+		long = append(long, 63)
+		long = append(long, make([]byte, 63)...)
+	}
+	if _, _, err := AppendNameAt(nil, append(long, 0), 0, false); err == nil {
+		t.Error("a 321-byte name accepted")
+	}
+}
+
+func TestRecordsRejects(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("a.example.", dns.TypeA)
+	m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "a.example.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: []byte{192, 0, 2, 1}}}
+	b := pack(t, m)
+	if recs, err := Records(b, nil); err != nil || len(recs) != 1 || recs[0].TTL(b) != 60 {
+		t.Fatalf("%v %v", recs, err)
+	}
+	for name, bad := range map[string][]byte{
+		"cut in a record":      b[:len(b)-2],
+		"a byte after the end": append(append([]byte(nil), b...), 0),
+		"two questions":        func() []byte { c := append([]byte(nil), b...); c[5] = 2; return c }(),
+		"a record too many":    func() []byte { c := append([]byte(nil), b...); c[7] = 2; return c }(),
+	} {
+		if _, err := Records(bad, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
