@@ -134,7 +134,8 @@ func (g *Group) each(ctx context.Context, ask func(context.Context, Upstream) (r
 	// The order is fixed before the first try: a member that fails now is
 	// set aside, and must not come round again in this exchange.
 	now := g.now().UnixNano()
-	order := make([]*member, 0, len(g.members))
+	var buf [8]*member
+	order := buf[:0]
 	for _, healthy := range []bool{true, false} {
 		for _, m := range g.members {
 			if (m.downUntil.Load() <= now) == healthy {
