@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"encoding/binary"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/query"
@@ -104,14 +106,33 @@ func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Lim
 	if err != nil {
 		return nil, err
 	}
-	e.Wire = wire
-	if e.TTLOffs, err = dnswire.TTLOffsets(wire, nil); err != nil {
+	offs, err := dnswire.TTLOffsets(wire, nil)
+	if err != nil {
 		return nil, err
 	}
+	e.keep(name, wire, offs)
 	if e.QEnd, err = dnswire.QuestionEnd(wire); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// keep lays the entry's name, answer and TTL offsets out in one
+// allocation, in that order: a cache hit reads all three (Store.Get
+// compares the name, WritePacked copies the answer and patches its TTLs),
+// and in one place they share cache lines instead of costing a miss each.
+// The name is a string over the first bytes, which nothing writes again.
+func (e *Entry) keep(name string, wire []byte, offs []uint16) {
+	buf := make([]byte, 0, len(name)+len(wire)+2*len(offs))
+	buf = append(buf, name...)
+	buf = append(buf, wire...)
+	for _, off := range offs {
+		buf = binary.BigEndian.AppendUint16(buf, off)
+	}
+	n, w := len(name), len(name)+len(wire)
+	e.Name = unsafe.String(unsafe.SliceData(buf), n)
+	e.Wire = buf[n:w:w]
+	e.TTLOffs = buf[w:]
 }
 
 // is reports whether e answers the question.

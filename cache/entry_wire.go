@@ -52,10 +52,11 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 	}
 
 	e := &Entry{Qtype: qtype, Qclass: qclass, Bits: bits}
-	e.Name, e.Rcode, e.Stored, e.QEnd = name, rcode, now, qend
+	e.Rcode, e.Stored, e.QEnd = rcode, now, qend
 	maxTTL := uint32(lim.Max / time.Second)
 	minTTL := ^uint32(0)
-	e.TTLOffs = make([]uint16, 0, len(recs))
+	var offBuf [24]uint16
+	offs := offBuf[:0]
 	ancount := 0
 	var soa *dnswire.Record
 	var parts []string
@@ -63,7 +64,7 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 		r := &recs[i]
 		ttl := min(r.TTL(wire), maxTTL)
 		binary.BigEndian.PutUint32(wire[r.TTLAt:], ttl)
-		e.TTLOffs = append(e.TTLOffs, uint16(r.TTLAt))
+		offs = append(offs, uint16(r.TTLAt))
 		switch r.Section {
 		case 0:
 			ancount++
@@ -106,7 +107,7 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 		e.Flags |= dnswire.FlagAD
 	}
 	wire[0], wire[1] = 0, 0
-	e.Wire = wire
+	e.keep(name, wire, offs)
 	return e, nil
 }
 

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -168,12 +169,12 @@ func FuzzNewEntryWire(f *testing.F) {
 			return
 		}
 		recs, err := dnswire.Records(e.Wire, nil)
-		if err != nil || len(recs) != len(e.TTLOffs) {
-			t.Fatalf("accepted a malformed answer: %v, %d records, %d TTL offsets", err, len(recs), len(e.TTLOffs))
+		if err != nil || 2*len(recs) != len(e.TTLOffs) {
+			t.Fatalf("accepted a malformed answer: %v, %d records, %d bytes of TTL offsets", err, len(recs), len(e.TTLOffs))
 		}
 		for i, r := range recs {
-			if r.Type == dns.TypeOPT || int(e.TTLOffs[i]) != r.TTLAt {
-				t.Fatalf("record %d: type %d, TTL at %d, offset kept %d", i, r.Type, r.TTLAt, e.TTLOffs[i])
+			if off := int(binary.BigEndian.Uint16(e.TTLOffs[2*i:])); r.Type == dns.TypeOPT || off != r.TTLAt {
+				t.Fatalf("record %d: type %d, TTL at %d, offset kept %d", i, r.Type, r.TTLAt, off)
 			}
 		}
 		r := new(dns.Msg)

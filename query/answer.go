@@ -121,10 +121,10 @@ func (q *Query) BlockAnswer(b *config.Block, d *policy.Decision) {
 // Packed is an answer kept in wire form (a cache entry), ready to be copied
 // out to any client that asks the same question.
 type Packed struct {
-	Name    string   // the question's name: lower case, no trailing dot
-	Wire    []byte   // the answer, ID 0, no OPT
-	QEnd    int      // end of the question in Wire
-	TTLOffs []uint16 // where each record's TTL is in Wire
+	Name    string // the question's name: lower case, no trailing dot
+	Wire    []byte // the answer, ID 0, no OPT
+	QEnd    int    // end of the question in Wire
+	TTLOffs []byte // where each record's TTL is in Wire: big-endian uint16s
 	Rcode   int
 	Flags   uint16    // the answer's own header bits kept (AD)
 	CNAMEs  []string  // CNAME targets in the answer section
@@ -157,7 +157,8 @@ func (q *Query) WritePacked(p *Packed, now time.Time, stale bool) {
 		copy(b[12:p.QEnd], q.Raw[12:m.QEnd])
 	}
 	elapsed := uint32(max(now.Sub(p.Stored), 0) / time.Second)
-	for _, off := range p.TTLOffs {
+	for i := 0; i+1 < len(p.TTLOffs); i += 2 {
+		off := binary.BigEndian.Uint16(p.TTLOffs[i:])
 		ttl := uint32(StaleTTL)
 		if !stale {
 			ttl = binary.BigEndian.Uint32(p.Wire[off:])
