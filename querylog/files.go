@@ -17,6 +17,7 @@ type Files struct {
 	dir      string
 	instance string
 	loc      *time.Location
+	stamps   *stamps
 
 	day      string
 	dayStart int64 // the open day's first and
@@ -46,7 +47,7 @@ func NewFiles(dir, instance string, loc *time.Location) (*Files, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Files{dir: dir, instance: instance, loc: loc, enc: make([]byte, 0, 512)}, nil
+	return &Files{dir: dir, instance: instance, loc: loc, stamps: newStamps(loc), enc: make([]byte, 0, 512)}, nil
 }
 
 // Write appends the batch, opening the next day's file when a record's day begins.
@@ -61,7 +62,7 @@ func (fs *Files) Write(b *Batch) error {
 			}
 			fs.dayStart, fs.dayEnd = start.UnixNano(), start.AddDate(0, 0, 1).UnixNano()
 		}
-		fs.enc = appendEntry(fs.enc[:0], s, b.name(s), fs.instance, fs.loc)
+		fs.enc = appendEntry(fs.enc[:0], s, b.name(s), fs.instance, fs.stamps)
 		if _, err := fs.w.Write(fs.enc); err != nil {
 			return err
 		}

@@ -147,7 +147,7 @@ func TestPruneDatabaseKeepsBlockedAndHeld(t *testing.T) {
 		for i := 0; i < 600; i++ {
 			r := record(i, now.AddDate(0, 0, -age).Truncate(24*time.Hour).Add(time.Duration(i)*time.Minute))
 			s := slotOf(r)
-			buf = appendEntry(buf, &s, r.Name, "dns1", time.UTC)
+			buf = appendEntry(buf, &s, r.Name, "dns1", newStamps(time.UTC))
 			ends = append(ends, len(buf))
 		}
 		if err := sh.copyBatch(ctx, "x", buf, ends, 0); err != nil {

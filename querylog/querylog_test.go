@@ -352,7 +352,7 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 			r.Rcode = 2
 		}
 		s := slotOf(r)
-		line := appendEntry(nil, &s, r.Name, "dns1", time.UTC)
+		line := appendEntry(nil, &s, r.Name, "dns1", newStamps(time.UTC))
 		var fast, slow Entry
 		if err := parseLine(line, &fast); err != nil {
 			t.Fatalf("%s: %v", line, err)
@@ -369,7 +369,7 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 func FuzzParseLine(f *testing.F) {
 	r := record(3, day0)
 	s := slotOf(r)
-	f.Add(appendEntry(nil, &s, r.Name, "dns1", time.UTC))
+	f.Add(appendEntry(nil, &s, r.Name, "dns1", newStamps(time.UTC)))
 	f.Add([]byte(`{"time":"2026-11-20T00:00:00Z","name":"a\u00e9\"b"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast Entry
@@ -382,6 +382,49 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if fast != slow {
 			t.Fatalf("%q:\n%+v\n%+v", line, fast, slow)
+		}
+	})
+}
+
+// The record times are written as time.Time.AppendFormat(RFC3339Nano)
+// writes them, for any time in any zone, across a change of offset.
+func TestStampsAsAppendFormat(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	for _, loc := range []*time.Location{time.UTC, paris, time.FixedZone("", -(5*3600 + 30*60))} {
+		st := newStamps(loc)
+		base := time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC).UnixNano() // Paris moves to summer time at 01:00 UTC
+		for _, d := range []int64{0, 1, 10, 999_999_999, 1e9, 1e9 + 120_000_000, 2e9 + 500, 3600e9 + 7, -1, -1e9 - 5, 86400e9 * 200} {
+			for _, ns := range []int64{base + d, d} {
+				want := time.Unix(0, ns).In(loc).AppendFormat(nil, time.RFC3339Nano)
+				if got := st.append(nil, ns); string(got) != string(want) {
+					t.Errorf("%s, %d: %s, want %s", loc, ns, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkStamps: a record's time written by the writer's stamps against
+// time.Time.AppendFormat, records a microsecond apart.
+func BenchmarkStamps(b *testing.B) {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		loc = time.FixedZone("CET", 3600)
+	}
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC).UnixNano()
+	buf := make([]byte, 0, 64)
+	b.Run("AppendFormat", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			buf = time.Unix(0, start+int64(i)*1000).In(loc).AppendFormat(buf[:0], time.RFC3339Nano)
+		}
+	})
+	b.Run("stamps", func(b *testing.B) {
+		st := newStamps(loc)
+		for i := 0; i < b.N; i++ {
+			buf = st.append(buf[:0], start+int64(i)*1000)
 		}
 	})
 }
