@@ -78,7 +78,9 @@ func (g *Group) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 // ExchangeFrom is Exchange, also naming the member that answered.
 func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string, error) {
 	var r *dns.Msg
-	from, err := g.each(ctx, func(ctx context.Context, up Upstream) (int, error) {
+	from, err := g.each(ctx, func(ctx context.Context, deadline time.Time, up Upstream) (int, error) {
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
 		var err error
 		if r, err = up.Exchange(ctx, q.Copy()); err != nil {
 			return 0, err
@@ -96,9 +98,9 @@ func (g *Group) ExchangeFrom(ctx context.Context, q *dns.Msg) (*dns.Msg, string,
 // speak messages (DNS over TLS) are asked with the query unpacked.
 func (g *Group) ExchangeWire(ctx context.Context, _ string, query []byte) ([]byte, string, error) {
 	var ans []byte
-	from, err := g.each(ctx, func(ctx context.Context, up Upstream) (int, error) {
+	from, err := g.each(ctx, func(ctx context.Context, deadline time.Time, up Upstream) (int, error) {
 		var err error
-		if ans, err = exchangeWire(ctx, up, query); err != nil {
+		if ans, err = exchangeWire(ctx, deadline, up, query); err != nil {
 			return 0, err
 		}
 		return int(ans[3] & 0xF), nil
@@ -109,11 +111,17 @@ func (g *Group) ExchangeWire(ctx context.Context, _ string, query []byte) ([]byt
 	return ans, from, nil
 }
 
-// exchangeWire asks up with a query in wire form, unpacking it and packing
-// the answer for an upstream that only speaks messages.
-func exchangeWire(ctx context.Context, up Upstream, query []byte) ([]byte, error) {
+// exchangeWire asks up with a query in wire form until deadline (zero:
+// none), unpacking it and packing the answer for an upstream that only
+// speaks messages.
+func exchangeWire(ctx context.Context, deadline time.Time, up Upstream, query []byte) ([]byte, error) {
 	if p, ok := up.(*Plain); ok {
-		return p.exchangeWire(ctx, query)
+		return p.exchangeWire(ctx, deadline, query)
+	}
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
 	q := new(dns.Msg)
 	if err := q.Unpack(query); err != nil {
@@ -128,9 +136,9 @@ func exchangeWire(ctx context.Context, up Upstream, query []byte) ([]byte, error
 
 // each asks the members in turn, the healthy ones first in configured
 // order, then the ones set aside, until one gives a usable answer
-// (anything but SERVFAIL or REFUSED), and names it. ask makes one try;
-// it returns the answer's rcode.
-func (g *Group) each(ctx context.Context, ask func(context.Context, Upstream) (rcode int, err error)) (string, error) {
+// (anything but SERVFAIL or REFUSED), and names it. ask makes one try,
+// ending at its deadline; it returns the answer's rcode.
+func (g *Group) each(ctx context.Context, ask func(context.Context, time.Time, Upstream) (rcode int, err error)) (string, error) {
 	// The order is fixed before the first try: a member that fails now is
 	// set aside, and must not come round again in this exchange.
 	now := g.now().UnixNano()
@@ -167,11 +175,9 @@ func (g *Group) each(ctx context.Context, ask func(context.Context, Upstream) (r
 // with the last member's *Error (and so its Kind) in the chain.
 func (g *Group) failed(last error) error { return fmt.Errorf("%w: %w", ErrAllFailed, last) }
 
-func (g *Group) try(ctx context.Context, m *member, ask func(context.Context, Upstream) (int, error)) error {
-	tctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
+func (g *Group) try(ctx context.Context, m *member, ask func(context.Context, time.Time, Upstream) (int, error)) error {
 	start := g.now()
-	rcode, err := ask(tctx, m.up)
+	rcode, err := ask(ctx, time.Now().Add(g.timeout), m.up)
 	switch {
 	case err != nil:
 		err = wrap(m.up.Address(), err)

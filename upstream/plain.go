@@ -59,7 +59,8 @@ func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	ans, err := p.exchangeWire(ctx, wire)
+	deadline, _ := ctx.Deadline()
+	ans, err := p.exchangeWire(ctx, deadline, wire)
 	if err != nil {
 		return nil, err
 	}
@@ -73,21 +74,32 @@ func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 
 // exchangeWire is Exchange for a query in wire form (its ID is set here,
 // in place): it returns the answer's bytes, checked to answer the query
-// (sameQuestionWire) and otherwise unparsed.
-func (p *Plain) exchangeWire(ctx context.Context, query []byte) ([]byte, error) {
+// (sameQuestionWire) and otherwise unparsed. It ends at deadline (zero:
+// none) or when ctx ends, whichever comes first: the Group passes its
+// try's deadline as a value, so that a miss makes no context and timer of
+// its own.
+func (p *Plain) exchangeWire(ctx context.Context, deadline time.Time, query []byte) ([]byte, error) {
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
 	binary.BigEndian.PutUint16(query, newID())
-	ans, err := p.exchangeUDP(ctx, query)
+	ans, err := p.exchangeUDP(ctx, deadline, query)
 	if err != nil {
 		return nil, err
 	}
 	if binary.BigEndian.Uint16(ans[2:])&dnswire.FlagTC != 0 {
 		binary.BigEndian.PutUint16(query, newID())
+		if !deadline.IsZero() {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
 		return exchangeStreamWire(ctx, &p.dialer, p.addr, query)
 	}
 	return ans, nil
 }
 
-func (p *Plain) exchangeUDP(ctx context.Context, wire []byte) ([]byte, error) {
+func (p *Plain) exchangeUDP(ctx context.Context, deadline time.Time, wire []byte) ([]byte, error) {
 	if !p.ap.IsValid() {
 		return nil, fmt.Errorf("%q is not an IP:port", p.addr)
 	}
@@ -101,7 +113,7 @@ func (p *Plain) exchangeUDP(ctx context.Context, wire []byte) ([]byte, error) {
 	// included), and ctx is checked between reads, so a cancelled exchange
 	// ends within one RTO. The callback's registration cost a fifth of the
 	// miss path's allocations.
-	deadline, hasDeadline := ctx.Deadline()
+	hasDeadline := !deadline.IsZero()
 	start := time.Now()
 	if _, err := conn.Write(wire); err != nil {
 		return nil, err
@@ -113,6 +125,9 @@ func (p *Plain) exchangeUDP(ctx context.Context, wire []byte) ([]byte, error) {
 	for {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
+		}
+		if hasDeadline && !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("%s: %w", p.addr, os.ErrDeadlineExceeded)
 		}
 		wait := time.Now().Add(rto)
 		if hasDeadline && wait.After(deadline) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -73,7 +74,7 @@ func (r *Router) ExchangeWire(ctx context.Context, name string, query []byte) ([
 	if w, ok := up.(WireAnswerer); ok {
 		return w.ExchangeWire(ctx, name, query)
 	}
-	ans, err := exchangeWire(ctx, up, query)
+	ans, err := exchangeWire(ctx, time.Time{}, up, query)
 	return ans, up.Address(), err
 }
 
