@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -59,7 +60,8 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 	offs := offBuf[:0]
 	ancount := 0
 	var soa *dnswire.Record
-	var parts []string
+	var sumBuf [96]byte
+	sum := summaryOf{b: sumBuf[:0]}
 	for i := range recs {
 		r := &recs[i]
 		ttl := min(r.TTL(wire), maxTTL)
@@ -69,7 +71,7 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 		case 0:
 			ancount++
 			minTTL = min(minTTL, ttl)
-			if err := answerRecord(e, wire, r, &parts); err != nil {
+			if sum, err = answerRecord(e, wire, r, sum); err != nil {
 				return nil, err
 			}
 		case 1:
@@ -81,7 +83,7 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 			}
 		}
 	}
-	e.Summary = strings.Join(parts, ",")
+	e.Summary = string(sum.b)
 	e.Negative = rcode == dns.RcodeNameError || rcode == dns.RcodeSuccess && ancount == 0
 	if e.Negative {
 		minTTL = 0
@@ -111,34 +113,50 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 	return e, nil
 }
 
+// summaryOf is what the log's summary is made of: the text so far, in a
+// buffer on the stack for the common answer, and its number of parts.
+type summaryOf struct {
+	b     []byte
+	parts int
+}
+
 // answerRecord reads what the entry keeps of an answer record: CNAME
-// targets, and addresses and targets for the summary (as summary does).
-func answerRecord(e *Entry, wire []byte, r *dnswire.Record, parts *[]string) error {
+// targets, and addresses and targets for the summary (as summary does:
+// at most maxSummary parts, then an ellipsis).
+func answerRecord(e *Entry, wire []byte, r *dnswire.Record, sum summaryOf) (summaryOf, error) {
 	const maxSummary = 4
-	var part string
+	if n := r.End - r.Data; r.Type == dns.TypeA && n != net.IPv4len || r.Type == dns.TypeAAAA && n != net.IPv6len {
+		return sum, dnswire.ErrFormat
+	}
+	if sum.parts > maxSummary && r.Type != dns.TypeCNAME {
+		return sum, nil
+	}
+	start := len(sum.b)
+	if sum.parts > 0 {
+		sum.b = append(sum.b, ',')
+	}
 	switch r.Type {
 	case dns.TypeA, dns.TypeAAAA:
-		if n := r.End - r.Data; r.Type == dns.TypeA && n != net.IPv4len || r.Type == dns.TypeAAAA && n != net.IPv6len {
-			return dnswire.ErrFormat
-		}
-		part = net.IP(wire[r.Data:r.End]).String()
+		ip, _ := netip.AddrFromSlice(wire[r.Data:r.End])
+		sum.b = ip.Unmap().AppendTo(sum.b) // as net.IP prints it: a v4-mapped address as IPv4
 	case dns.TypeCNAME:
 		target, next, err := dnswire.AppendNameAt(nil, wire, r.Data, false)
 		if err != nil || next != r.End {
-			return dnswire.ErrFormat
+			return sum, dnswire.ErrFormat
 		}
 		e.CNAMEs = append(e.CNAMEs, strings.ToLower(string(target)))
-		part = "cname:" + string(target)
+		sum.b = append(append(sum.b, "cname:"...), target...)
 	default:
-		return nil
+		sum.b = sum.b[:start]
+		return sum, nil
 	}
-	switch n := len(*parts); {
-	case n < maxSummary:
-		*parts = append(*parts, part)
-	case n == maxSummary:
-		*parts = append(*parts, "…")
+	switch sum.parts++; {
+	case sum.parts == maxSummary+1:
+		sum.b = append(sum.b[:start], ",…"...)
+	case sum.parts > maxSummary+1:
+		sum.b = sum.b[:start]
 	}
-	return nil
+	return sum, nil
 }
 
 // soaData reports whether an SOA record's data is two names and 20 bytes.
