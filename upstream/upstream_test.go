@@ -551,3 +551,31 @@ func TestGroupExchangeWire(t *testing.T) {
 		t.Fatalf("from %s, answer %v", from, r)
 	}
 }
+
+// A try ends at the group's timeout for a member that never answers (its
+// deadline handed down as a value, no context of its own), as a timeout,
+// and the next member answers.
+func TestGroupTryEndsAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	silent := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {})
+	good := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.45", 60))
+	const timeout = 300 * time.Millisecond
+	q, _ := question("deadline.example").Pack()
+
+	g := NewGroup([]Upstream{NewPlain(silent.Addr)}, timeout, nil, time.Now)
+	start := time.Now()
+	_, _, err := g.ExchangeWire(context.Background(), "deadline.example", q)
+	if took := time.Since(start); err == nil || KindOf(err) != KindTimeout || took < timeout || took > 10*timeout {
+		t.Fatalf("silent member: err %v (kind %v) after %v, want a timeout after %v", err, KindOf(err), took, timeout)
+	}
+
+	g = NewGroup([]Upstream{NewPlain(silent.Addr), NewPlain(good.Addr)}, timeout, nil, time.Now)
+	ans, from, err := g.ExchangeWire(context.Background(), "deadline.example", q)
+	if err != nil || from != good.Addr {
+		t.Fatalf("failover: from %q, err %v", from, err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(ans); err != nil || firstA(t, r) != "192.0.2.45" {
+		t.Fatalf("answer %v: %v", r, err)
+	}
+}
