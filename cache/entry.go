@@ -2,7 +2,6 @@ package cache
 
 import (
 	"encoding/binary"
-	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -49,72 +48,22 @@ func Bits(m *dnswire.Query) uint8 {
 	return b
 }
 
-// NewEntry packs an upstream answer for the cache: OPT removed, every TTL
-// clamped to maxTTL, and its freshness computed per RFC 2308 for negative
-// answers (the SOA's TTL capped by its MINIMUM) and the lowest TTL otherwise.
+// NewEntry is NewEntryWire for an answer as a message (a validated or
+// resolved one, or a shape NewEntryWire leaves): packed with compression,
+// without its OPT, and then read exactly as an upstream's bytes are.
 func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Limits, now time.Time) (*Entry, error) {
-	e := &Entry{Qtype: qtype, Qclass: qclass, Bits: bits}
-	e.Name, e.Rcode, e.Stored = name, r.Rcode, now
 	extra := r.Extra[:0:0]
 	for _, rr := range r.Extra {
 		if rr.Header().Rrtype != dns.TypeOPT {
 			extra = append(extra, rr)
 		}
 	}
-	maxTTL := uint32(lim.Max / time.Second)
-	minTTL := ^uint32(0)
-	for _, sec := range [][]dns.RR{r.Answer, r.Ns, extra} {
-		for _, rr := range sec {
-			h := rr.Header()
-			h.Ttl = min(h.Ttl, maxTTL)
-		}
-	}
-	for _, rr := range r.Answer {
-		minTTL = min(minTTL, rr.Header().Ttl)
-		if c, ok := rr.(*dns.CNAME); ok {
-			e.CNAMEs = append(e.CNAMEs, strings.ToLower(strings.TrimSuffix(c.Target, ".")))
-		}
-	}
-	e.Negative = r.Rcode == dns.RcodeNameError || r.Rcode == dns.RcodeSuccess && len(r.Answer) == 0
-	if e.Negative {
-		minTTL = 0
-		for _, rr := range r.Ns {
-			if soa, ok := rr.(*dns.SOA); ok {
-				// RFC 2308 §5: the SOA goes out with the negative TTL.
-				minTTL = min(soa.Hdr.Ttl, soa.Minttl, uint32(lim.NegMax/time.Second))
-				soa.Hdr.Ttl = minTTL
-				break
-			}
-		}
-		e.TTL = time.Duration(minTTL) * time.Second
-	} else {
-		for _, rr := range r.Ns {
-			minTTL = min(minTTL, rr.Header().Ttl)
-		}
-		if minTTL == ^uint32(0) {
-			minTTL = 0
-		}
-		e.TTL = max(time.Duration(minTTL)*time.Second, lim.Min)
-	}
-	if r.AuthenticatedData {
-		e.Flags |= dnswire.FlagAD
-	}
-	e.Summary = summary(r.Answer)
 	out := &dns.Msg{MsgHdr: r.MsgHdr, Compress: true, Question: r.Question, Answer: r.Answer, Ns: r.Ns, Extra: extra}
-	out.Id = 0
 	wire, err := out.Pack()
 	if err != nil {
 		return nil, err
 	}
-	offs, err := dnswire.TTLOffsets(wire, nil)
-	if err != nil {
-		return nil, err
-	}
-	e.keep(name, wire, offs)
-	if e.QEnd, err = dnswire.QuestionEnd(wire); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return NewEntryWire(name, qtype, qclass, bits, wire, lim, now)
 }
 
 // keep lays the entry's name, answer and TTL offsets out in one
@@ -148,25 +97,3 @@ func (e *Entry) Cacheable() bool {
 
 // Fresh reports whether the entry is still within its TTL at now.
 func (e *Entry) Fresh(now time.Time) bool { return now.Sub(e.Stored) < e.TTL }
-
-// summary says what an answer holds, for the query log: CNAME targets and
-// addresses, at most maxSummary of them.
-func summary(answer []dns.RR) string {
-	const maxSummary = 4
-	var parts []string
-	for _, rr := range answer {
-		if len(parts) == maxSummary {
-			parts = append(parts, "…")
-			break
-		}
-		switch v := rr.(type) {
-		case *dns.A:
-			parts = append(parts, v.A.String())
-		case *dns.AAAA:
-			parts = append(parts, v.AAAA.String())
-		case *dns.CNAME:
-			parts = append(parts, "cname:"+strings.TrimSuffix(v.Target, "."))
-		}
-	}
-	return strings.Join(parts, ",")
-}

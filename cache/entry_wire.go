@@ -17,14 +17,15 @@ import (
 // that points forward): unpack it and use NewEntry.
 var ErrReshape = errors.New("cache: answer needs unpacking")
 
-// NewEntryWire is NewEntry for an answer as it came from the upstream, in
-// wire form: nothing is unpacked or packed again, the bytes become the
-// entry's (wire belongs to it from now on). The same is done to them: OPT
-// removed (it is the last record: cut off), the question's name in lower
-// case, every TTL clamped to the maximum, the SOA of a negative answer
-// given the negative TTL, and the same freshness, CNAME targets and
-// summary computed. The message is checked as it is walked: every record
-// within it, A and AAAA of their sizes, SOA and CNAME data well formed.
+// NewEntryWire makes an answer in wire form, as it came from the upstream,
+// a cache entry: nothing is unpacked or packed again, the bytes become the
+// entry's (wire belongs to it from now on). OPT removed (it is the last
+// record: cut off), the question's name in lower case, every TTL clamped
+// to the maximum; freshness per RFC 2308 for negative answers (the SOA's
+// TTL capped by its MINIMUM, and the SOA given it) and the lowest answer
+// and authority TTL otherwise; the CNAME targets and the log's summary
+// read. The message is checked as it is walked: every record within it,
+// A and AAAA of their sizes, SOA and CNAME data well formed.
 func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
 	var buf [24]dnswire.Record
 	recs, err := dnswire.Records(wire, buf[:0])
@@ -121,8 +122,8 @@ type summaryOf struct {
 }
 
 // answerRecord reads what the entry keeps of an answer record: CNAME
-// targets, and addresses and targets for the summary (as summary does:
-// at most maxSummary parts, then an ellipsis).
+// targets, and addresses and targets for the summary (at most maxSummary
+// parts, then an ellipsis).
 func answerRecord(e *Entry, wire []byte, r *dnswire.Record, sum summaryOf) (summaryOf, error) {
 	const maxSummary = 4
 	if n := r.End - r.Data; r.Type == dns.TypeA && n != net.IPv4len || r.Type == dns.TypeAAAA && n != net.IPv6len {

@@ -97,8 +97,56 @@ func TestNewEntryWireAsNewEntry(t *testing.T) {
 			if got.Wire[0] != 0 || got.Wire[1] != 0 {
 				t.Error("ID kept")
 			}
+			// What the answer says, read from the message itself: both
+			// paths read bytes the same way, so this is the independent check.
+			if ttl := wantTTL[q.Name]; got.TTL != ttl {
+				t.Errorf("TTL %v, want %v", got.TTL, ttl)
+			}
+			if s := answerSummary(m.Answer); got.Summary != s {
+				t.Errorf("summary %q, want %q", got.Summary, s)
+			}
+			var cnames []string
+			for _, rr := range m.Answer {
+				if c, ok := rr.(*dns.CNAME); ok {
+					cnames = append(cnames, strings.ToLower(strings.TrimSuffix(c.Target, ".")))
+				}
+			}
+			if !reflect.DeepEqual(got.CNAMEs, cnames) {
+				t.Errorf("CNAMEs %q, want %q", got.CNAMEs, cnames)
+			}
 		})
 	}
+}
+
+// wantTTL is each of answers()' freshness under wireLimits: the lowest
+// answer and authority TTL, clamped to an hour; for a negative answer the
+// SOA's TTL capped by its MINIMUM and the negative maximum (900 s).
+var wantTTL = map[string]time.Duration{
+	"www.example.com.": 300 * time.Second, "WwW.ExAmple.COM.": 30 * time.Second, "a.example.com.": 60 * time.Second,
+	"v6.example.com.": 300 * time.Second, "nx.example.com.": 300 * time.Second, "nodata.example.com.": 100 * time.Second,
+	"mail.example.com.": 300 * time.Second, "txt.example.com.": 300 * time.Second, "odd.example.com.": 300 * time.Second,
+	"fail.example.com.": 0, "empty.example.com.": 0,
+}
+
+// answerSummary is what the query log says an answer holds, read from its
+// records: addresses and CNAME targets, at most four, then an ellipsis.
+func answerSummary(answer []dns.RR) string {
+	var parts []string
+	for _, rr := range answer {
+		if len(parts) == 4 {
+			parts = append(parts, "…")
+			break
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			parts = append(parts, v.A.String())
+		case *dns.AAAA:
+			parts = append(parts, v.AAAA.String())
+		case *dns.CNAME:
+			parts = append(parts, "cname:"+strings.TrimSuffix(v.Target, "."))
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func wire2(m *dns.Msg) []byte {

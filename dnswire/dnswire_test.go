@@ -134,7 +134,9 @@ func TestReplies(t *testing.T) {
 	}
 }
 
-func TestTTLOffsets(t *testing.T) {
+// Records finds each record's TTL (the cache counts them down in stored
+// bytes), the OPT's among them as a record of its own type.
+func TestRecordTTLs(t *testing.T) {
 	t.Parallel()
 	m := new(dns.Msg)
 	m.SetQuestion("x.example.", dns.TypeA)
@@ -146,13 +148,13 @@ func TestTTLOffsets(t *testing.T) {
 	m.Compress = true
 	m.SetEdns0(1232, false)
 	b := pack(t, m)
-	offs, err := TTLOffsets(b, nil)
-	if err != nil || len(offs) != 2 {
-		t.Fatalf("offsets %v %v (OPT must be skipped)", offs, err)
+	recs, err := Records(b, nil)
+	if err != nil || len(recs) != 3 || recs[2].Type != TypeOPT || recs[2].Section != 2 {
+		t.Fatalf("records %v %v (the OPT must be the third)", recs, err)
 	}
 	for i, want := range []uint32{100, 200} {
-		if got := uint32(b[offs[i]])<<24 | uint32(b[offs[i]+1])<<16 | uint32(b[offs[i]+2])<<8 | uint32(b[offs[i]+3]); got != want {
-			t.Errorf("TTL %d at %d, want %d", got, offs[i], want)
+		if got := recs[i].TTL(b); got != want {
+			t.Errorf("TTL %d at %d, want %d", got, recs[i].TTLAt, want)
 		}
 	}
 }
