@@ -49,8 +49,8 @@ func Bits(m *dnswire.Query) uint8 {
 }
 
 // NewEntry is NewEntryWire for an answer as a message (a validated or
-// resolved one, or a shape NewEntryWire leaves): packed with compression,
-// without its OPT, and then read exactly as an upstream's bytes are.
+// resolved one): packed with compression, without its OPT, and then read
+// exactly as an upstream's bytes are.
 func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Limits, now time.Time) (*Entry, error) {
 	extra := r.Extra[:0:0]
 	for _, rr := range r.Extra {
@@ -63,7 +63,7 @@ func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Lim
 	if err != nil {
 		return nil, err
 	}
-	return NewEntryWire(name, qtype, qclass, bits, wire, lim, now)
+	return readWire(name, qtype, qclass, bits, wire, lim, now)
 }
 
 // keep lays the entry's name, answer and TTL offsets out in one

@@ -12,10 +12,16 @@ import (
 	"github.com/miekg/dns"
 )
 
-// ErrReshape is NewEntryWire's answer for a message it keeps no shortcut
-// for (an OPT record that is not the last record, a compression pointer
-// that points forward): unpack it and use NewEntry.
-var ErrReshape = errors.New("cache: answer needs unpacking")
+// errReshape is readWire's answer for a message it keeps no shortcut for
+// (an OPT record that is not the last record, a compression pointer that
+// points forward): NewEntryWire unpacks it and packs it again.
+var errReshape = errors.New("cache: answer needs unpacking")
+
+// reshapeAbove is the size past which an answer is packed again, with
+// compression, rather than kept as it came: an upstream that did not
+// compress it could make it too large for clients that take 512 bytes
+// (or for our 1232) where the compressed answer fits.
+const reshapeAbove = 512
 
 // NewEntryWire makes an answer in wire form, as it came from the upstream,
 // a cache entry: nothing is unpacked or packed again, the bytes become the
@@ -25,8 +31,26 @@ var ErrReshape = errors.New("cache: answer needs unpacking")
 // TTL capped by its MINIMUM, and the SOA given it) and the lowest answer
 // and authority TTL otherwise; the CNAME targets and the log's summary
 // read. The message is checked as it is walked: every record within it,
-// A and AAAA of their sizes, SOA and CNAME data well formed.
+// A and AAAA of their sizes, SOA and CNAME data well formed. Rare shapes
+// (an OPT before other records, forward pointers) and answers larger than
+// reshapeAbove are unpacked and packed again (NewEntry).
 func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
+	if len(wire) <= reshapeAbove {
+		if e, err := readWire(name, qtype, qclass, bits, wire, lim, now); err != errReshape {
+			return e, err
+		}
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(wire); err != nil {
+		return nil, err
+	}
+	r.Question = []dns.Question{{Name: dns.Fqdn(name), Qtype: qtype, Qclass: qclass}} // the asked name, in lower case
+	return NewEntry(name, qtype, qclass, bits, r, lim, now)
+}
+
+// readWire is NewEntryWire without the fallback: errReshape for the
+// shapes it leaves.
+func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
 	var buf [24]dnswire.Record
 	recs, err := dnswire.Records(wire, buf[:0])
 	if err != nil {
@@ -34,18 +58,18 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 	}
 	qend, _ := dnswire.QuestionEnd(wire) // Records checked it
 	if !lowerQuestion(wire[headerLen:qend]) {
-		return nil, ErrReshape
+		return nil, errReshape
 	}
 	rcode := int(wire[3] & 0xF)
 	for i, r := range recs {
 		if !backwardNames(wire, &r) {
-			return nil, ErrReshape
+			return nil, errReshape
 		}
 		if r.Type != dns.TypeOPT {
 			continue
 		}
 		if r.Section != 2 || i != len(recs)-1 {
-			return nil, ErrReshape
+			return nil, errReshape
 		}
 		rcode |= int(wire[r.TTLAt]) << 4 // the extended rcode's upper bits
 		wire = wire[:r.Start]

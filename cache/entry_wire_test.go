@@ -175,15 +175,30 @@ func TestNewEntryWireLeavesOddShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewEntryWire("a.example.com", dns.TypeA, dns.ClassINET, 0, wire, wireLimits, time.Now()); !errors.Is(err, ErrReshape) {
-		t.Fatalf("OPT first: err %v, want ErrReshape", err)
+	if _, err := readWire("a.example.com", dns.TypeA, dns.ClassINET, 0, append([]byte(nil), wire...), wireLimits, time.Now()); !errors.Is(err, errReshape) {
+		t.Fatalf("OPT first: err %v, want errReshape", err)
+	}
+	e, err := NewEntryWire("a.example.com", dns.TypeA, dns.ClassINET, 0, wire, wireLimits, time.Now())
+	usual, _ := NewEntryWire("a.example.com", dns.TypeA, dns.ClassINET, 0, wire2(answers()[2]), wireLimits, time.Now())
+	if err != nil || unpacked(t, e.Wire) != unpacked(t, usual.Wire) || e.TTL != usual.TTL {
+		t.Fatalf("OPT first, packed again: %v", err)
+	}
+	// An uncompressed answer over 512 bytes is packed again, compressed.
+	big := new(dns.Msg)
+	big.SetQuestion("big.example.", dns.TypeA)
+	big.Response = true
+	for i := range 40 {
+		big.Answer = append(big.Answer, &dns.A{Hdr: dns.RR_Header{Name: "big.example.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: []byte{192, 0, 2, byte(i)}})
+	}
+	if e, err := NewEntryWire("big.example", dns.TypeA, dns.ClassINET, 0, wire2(big), wireLimits, time.Now()); err != nil || len(e.Wire) >= len(wire2(big)) {
+		t.Fatalf("uncompressed %d bytes kept as %d: %v", len(wire2(big)), len(e.Wire), err)
 	}
 	for _, bad := range [][]byte{
 		append(wire2(answers()[0]), 0),               // a byte after the last record
 		wire2(answers()[0])[:40],                     // cut short
 		setA(wire2(answers()[0]), []byte{192, 0, 2}), // an A of three bytes
 	} {
-		if _, err := NewEntryWire("www.example.com", dns.TypeA, dns.ClassINET, 0, bad, wireLimits, time.Now()); err == nil || errors.Is(err, ErrReshape) {
+		if _, err := NewEntryWire("www.example.com", dns.TypeA, dns.ClassINET, 0, bad, wireLimits, time.Now()); err == nil || errors.Is(err, errReshape) {
 			t.Errorf("malformed answer: err %v", err)
 		}
 	}

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -80,30 +79,13 @@ func (st *upstreamStage) fetchWire(w upstream.WireAnswerer, lim cache.Limits, qn
 	if err != nil {
 		return nil, err
 	}
-	var e *cache.Entry
-	err = cache.ErrReshape
-	if len(ans) <= reshapeAbove {
-		e, err = cache.NewEntryWire(qn.name, qn.qtype, qn.qclass, qn.bits, ans, lim, st.now())
-	}
-	if errors.Is(err, cache.ErrReshape) { // rare shapes: unpack and pack again
-		r := new(dns.Msg)
-		if err := r.Unpack(ans); err != nil {
-			return nil, err
-		}
-		return st.entry(qn, r, from, lim)
-	}
+	e, err := cache.NewEntryWire(qn.name, qn.qtype, qn.qclass, qn.bits, ans, lim, st.now())
 	if err != nil {
 		return nil, err
 	}
 	e.Upstream = from
 	return e, nil
 }
-
-// reshapeAbove is the size past which an answer is packed again, with
-// compression, rather than kept as it came: an upstream that did not
-// compress it could make it too large for clients that take 512 bytes
-// (or for our 1232) where the compressed answer fits.
-const reshapeAbove = 512
 
 // maxQueryLen bounds a query's size: header, a name of 255 bytes, type,
 // class and the OPT.
