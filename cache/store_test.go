@@ -17,17 +17,25 @@ func (c *Store) get(name string, now time.Time) *Entry {
 
 func (c *Store) put(e *Entry) { c.Put(c.Key(e.Name, 1, 1, 0), e) }
 
-// An entry that leaves its shard, evicted or replaced, is never answered
-// from the lock-free table in front of the shards.
-func TestRecentNeverAnswersWhatLeftTheShard(t *testing.T) {
-	now := time.Unix(1000, 0)
-	c := New(2)
-	a, b := entry("a.example"), entry("b.example")
+// full is a cache of two entries holding a.example and b.example, each
+// found once at now.
+func full(t *testing.T, now time.Time) (c *Store, a, b *Entry) {
+	t.Helper()
+	c = New(2)
+	a, b = entry("a.example"), entry("b.example")
 	c.put(a)
 	c.put(b)
 	if c.get("a.example", now) != a || c.get("b.example", now) != b {
 		t.Fatal("entries not found")
 	}
+	return c, a, b
+}
+
+// An entry that leaves its shard, evicted or replaced, is never answered
+// from the lock-free table in front of the shards.
+func TestRecentNeverAnswersWhatLeftTheShard(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c, _, b := full(t, now)
 	c.put(entry("c.example")) // evicts a, the least recently used
 	if e := c.get("a.example", now); e != nil {
 		t.Fatalf("evicted entry answered: %p", e)
@@ -53,12 +61,7 @@ func TestRecentNeverAnswersWhatLeftTheShard(t *testing.T) {
 // asked for again after touchEvery outlives one that was not.
 func TestRecentHitsKeepTheLRUOrder(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := New(2)
-	a, b := entry("a.example"), entry("b.example")
-	c.put(a)
-	c.put(b)
-	c.get("a.example", now)
-	c.get("b.example", now)
+	c, a, _ := full(t, now)
 	// a is asked for again a while later, b is not: a must stay.
 	if c.get("a.example", now.Add(touchEvery)) != a {
 		t.Fatal("a not found")

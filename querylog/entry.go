@@ -1,6 +1,7 @@
 package querylog
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -61,24 +62,23 @@ var rcodeNames = map[int]string{0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "N
 // rather than once a record (the writer's largest cost per record).
 type stamps struct {
 	loc    *time.Location
-	sec    int64  // the unix second prefix and zone are for
-	valid  bool   // whether they are set
+	sec    int64  // the unix second prefix and zone are for (none yet: math.MinInt64)
 	prefix []byte // 2006-01-02T15:04:05
 	zone   []byte // Z or -07:00
 }
 
-func newStamps(loc *time.Location) *stamps { return &stamps{loc: loc} }
+func newStamps(loc *time.Location) *stamps { return &stamps{loc: loc, sec: math.MinInt64} }
 
 func (st *stamps) append(b []byte, ns int64) []byte {
 	sec, frac := ns/1e9, ns%1e9
 	if frac < 0 {
 		sec, frac = sec-1, frac+1e9
 	}
-	if !st.valid || sec != st.sec {
+	if sec != st.sec {
 		t := time.Unix(sec, 0).In(st.loc)
 		st.prefix = t.AppendFormat(st.prefix[:0], "2006-01-02T15:04:05")
 		st.zone = t.AppendFormat(st.zone[:0], "Z07:00")
-		st.sec, st.valid = sec, true
+		st.sec = sec
 	}
 	b = append(b, st.prefix...)
 	if frac != 0 {

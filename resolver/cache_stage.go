@@ -25,7 +25,6 @@ type cacheStage struct {
 	next       fetcher
 	metrics    *metrics
 	log        *slog.Logger
-	now        func() time.Time
 	background *sync.WaitGroup // prefetches and refreshes, waited for at shutdown
 }
 

@@ -16,7 +16,7 @@ import (
 func (s *Server) buildChain() query.Handler {
 	up := &upstreamStage{life: s.ctx, now: s.now}
 	c := &cacheStage{
-		store: s.cache, next: up, metrics: s.metrics, log: s.log, now: s.now, background: &s.background,
+		store: s.cache, next: up, metrics: s.metrics, log: s.log, background: &s.background,
 	}
 	safe := &safeSearchStage{next: c}
 	pol := &policyStage{next: safe}

@@ -100,7 +100,7 @@ func (g *Group) ExchangeWire(ctx context.Context, _ string, query []byte) ([]byt
 	var ans []byte
 	from, err := g.each(ctx, func(ctx context.Context, deadline time.Time, up Upstream) (int, error) {
 		var err error
-		if ans, err = exchangeWire(ctx, deadline, up, query); err != nil {
+		if ans, err = askWire(ctx, deadline, up, query); err != nil {
 			return 0, err
 		}
 		return int(ans[3] & 0xF), nil
@@ -111,10 +111,10 @@ func (g *Group) ExchangeWire(ctx context.Context, _ string, query []byte) ([]byt
 	return ans, from, nil
 }
 
-// exchangeWire asks up with a query in wire form until deadline (zero:
+// askWire asks up with a query in wire form until deadline (zero:
 // none), unpacking it and packing the answer for an upstream that only
 // speaks messages.
-func exchangeWire(ctx context.Context, deadline time.Time, up Upstream, query []byte) ([]byte, error) {
+func askWire(ctx context.Context, deadline time.Time, up Upstream, query []byte) ([]byte, error) {
 	if p, ok := up.(*Plain); ok {
 		return p.exchangeWire(ctx, deadline, query)
 	}

@@ -59,8 +59,7 @@ func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	deadline, _ := ctx.Deadline()
-	ans, err := p.exchangeWire(ctx, deadline, wire)
+	ans, err := p.exchangeWire(ctx, time.Time{}, wire)
 	if err != nil {
 		return nil, err
 	}

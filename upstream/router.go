@@ -74,7 +74,7 @@ func (r *Router) ExchangeWire(ctx context.Context, name string, query []byte) ([
 	if w, ok := up.(WireAnswerer); ok {
 		return w.ExchangeWire(ctx, name, query)
 	}
-	ans, err := exchangeWire(ctx, time.Time{}, up, query)
+	ans, err := askWire(ctx, time.Time{}, up, query)
 	return ans, up.Address(), err
 }
 
