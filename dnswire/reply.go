@@ -69,31 +69,58 @@ func (r *Reply) AddCNAME(ttl uint32, target string) error {
 // ErrName is returned for a name that cannot be written on the wire.
 var ErrName = errors.New("dnswire: bad host name")
 
-// AppendName writes a plain host name (no escapes) in uncompressed wire form.
+// AppendName writes a name in presentation form (as Query.Name and
+// AppendNameAt give it: \. and \DDD escapes, the trailing dot optional) in
+// uncompressed wire form.
 func AppendName(b []byte, name string) ([]byte, error) {
-	if len(name) > 0 && name[len(name)-1] == '.' {
+	if len(name) > 0 && name[len(name)-1] == '.' && (len(name) == 1 || name[len(name)-2] != '\\') {
 		name = name[:len(name)-1]
 	}
-	if len(name) > 253 {
-		return b, ErrName
+	start := len(b)
+	if name == "" {
+		return append(b, 0), nil
 	}
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i < len(name) && name[i] != '.' {
+	label := len(b) // where the current label's length byte goes
+	b = append(b, 0)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			if l := len(b) - label - 1; l == 0 || l > 63 {
+				return b[:start], ErrName
+			}
+			b[label] = byte(len(b) - label - 1)
+			label = len(b)
+			b = append(b, 0)
 			continue
+		case c == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
+			v := int(name[i+1]-'0')*100 + int(name[i+2]-'0')*10 + int(name[i+3]-'0')
+			if v > 255 {
+				return b[:start], ErrName
+			}
+			c = byte(v)
+			i += 3
+		case c == '\\':
+			if i+1 == len(name) {
+				return b[:start], ErrName
+			}
+			i++
+			c = name[i]
 		}
-		l := i - start
-		if l == 0 && len(name) > 0 || l > 63 {
-			return b, ErrName
-		}
-		if l > 0 {
-			b = append(b, byte(l))
-			b = append(b, name[start:i]...)
-		}
-		start = i + 1
+		b = append(b, c)
 	}
-	return append(b, 0), nil
+	if l := len(b) - label - 1; l == 0 || l > 63 {
+		return b[:start], ErrName
+	}
+	b[label] = byte(len(b) - label - 1)
+	b = append(b, 0)
+	if len(b)-start > 255 {
+		return b[:start], ErrName
+	}
+	return b, nil
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // AddOPT appends the OPT record: our advertised UDP size, the DO bit, the
 // upper bits of an extended rcode and, when edeCode >= 0, an Extended DNS

@@ -2,6 +2,7 @@ package dnswire
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -27,6 +28,22 @@ func TestAppendQuery(t *testing.T) {
 	}
 	if _, err := AppendQuery(nil, "a..example", dns.TypeA, dns.ClassINET, FlagRD, 1232, false); err == nil {
 		t.Fatal("an empty label was written")
+	}
+	// Names as the parser gives them: escapes written back as their bytes.
+	for _, name := range []string{`o\.dd\(x.example`, `\000\255a.example`, `back\\slash.example.`, `a\ b.example`} {
+		b, err := AppendQuery(nil, name, dns.TypeA, dns.ClassINET, FlagRD, 1232, false)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(b); err != nil || m.Question[0].Name != dns.Fqdn(name) {
+			t.Errorf("%s reads back as %v: %v", name, m.Question, err)
+		}
+	}
+	for _, bad := range []string{`a\`, `\999.example`, strings.Repeat("a", 64) + ".example", strings.Repeat("abcdefghi.", 26)} {
+		if _, err := AppendQuery(nil, bad, dns.TypeA, dns.ClassINET, FlagRD, 1232, false); err == nil {
+			t.Errorf("%q written", bad)
+		}
 	}
 }
 

@@ -511,3 +511,26 @@ func TestAnswerTimeoutBoundsTheClientsWait(t *testing.T) {
 		<-good.Seen // the next try waits for the good upstream to be asked
 	}
 }
+
+// A name with bytes outside host names (a dot inside a label, a zero byte)
+// goes upstream byte for byte in the forwarding path's wire-form query, and
+// its answer comes back from the cache the same.
+func TestForwardsEscapedNames(t *testing.T) {
+	t.Parallel()
+	var asked atomic.Value
+	up := dnstest.StartUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		asked.Store(r.Question[0].Name)
+		dnstest.Answer("192.0.2.77", 300)(w, r)
+	})
+	ts := startServer(t, forwardTo, up.Addr)
+	const name = `we\.ird\000name.example.`
+	for range 2 { // upstream, then the cache
+		r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query(name, dns.TypeA))
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Question[0].Name != name {
+			t.Fatalf("answer %v", r)
+		}
+	}
+	if got, _ := asked.Load().(string); got != name || up.Queries() != 1 {
+		t.Fatalf("upstream asked %q %d times, want %q once", got, up.Queries(), name)
+	}
+}

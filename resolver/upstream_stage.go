@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/cache"
@@ -35,7 +34,7 @@ func (st *upstreamStage) Name() string { return "upstream" }
 // read the answer (DNSSEC validation, recursion) get and give messages.
 func (st *upstreamStage) Fetch(snap *live.Snapshot, qn question) (*cache.Entry, error) {
 	lim := cache.LimitsOf(&snap.Config.Cache)
-	if w, ok := snap.Upstream.(upstream.WireAnswerer); ok && !strings.Contains(qn.name, `\`) {
+	if w, ok := snap.Upstream.(upstream.WireAnswerer); ok {
 		return st.fetchWire(w, lim, qn)
 	}
 	m := new(dns.Msg)
