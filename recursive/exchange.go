@@ -88,7 +88,7 @@ func (r *Resolver) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, e
 	if err != nil {
 		return nil, err
 	}
-	conn, err := upstream.DialUDP(server)
+	conn, err := r.udpDialer.Dial(server)
 	if err != nil {
 		return nil, err
 	}
@@ -97,15 +97,11 @@ func (r *Resolver) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, e
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	conn.SetDeadline(deadline)
-	if _, err := conn.Write(wire); err != nil {
-		return nil, err
-	}
 	bufp := r.bufs.Get().(*[]byte)
 	defer r.bufs.Put(bufp)
 	buf := *bufp
-	for {
-		n, err := conn.Read(buf)
+	for send := wire; ; send = nil { // nil after a datagram that was not the answer: wait on
+		n, err := conn.Exchange(send, buf, deadline)
 		if err != nil {
 			return nil, err
 		}

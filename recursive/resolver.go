@@ -40,6 +40,8 @@ type Resolver struct {
 	now     func() time.Time
 	metrics *Metrics
 	bufs    sync.Pool // answer buffers (64 KiB)
+
+	udpDialer upstream.UDPDialer // a fresh port per query
 }
 
 var _ upstream.Upstream = (*Resolver)(nil)
@@ -104,8 +106,9 @@ func hasIPv6() bool {
 // Address names the resolver in logs and the query log.
 func (r *Resolver) Address() string { return "recursive" }
 
-// Close releases nothing: every exchange has its own socket.
-func (r *Resolver) Close() error { return nil }
+// Close closes the waiters kept for UDP exchanges: every exchange has a
+// socket of its own.
+func (r *Resolver) Close() error { return r.udpDialer.Close() }
 
 // maxResolution is the longest one question is worked on (upstream.Plan's
 // worst case for recursion is the same).

@@ -28,6 +28,7 @@ type Plain struct {
 	addr   string
 	ap     netip.AddrPort // addr parsed, once
 	dialer net.Dialer
+	udp    UDPDialer
 	// bufs recycles receive buffers. We advertise 1232 bytes upstream, so
 	// an answer larger than 4096 bytes is not one we asked for.
 	bufs sync.Pool
@@ -50,8 +51,9 @@ func NewPlain(addr string) *Plain {
 // Address returns the server's IP:port.
 func (p *Plain) Address() string { return p.addr }
 
-// Close does nothing: a Plain keeps no socket between queries.
-func (p *Plain) Close() error { return nil }
+// Close closes the waiters kept for UDP exchanges: a Plain keeps no
+// socket between queries.
+func (p *Plain) Close() error { return p.udp.Close() }
 
 // Exchange asks over UDP and retries over TCP when the answer has TC set.
 func (p *Plain) Exchange(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
@@ -102,25 +104,23 @@ func (p *Plain) exchangeUDP(ctx context.Context, deadline time.Time, wire []byte
 	if !p.ap.IsValid() {
 		return nil, fmt.Errorf("%q is not an IP:port", p.addr)
 	}
-	conn, err := DialUDP(p.ap)
+	conn, err := p.udp.Dial(p.ap)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	// No context.AfterFunc to cut the read short when ctx ends: each read
-	// waits at most one retransmission timeout (the try's deadline
-	// included), and ctx is checked between reads, so a cancelled exchange
+	// No context.AfterFunc to cut the wait short when ctx ends: each wait
+	// lasts at most one retransmission timeout (the try's deadline
+	// included), and ctx is checked between waits, so a cancelled exchange
 	// ends within one RTO. The callback's registration cost a fifth of the
 	// miss path's allocations.
 	hasDeadline := !deadline.IsZero()
 	start := time.Now()
-	if _, err := conn.Write(wire); err != nil {
-		return nil, err
-	}
 	bufp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bufp)
 	buf := *bufp
 	rto, resent := p.rto(), false
+	send := wire // nil after a datagram that was not the answer: wait on
 	for {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
@@ -132,8 +132,8 @@ func (p *Plain) exchangeUDP(ctx context.Context, deadline time.Time, wire []byte
 		if hasDeadline && wait.After(deadline) {
 			wait = deadline
 		}
-		conn.SetReadDeadline(wait)
-		n, err := conn.Read(buf)
+		n, err := conn.Exchange(send, buf, wait)
+		send = nil
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", p.addr, ctx.Err())
@@ -143,9 +143,7 @@ func (p *Plain) exchangeUDP(ctx context.Context, deadline time.Time, wire []byte
 				// its answer may be lost. Send it again on the same socket
 				// (the same port and ID: either answer is taken) and wait
 				// twice as long, within the try's timeout.
-				if _, err := conn.Write(wire); err != nil {
-					return nil, err
-				}
+				send = wire
 				rto, resent = 2*rto, true
 				if p.retransmitted != nil {
 					p.retransmitted()

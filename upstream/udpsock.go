@@ -5,12 +5,15 @@ import (
 	"time"
 )
 
-// UDPSocket is a connected UDP socket used for one exchange.
+// UDPSocket is a connected UDP socket on a fresh port, used for one
+// exchange and closed after it.
 type UDPSocket interface {
-	Read(b []byte) (int, error)
-	Write(b []byte) (int, error)
-	SetDeadline(t time.Time) error
-	SetReadDeadline(t time.Time) error
+	// Exchange sends query (unless it is nil) and reads the next datagram
+	// that comes into buf, waiting until deadline (zero: no limit; past it
+	// the error is os.ErrDeadlineExceeded). A nil query keeps waiting after
+	// a datagram that was not the answer; the same query again is a
+	// retransmission.
+	Exchange(query, buf []byte, deadline time.Time) (int, error)
 	Close() error
 }
 
