@@ -54,6 +54,8 @@ type Server struct {
 
 	laterJobs    chan laterJob // to idle workers for queries that wait (unbuffered)
 	laterWorkers atomic.Int32
+	stopWorkers  sync.Once      // closes laterJobs
+	workers      sync.WaitGroup // the laterWorker goroutines
 
 	inflight   sync.WaitGroup // queries being answered
 	readers    sync.WaitGroup // socket readers and acceptors
@@ -187,8 +189,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.readers.Wait()
+	s.stopWorkers.Do(func() { close(s.laterJobs) }) // no reader is left to send
 	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
+	go func() {
+		s.inflight.Wait()
+		s.workers.Wait() // their last jobs done, they leave: laterJobs is closed
+		close(done)
+	}()
 	var err error
 	select {
 	case <-done:

@@ -262,6 +262,9 @@ func TestShutdownDrainsQueriesInFlight(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
+	if n := ts.laterWorkers.Load(); n != 0 {
+		t.Errorf("%d workers left after shutdown", n)
+	}
 }
 
 func TestMetricsCountQueriesAndUpstreams(t *testing.T) {
