@@ -10,7 +10,7 @@ type Flights struct {
 }
 
 type flightCall struct {
-	done    chan struct{}
+	done    sync.WaitGroup // one: the first caller's fn (no channel made per miss)
 	e       *Entry
 	err     error
 	waiters int // callers sharing the result, the first included
@@ -25,10 +25,11 @@ func (g *Flights) Do(key string, fn func() (*Entry, error)) (*Entry, error) {
 	if c, ok := g.calls[key]; ok {
 		c.waiters++
 		g.mu.Unlock()
-		<-c.done
+		c.done.Wait()
 		return c.e, c.err
 	}
-	c := &flightCall{done: make(chan struct{}), waiters: 1}
+	c := &flightCall{waiters: 1}
+	c.done.Add(1)
 	g.calls[key] = c
 	g.mu.Unlock()
 
@@ -36,7 +37,7 @@ func (g *Flights) Do(key string, fn func() (*Entry, error)) (*Entry, error) {
 	g.mu.Lock()
 	delete(g.calls, key)
 	g.mu.Unlock()
-	close(c.done)
+	c.done.Done()
 	return c.e, c.err
 }
 
