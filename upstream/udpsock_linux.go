@@ -28,8 +28,9 @@ import (
 // it, and nothing is read before there can be something to read), and
 // closing the socket takes it out of the set.
 type UDPDialer struct {
-	mu   sync.Mutex
-	idle []*udpWaiter
+	mu     sync.Mutex
+	idle   []*udpWaiter
+	closed bool // waiters coming back are closed, not kept
 }
 
 // maxIdleWaiters bounds the waiters kept between exchanges (one descriptor
@@ -56,11 +57,13 @@ func (d *UDPDialer) Dial(addr netip.AddrPort) (UDPSocket, error) {
 	return &udpSocket{fd: fd, w: w, d: d}, nil
 }
 
-// Close closes the idle waiters; sockets still open keep theirs.
+// Close closes the idle waiters; an exchange still in flight (a reload
+// closes the upstreams it replaced) closes its own when it ends. The dialer
+// still dials, keeping no waiter.
 func (d *UDPDialer) Close() error {
 	d.mu.Lock()
 	idle := d.idle
-	d.idle = nil
+	d.idle, d.closed = nil, true
 	d.mu.Unlock()
 	var errs []error
 	for _, w := range idle {
@@ -83,7 +86,7 @@ func (d *UDPDialer) waiter() (*udpWaiter, error) {
 
 func (d *UDPDialer) put(w *udpWaiter) {
 	d.mu.Lock()
-	if len(d.idle) < maxIdleWaiters {
+	if !d.closed && len(d.idle) < maxIdleWaiters {
 		d.idle = append(d.idle, w)
 		d.mu.Unlock()
 		return

@@ -49,3 +49,30 @@ func TestUDPDialerReusesItsWaiter(t *testing.T) {
 		t.Errorf("Close: %v, %d idle", err, len(d.idle))
 	}
 }
+
+// An exchange in flight when its dialer closes (a reload replaced the
+// upstream) closes its waiter when it ends instead of keeping it.
+func TestUDPDialerClosedKeepsNoWaiter(t *testing.T) {
+	t.Parallel()
+	addr := udpPeer(t, echo)
+	var d UDPDialer
+	s, err := d.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.(*udpSocket).w
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if n, err := s.Exchange([]byte("q"), buf, time.Now().Add(2*time.Second)); err != nil || string(buf[:n]) != "q" {
+		t.Fatalf("exchange in flight: %q, %v", buf[:n], err)
+	}
+	s.Close()
+	if len(d.idle) != 0 {
+		t.Errorf("%d waiters kept after Close", len(d.idle))
+	}
+	if _, err := w.file.Stat(); err == nil {
+		t.Error("the waiter's epoll descriptor is still open")
+	}
+}
