@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -172,5 +173,44 @@ func TestUDPSocketClosed(t *testing.T) {
 	}
 	if _, err := s.Exchange([]byte("q"), make([]byte, 8), time.Time{}); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Exchange after Close: %v", err)
+	}
+}
+
+// Many exchanges at once, each on its own socket and waiter, each get
+// their own answer.
+func TestUDPSocketsConcurrent(t *testing.T) {
+	t.Parallel()
+	addr := udpPeer(t, echo)
+	var d UDPDialer
+	defer d.Close()
+	errs := make(chan error, 64)
+	for g := 0; g < 64; g++ {
+		go func() {
+			buf := make([]byte, 64)
+			for i := 0; i < 50; i++ {
+				s, err := d.Dial(addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				q := []byte{byte(g), byte(i)}
+				n, err := s.Exchange(q, buf, time.Now().Add(5*time.Second))
+				s.Close()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if string(buf[:n]) != string(q) {
+					errs <- fmt.Errorf("asked %x, got %x", q, buf[:n])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 64; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
