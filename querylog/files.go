@@ -87,7 +87,7 @@ func (fs *Files) open(day string) error {
 		return err
 	}
 	fs.f, fs.day = f, day
-	fs.w = bufio.NewWriterSize(f, 256<<10)
+	fs.w = bufio.NewWriterSize(f, writeChunk)
 	if prev != "" && prev < f.Name() && fs.OnClosed != nil {
 		fs.OnClosed(prev)
 	}

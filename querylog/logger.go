@@ -49,12 +49,19 @@ type Logger struct {
 }
 
 // Batch capacities: the records a burst can leave before the writer has
-// swapped the batch out (it does every flushEvery, or when half full).
+// swapped the batch out (it does every swapEvery, or when half full).
+//
+// The writer works in short turns: it shares the CPUs with the readers,
+// and one long turn (a 100 ms batch at 20,000 q/s took 1-4 ms to format
+// and write, most of it in write(2)) delayed the answers that came
+// meanwhile: with the log on, p99 at 20,000 q/s was 1.25x that with it
+// off; in turns of 10 ms and writes of 32 KiB, 1.11x.
 const (
 	batchRecords = 1 << 15
 	batchNames   = batchRecords * 48
 	flushEvery   = time.Second
-	swapEvery    = 100 * time.Millisecond
+	swapEvery    = 10 * time.Millisecond
+	writeChunk   = 32 << 10 // bytes a day file's buffer holds before write(2)
 )
 
 // NewLogger makes a logger writing to sink.

@@ -428,3 +428,33 @@ func BenchmarkStamps(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWriteBatch is the writer's work per record: a batch of 2,000
+// (100 ms at 20,000 q/s) formatted into a day file.
+func BenchmarkWriteBatch(b *testing.B) {
+	lg := openLoggerB(b, b.TempDir())
+	recs := make([]*query.Record, 2000)
+	for i := range recs {
+		recs[i] = record(i, day0.Add(time.Duration(i)*time.Millisecond))
+		recs[i].Answer = "192.0.2.1,192.0.2.2"
+		recs[i].Upstream = "127.0.0.1:5390"
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range recs {
+			lg.Record(r)
+		}
+		lg.writeOut()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+func openLoggerB(b *testing.B, dir string) *Logger {
+	lg, err := Open(Options{Dir: dir, Instance: "dns1", Location: time.UTC, Registry: prometheus.NewRegistry()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lg.sink.Close() })
+	return lg
+}
