@@ -35,6 +35,20 @@ func udpPeer(t *testing.T, reply func(pkt []byte, send func([]byte))) netip.Addr
 
 func echo(pkt []byte, send func([]byte)) { send(pkt) }
 
+// dial opens a socket to addr from a dialer of its own; both are closed
+// when the test ends.
+func dial(t *testing.T, addr netip.AddrPort) UDPSocket {
+	t.Helper()
+	d := new(UDPDialer)
+	t.Cleanup(func() { d.Close() })
+	s, err := d.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // An answer that comes at once (before the asker has gone to sleep) still
 // ends the wait: the query is sent only once the wait has begun. Were the
 // wake-up lost, an exchange would last until its deadline.
@@ -78,13 +92,7 @@ func TestUDPSocketWaitsOnWithoutResending(t *testing.T) {
 		send([]byte("junk"))
 		send([]byte("answer"))
 	})
-	var d UDPDialer
-	defer d.Close()
-	s, err := d.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, addr)
 	buf := make([]byte, 512)
 	deadline := time.Now().Add(5 * time.Second)
 	n, err := s.Exchange([]byte("query"), buf, deadline)
@@ -111,15 +119,9 @@ func TestUDPSocketDeadlineThenRetransmission(t *testing.T) {
 			send(pkt)
 		}
 	})
-	var d UDPDialer
-	defer d.Close()
-	s, err := d.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, addr)
 	buf := make([]byte, 512)
-	_, err = s.Exchange([]byte("q"), buf, time.Now().Add(50*time.Millisecond))
+	_, err := s.Exchange([]byte("q"), buf, time.Now().Add(50*time.Millisecond))
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("got %v, want a deadline error", err)
 	}
@@ -139,13 +141,7 @@ func TestUDPSocketRefused(t *testing.T) {
 	}
 	addr := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	c.Close()
-	var d UDPDialer
-	defer d.Close()
-	s, err := d.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := dial(t, addr)
 	start := time.Now()
 	_, err = s.Exchange([]byte("q"), make([]byte, 512), time.Now().Add(10*time.Second))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -159,12 +155,7 @@ func TestUDPSocketRefused(t *testing.T) {
 func TestUDPSocketClosed(t *testing.T) {
 	t.Parallel()
 	addr := udpPeer(t, echo)
-	var d UDPDialer
-	defer d.Close()
-	s, err := d.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := dial(t, addr)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -39,39 +39,26 @@ func firstA(t *testing.T, r *dns.Msg) string {
 // spoofer is a raw UDP server that, for every query, first sends answers
 // with the wrong ID and the wrong question, then the real one.
 func spoofer(t *testing.T) string {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			q := new(dns.Msg)
-			if q.Unpack(buf[:n]) != nil {
-				continue
-			}
-			send := func(id uint16, name, ip string) {
-				m := new(dns.Msg)
-				m.SetReply(q)
-				m.Id = id
-				m.Question[0].Name = name
-				rr, _ := dns.NewRR(name + " 60 IN A " + ip)
-				m.Answer = []dns.RR{rr}
-				b, _ := m.Pack()
-				pc.WriteTo(b, from)
-			}
-			send(q.Id+1, q.Question[0].Name, "6.6.6.1")  // wrong ID
-			send(q.Id, "evil.example.", "6.6.6.2")       // wrong question
-			pc.WriteTo([]byte{0xde, 0xad}, from)         // garbage
-			send(q.Id, q.Question[0].Name, "192.0.2.10") // the real answer
+	return udpPeer(t, func(pkt []byte, reply func([]byte)) {
+		q := new(dns.Msg)
+		if q.Unpack(pkt) != nil {
+			return
 		}
-	}()
-	return pc.LocalAddr().String()
+		send := func(id uint16, name, ip string) {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			m.Id = id
+			m.Question[0].Name = name
+			rr, _ := dns.NewRR(name + " 60 IN A " + ip)
+			m.Answer = []dns.RR{rr}
+			b, _ := m.Pack()
+			reply(b)
+		}
+		send(q.Id+1, q.Question[0].Name, "6.6.6.1")  // wrong ID
+		send(q.Id, "evil.example.", "6.6.6.2")       // wrong question
+		reply([]byte{0xde, 0xad})                    // garbage
+		send(q.Id, q.Question[0].Name, "192.0.2.10") // the real answer
+	}).String()
 }
 
 func TestPlainIgnoresSpoofedAnswers(t *testing.T) {
