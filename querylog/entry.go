@@ -164,17 +164,20 @@ const hexDigits = "0123456789abcdef"
 // appendString writes s as a JSON string.
 func appendString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
+	done := 0 // s[:done] is in b
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++ // most names and fields are all such bytes: appended in one go below
+			continue
+		}
+		b = append(b, s[done:i]...)
 		switch {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
 			i++
 		case c < 0x20:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			i++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
@@ -185,6 +188,8 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 			}
 			i += size
 		}
+		done = i
 	}
+	b = append(b, s[done:]...)
 	return append(b, '"')
 }
