@@ -77,7 +77,8 @@ func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Li
 		recs = recs[:i]
 	}
 
-	e := &Entry{Qtype: qtype, Qclass: qclass, Bits: bits}
+	e, kept := newEntry(len(name) + len(wire) + 2*len(recs))
+	e.Qtype, e.Qclass, e.Bits = qtype, qclass, bits
 	e.Rcode, e.Stored, e.QEnd = rcode, now, qend
 	maxTTL := uint32(lim.Max / time.Second)
 	minTTL := ^uint32(0)
@@ -134,7 +135,7 @@ func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Li
 		e.Flags |= dnswire.FlagAD
 	}
 	wire[0], wire[1] = 0, 0
-	e.keep(name, wire, offs)
+	e.keep(kept, name, wire, offs)
 	return e, nil
 }
 

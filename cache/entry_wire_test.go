@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/miekg/dns"
@@ -253,4 +254,55 @@ func FuzzNewEntryWire(f *testing.F) {
 				e.TTL, want.TTL, e.Negative, want.Negative, e.Rcode, want.Rcode, e.CNAMEs, want.CNAMEs)
 		}
 	})
+}
+
+// An entry and the bytes it keeps (name, answer, TTL offsets) are one
+// allocation when they are small, the bytes right after the entry's
+// fields; a larger answer's bytes are allocated on their own. Either way
+// the entry reads as every other.
+func TestEntryKeepsSmallAnswersBesideIt(t *testing.T) {
+	for _, c := range []struct {
+		m      *dns.Msg
+		beside bool
+	}{
+		{answers()[0], true}, // one A record
+		{answers()[2], true}, // CNAMEs, NS and glue: ~200 bytes
+		{func() *dns.Msg { // 12 AAAA: past the largest size kept beside
+			m := new(dns.Msg)
+			m.SetQuestion("many.example.com.", dns.TypeAAAA)
+			m.Response, m.Compress = true, true
+			for i := 0; i < 12; i++ {
+				rr, _ := dns.NewRR(fmt.Sprintf("many.example.com. 300 IN AAAA 2001:db8::%d", i))
+				m.Answer = append(m.Answer, rr)
+			}
+			return m
+		}(), false},
+	} {
+		wire, err := c.m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := c.m.Question[0]
+		name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+		e, err := NewEntryWire(name, q.Qtype, q.Qclass, 0, wire, wireLimits, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := uintptr(unsafe.Pointer(e)) + unsafe.Sizeof(*e)
+		beside := uintptr(unsafe.Pointer(unsafe.StringData(e.Name))) == after
+		if beside != c.beside {
+			t.Errorf("%s (%d bytes kept): beside the entry %v, want %v", name, len(e.Name)+len(e.Wire)+len(e.TTLOffs), beside, c.beside)
+		}
+		records := len(c.m.Answer) + len(c.m.Ns) + len(c.m.Extra)
+		if c.m.IsEdns0() != nil {
+			records-- // the OPT is cut off
+		}
+		if e.Name != name || len(e.TTLOffs) != 2*records {
+			t.Errorf("%s: name %q, %d TTL offsets", name, e.Name, len(e.TTLOffs)/2)
+		}
+		var back dns.Msg
+		if err := back.Unpack(e.Wire); err != nil || len(back.Answer) != len(c.m.Answer) {
+			t.Errorf("%s: the kept answer unpacks to %d records, %v", name, len(back.Answer), err)
+		}
+	}
 }
