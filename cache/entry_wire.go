@@ -57,7 +57,7 @@ func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Li
 		return nil, err
 	}
 	qend, _ := dnswire.QuestionEnd(wire) // Records checked it
-	if !lowerQuestion(wire[headerLen:qend]) {
+	if !dnswire.LowerQuestion(wire, qend) {
 		return nil, errReshape
 	}
 	rcode := int(wire[3] & 0xF)
@@ -222,27 +222,6 @@ func backwardNames(wire []byte, r *dnswire.Record) bool {
 			_, ok = check(next)
 		}
 		return ok
-	}
-	return true
-}
-
-// headerLen is the size of a DNS message's header.
-const headerLen = 12
-
-// lowerQuestion lower-cases the question's name, or reports false for one
-// that is compressed (QuestionEnd checked that it lies within q).
-func lowerQuestion(q []byte) bool {
-	for i := 0; i < len(q) && q[i] != 0; {
-		l := int(q[i])
-		if l&0xC0 != 0 {
-			return false
-		}
-		for j := i + 1; j <= i+l && j < len(q); j++ {
-			if c := q[j]; c >= 'A' && c <= 'Z' {
-				q[j] = c + 'a' - 'A'
-			}
-		}
-		i += 1 + l
 	}
 	return true
 }

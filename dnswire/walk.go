@@ -14,6 +14,45 @@ func QuestionEnd(msg []byte) (int, error) {
 	return off + 4, nil
 }
 
+// LowerQuestion lower-cases the name of msg's question in place (qend is
+// QuestionEnd(msg)), or reports false, leaving it, for a compressed name.
+func LowerQuestion(msg []byte, qend int) bool {
+	q := msg[headerLen:qend]
+	for i := 0; i < len(q) && q[i] != 0; {
+		l := int(q[i])
+		if l&0xC0 != 0 {
+			return false
+		}
+		for j := i + 1; j <= i+l && j < len(q); j++ {
+			q[j] = lowerASCII(q[j])
+		}
+		i += 1 + l
+	}
+	return true
+}
+
+// SameQuestion reports whether b holds a's question (qend is
+// QuestionEnd(a)): type and class byte for byte, the name in any letter
+// case.
+func SameQuestion(a, b []byte, qend int) bool {
+	if len(b) < qend {
+		return false
+	}
+	for i := headerLen; i < qend; i++ {
+		if x, y := a[i], b[i]; x != y && lowerASCII(x) != lowerASCII(y) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // Record is where one resource record lies in a message.
 type Record struct {
 	Section     int // 0 answer, 1 authority, 2 additional

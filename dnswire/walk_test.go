@@ -110,3 +110,40 @@ func TestRecordsRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestLowerQuestionAndSameQuestion(t *testing.T) {
+	q := new(dns.Msg)
+	q.SetQuestion("WwW.Example.COM.", dns.TypeA)
+	wire, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qend, err := QuestionEnd(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := append([]byte(nil), wire...)
+	if !LowerQuestion(wire, qend) {
+		t.Fatal("a plain question name was not lower-cased")
+	}
+	var lowered dns.Msg
+	if err := lowered.Unpack(wire); err != nil || lowered.Question[0].Name != "www.example.com." {
+		t.Fatalf("lowered: %v, %v", lowered.Question, err)
+	}
+	if !SameQuestion(wire, mixed, qend) || !SameQuestion(mixed, wire, qend) {
+		t.Error("the same question in another letter case differs")
+	}
+	other := append([]byte(nil), wire...)
+	other[qend-3] = 28 // the type's low byte: AAAA instead of A
+	if SameQuestion(wire, other, qend) {
+		t.Error("another type is the same question")
+	}
+	if SameQuestion(wire, wire[:qend-1], qend) {
+		t.Error("a shorter message holds the question")
+	}
+	compressed := append([]byte(nil), wire[:12]...)
+	compressed = append(compressed, 0xC0, 12, 0, 1, 0, 1)
+	if LowerQuestion(compressed, len(compressed)) {
+		t.Error("a compressed question name was taken")
+	}
+}

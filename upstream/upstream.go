@@ -79,26 +79,12 @@ func sameQuestion(q, r *dns.Msg) bool {
 // has the query's ID, QR set, one question, and the query's question
 // (name in any letter case, type, class) byte for byte.
 func sameQuestionWire(query, ans []byte) bool {
-	const hdr = 12
 	qend, err := dnswire.QuestionEnd(query)
 	if err != nil || len(ans) < qend || ans[0] != query[0] || ans[1] != query[1] ||
 		binary.BigEndian.Uint16(ans[2:])&dnswire.FlagQR == 0 || binary.BigEndian.Uint16(ans[4:]) != 1 {
 		return false
 	}
-	for i := hdr; i < qend; i++ {
-		a, b := ans[i], query[i]
-		if a != b && lower(a) != lower(b) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	return dnswire.SameQuestion(query, ans, qend)
 }
 
 // newID returns an unpredictable message ID. math/rand/v2's global source is
