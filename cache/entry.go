@@ -90,25 +90,23 @@ func (e *Entry) keep(buf []byte, name string, wire []byte, offs []uint16) {
 func newEntry(n int) (*Entry, []byte) {
 	switch {
 	case n <= 96:
-		b := new(struct {
-			e   Entry
-			buf [96]byte
-		})
-		return &b.e, b.buf[:0:n]
+		return entryWith[[96]byte](n)
 	case n <= 160:
-		b := new(struct {
-			e   Entry
-			buf [160]byte
-		})
-		return &b.e, b.buf[:0:n]
+		return entryWith[[160]byte](n)
 	case n <= 288:
-		b := new(struct {
-			e   Entry
-			buf [288]byte
-		})
-		return &b.e, b.buf[:0:n]
+		return entryWith[[288]byte](n)
 	}
 	return new(Entry), make([]byte, 0, n)
+}
+
+// entryWith allocates an entry followed by the byte array B, and returns
+// the first n bytes of B to fill.
+func entryWith[B [96]byte | [160]byte | [288]byte](n int) (*Entry, []byte) {
+	b := new(struct {
+		e   Entry
+		buf B
+	})
+	return &b.e, unsafe.Slice((*byte)(unsafe.Pointer(&b.buf)), len(b.buf))[:0:n]
 }
 
 // is reports whether e answers the question.
