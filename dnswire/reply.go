@@ -202,9 +202,9 @@ func Resume(b []byte) Reply {
 	}
 }
 
-// AppendQuery appends a query for name (a plain host name, no escapes) with
-// ID 0, the given header flags (RD, CD) and an OPT advertising udpSize
-// with the DO bit: what a forwarder sends upstream.
+// AppendQuery appends a query for name (presentation form, as AppendName
+// reads it) with ID 0, the given header flags (RD, CD) and an OPT
+// advertising udpSize with the DO bit: what a forwarder sends upstream.
 func AppendQuery(b []byte, name string, qtype, qclass, flags, udpSize uint16, do bool) ([]byte, error) {
 	start := len(b)
 	b = append(b, 0, 0, byte(flags>>8), byte(flags), 0, 1, 0, 0, 0, 0, 0, 0)

@@ -35,7 +35,7 @@ func record(i int, t time.Time) *query.Record {
 	return r
 }
 
-func openLogger(t *testing.T, dir string) *Logger {
+func openLogger(t testing.TB, dir string) *Logger {
 	t.Helper()
 	lg, err := Open(Options{Dir: dir, Instance: "dns1", Location: time.UTC, Registry: prometheus.NewRegistry()}, nil)
 	if err != nil {
@@ -432,7 +432,8 @@ func BenchmarkStamps(b *testing.B) {
 // BenchmarkWriteBatch is the writer's work per record: a batch of 2,000
 // (100 ms at 20,000 q/s) formatted into a day file.
 func BenchmarkWriteBatch(b *testing.B) {
-	lg := openLoggerB(b, b.TempDir())
+	lg := openLogger(b, b.TempDir())
+	b.Cleanup(func() { lg.sink.Close() })
 	recs := make([]*query.Record, 2000)
 	for i := range recs {
 		recs[i] = record(i, day0.Add(time.Duration(i)*time.Millisecond))
@@ -448,13 +449,4 @@ func BenchmarkWriteBatch(b *testing.B) {
 		lg.writeOut()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
-}
-
-func openLoggerB(b *testing.B, dir string) *Logger {
-	lg, err := Open(Options{Dir: dir, Instance: "dns1", Location: time.UTC, Registry: prometheus.NewRegistry()}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { lg.sink.Close() })
-	return lg
 }
