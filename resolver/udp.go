@@ -13,13 +13,14 @@ import (
 )
 
 // listenUDP binds n sockets to addr with SO_REUSEPORT, so that the kernel
-// spreads packets over n readers. The first socket fixes the port when addr
-// asks for port 0.
+// spreads packets over n readers, and sends their answers unfragmented
+// (dontFragment). The first socket fixes the port when addr asks for port 0.
 func listenUDP(addr netip.AddrPort, n int) ([]*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			serr = errors.Join(unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1),
+				dontFragment(network, int(fd)))
 		})
 		return errors.Join(err, serr)
 	}}
