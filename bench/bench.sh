@@ -46,6 +46,7 @@ rm -rf "$OUT/querylog-on"
 sed -e "s/127.0.0.1:$CIVIC_PORT/127.0.0.1:$CIVICLOG_PORT/" "$OUT/civicdns.toml" > "$OUT/civicdns-log.toml"
 printf '[log]\ndir = "querylog-on"\n' >> "$OUT/civicdns-log.toml"
 GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns-log.toml" -log-level warn & pids+=($!)
+civiclog_pid=$!
 
 # Unbound: 2 threads, forwarding everything to the same upstream, no validation.
 { unbound_server $UNBOUND_PORT; cat <<CONF
@@ -89,28 +90,32 @@ for port in $CIVIC_PORT $UNBOUND_PORT $CIVICLOG_PORT; do   # warm the caches wit
 done
 
 declare -A results
+# miss who port pid: round $r of 100,000 distinct names, q/s and the
+# server's CPU per query (steadier than q/s from one round to the next).
+miss() {
+  local who=$1 port=$2 pid=$3 t0 t1 n us q l
+  t0=$(cputicks "$pid")
+  read -r q l < <(run "miss-$who-$r" "$port" "$OUT/distinct-$who$r.txt" -n 1)
+  t1=$(cputicks "$pid")
+  n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/miss-$who-$r.log")
+  us=$(awk -v t=$((t1-t0)) -v k="$tck" -v n="${n:-0}" 'BEGIN{printf "%.1f", (n>0)?t/k*1e6/n:0}')
+  results[miss-$who]+="$q "
+  results[misscpu-$who]+="$us "
+  echo "round $r  100k distinct    $who: $q q/s (lost $l), $us us of server CPU per query"
+}
 for r in $(seq 1 "$ROUNDS"); do
   read -r q l < <(run "hits-civiclog-$r" $CIVICLOG_PORT "$OUT/hits.txt")
   results[hits-civiclog]+="$q "
   echo "round $r  cache hits       civicdns, query log on: $q q/s (lost $l)"
   make_distinct "civiclog$r"
-  read -r q l < <(run "miss-civiclog-$r" $CIVICLOG_PORT "$OUT/distinct-civiclog$r.txt" -n 1)
-  results[miss-civiclog]+="$q "
-  echo "round $r  100k distinct    civicdns, query log on: $q q/s (lost $l)"
+  miss "civiclog" $CIVICLOG_PORT $civiclog_pid
   for who in civicdns unbound; do
     port=$CIVIC_PORT; pid=$civic_pid; [ $who = unbound ] && port=$UNBOUND_PORT && pid=$unbound_pid
     read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
     results[hits-$who]+="$q "
     echo "round $r  cache hits       $who: $q q/s (lost $l)"
     make_distinct "$who$r"
-    t0=$(cputicks $pid)
-    read -r q l < <(run "miss-$who-$r" $port "$OUT/distinct-$who$r.txt" -n 1)
-    t1=$(cputicks $pid)
-    n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/miss-$who-$r.log")
-    us=$(awk -v t=$((t1-t0)) -v k="$tck" -v n="${n:-0}" 'BEGIN{printf "%.1f", (n>0)?t/k*1e6/n:0}')
-    results[miss-$who]+="$q "
-    results[misscpu-$who]+="$us "
-    echo "round $r  100k distinct    $who: $q q/s (lost $l), $us us of server CPU per query"
+    miss $who $port $pid
   done
 done
 
@@ -125,7 +130,9 @@ for w in hits miss; do
     "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 done
 c=$(echo ${results[misscpu-civicdns]} | tr ' ' '\n' | median); u=$(echo ${results[misscpu-unbound]} | tr ' ' '\n' | median)
-printf "100k distinct: server CPU per query, civicdns %.1f us, unbound %.1f us: %.2f of unbound's work\n" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+cl=$(echo ${results[misscpu-civiclog]} | tr ' ' '\n' | median)
+printf "100k distinct: server CPU per query, civicdns %.1f us, unbound %.1f us: %.2f of unbound's work; query log on %.1f us: %.2f of off's\n" \
+  "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
 
 # Latency at a fixed rate of cache hits (dnsperf -Q, every answer's time
