@@ -19,7 +19,8 @@ import "golang.org/x/sys/unix"
 func dontFragment(network string, fd int) error {
 	if network == "udp6" {
 		err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE)
-		// The IPv4 half: refused only by a v6-only socket, which has none.
+		// The IPv4 half, for mapped addresses; its error does not matter, as
+		// a socket that refused it would send no IPv4.
 		unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
 		return err
 	}
