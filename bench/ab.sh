@@ -48,8 +48,6 @@ for port in $OLD_PORT $NEW_PORT $UNBOUND_PORT; do
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/ab-hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
 done
 
-cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-tck=$(getconf CLK_TCK)
 # qcpu PORT PID: one load; prints the queries answered per CPU-second.
 qcpu() {
   local t0 t1 n

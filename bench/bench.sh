@@ -60,10 +60,6 @@ CONF
 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
 unbound_pid=$!
 
-# A process's CPU time (user + system) in clock ticks, from /proc.
-cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-tck=$(getconf CLK_TCK)
-
 # Wait until all answer.
 for port in $CIVIC_PORT $UNBOUND_PORT $CIVICLOG_PORT; do
   for i in $(seq 1 100); do

@@ -44,3 +44,8 @@ CONF
 qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
 lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+# cputicks PID: a process's CPU time (user + system) in clock ticks (tck a
+# second), from /proc.
+cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
