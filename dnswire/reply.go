@@ -73,26 +73,27 @@ var ErrName = errors.New("dnswire: bad host name")
 // AppendNameAt give it: \. and \DDD escapes, the trailing dot optional) in
 // uncompressed wire form.
 func AppendName(b []byte, name string) ([]byte, error) {
-	if len(name) > 0 && name[len(name)-1] == '.' && (len(name) == 1 || name[len(name)-2] != '\\') {
-		name = name[:len(name)-1]
-	}
 	start := len(b)
-	if name == "" {
+	if name == "" || name == "." {
 		return append(b, 0), nil
 	}
 	label := len(b) // where the current label's length byte goes
 	b = append(b, 0)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '.':
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' { // the label ends
 			if l := len(b) - label - 1; l == 0 || l > 63 {
 				return b[:start], ErrName
 			}
 			b[label] = byte(len(b) - label - 1)
+			if i >= len(name)-1 { // the name's end, or its trailing dot
+				break
+			}
 			label = len(b)
 			b = append(b, 0)
 			continue
+		}
+		c := name[i]
+		switch {
 		case c == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
 			v := int(name[i+1]-'0')*100 + int(name[i+2]-'0')*10 + int(name[i+3]-'0')
 			if v > 255 {
@@ -109,10 +110,6 @@ func AppendName(b []byte, name string) ([]byte, error) {
 		}
 		b = append(b, c)
 	}
-	if l := len(b) - label - 1; l == 0 || l > 63 {
-		return b[:start], ErrName
-	}
-	b[label] = byte(len(b) - label - 1)
 	b = append(b, 0)
 	if len(b)-start > 255 {
 		return b[:start], ErrName

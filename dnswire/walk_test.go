@@ -1,6 +1,7 @@
 package dnswire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestAppendQuery(t *testing.T) {
 		t.Fatal("an empty label was written")
 	}
 	// Names as the parser gives them: escapes written back as their bytes.
-	for _, name := range []string{`o\.dd\(x.example`, `\000\255a.example`, `back\\slash.example.`, `a\ b.example`} {
+	for _, name := range []string{`o\.dd\(x.example`, `\000\255a.example`, `back\\slash.example.`, `a\ b.example`, `back\\.`, `dot\.`} {
 		b, err := AppendQuery(nil, name, dns.TypeA, dns.ClassINET, FlagRD, 1232, false)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -146,4 +147,31 @@ func TestLowerQuestionAndSameQuestion(t *testing.T) {
 	if LowerQuestion(compressed, len(compressed)) {
 		t.Error("a compressed question name was taken")
 	}
+}
+
+// FuzzAppendNameRoundTrip writes back every name ParseQuery reads: the
+// presentation form it gives (escapes included), with or without the
+// trailing dot, is the question's name in wire form again.
+func FuzzAppendNameRoundTrip(f *testing.F) {
+	for _, name := range []string{"www.example.com.", `we\.ird\000name.example.`, `back\\.`, `a\"b.\255.`, "."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		b, _ := m.Pack()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var q Query
+		if ParseQuery(msg, &q) != nil {
+			return
+		}
+		lowered := append(make([]byte, headerLen), msg[headerLen:q.QEnd-4]...) // the name, as q.Name has it
+		LowerQuestion(lowered, len(lowered))
+		want := lowered[headerLen:]
+		for _, name := range []string{string(q.Name), string(q.Name) + "."} {
+			got, err := AppendName(nil, name)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%q: %x (%v), want %x", name, got, err, want)
+			}
+		}
+	})
 }
