@@ -20,16 +20,11 @@ deb:
 run:
 	$(GO) run ./cmd/civicdns serve
 
-# dig (dnsutils) for the end-to-end tests; chromium and certutil (libnss3-tools)
-# for the browser test of the block page and the console; PostgreSQL's server
-# for the central query log (the tests start throwaway clusters of their own);
-# systemd-analyze and promtool to check the deploy/ files; NSD, a real
-# authoritative server, for the recursion tests' hierarchy.
+# The tools the tests run (dig, chromium, certutil, PostgreSQL's server, NSD,
+# Prometheus and promtool, systemd-analyze), installed when missing as tools
+# only: tools/test-deps.sh starts no service and leaves none enabled.
 test-deps:
-	@command -v dig >/dev/null && command -v certutil >/dev/null && { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } && \
-		ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v systemd-analyze >/dev/null && command -v promtool >/dev/null && \
-		{ command -v nsd >/dev/null || test -x /usr/sbin/nsd; } || \
-		{ $(call APT_INSTALL,dnsutils chromium libnss3-tools postgresql systemd prometheus nsd); }
+	@bash tools/test-deps.sh
 
 test: test-deps
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)

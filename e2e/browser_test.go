@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,17 @@ func ask(t *testing.T, server, from, name string) string {
 		t.Fatalf("asking civicdns from %s: %v", from, err)
 	}
 	return dnstest.FirstA(r)
+}
+
+// chromiumLeftovers are chromium's folders in the system's temporary folder.
+func chromiumLeftovers(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, pat := range []string{"org.chromium.*", ".org.chromium.*", "chromedp-runner*"} {
+		m, _ := filepath.Glob(filepath.Join(os.TempDir(), pat))
+		out = append(out, m...)
+	}
+	return out
 }
 
 // The whole exemption loop in a real browser: an employee opens a blocked
@@ -137,9 +149,21 @@ password_hash = %q
 	}
 	home := filepath.Join(dir, "home")
 	trustCA(t, home, caFile)
+	// Chromium's own temporary folders go under the test's, removed with it.
+	tmp := filepath.Join(dir, "tmp")
+	os.MkdirAll(tmp, 0o700)
+	leftBefore := chromiumLeftovers(t)
+	t.Cleanup(func() {
+		for _, p := range chromiumLeftovers(t) {
+			if !slices.Contains(leftBefore, p) {
+				t.Errorf("chromium left %s behind", p)
+				os.RemoveAll(p)
+			}
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.Env("HOME="+home),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.Env("HOME="+home, "TMPDIR="+tmp),
 		chromedp.Flag("host-resolver-rules", "MAP "+name+" "+blockIP),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 900),
 	)
