@@ -42,7 +42,7 @@ type fixture struct {
 	srv   *httptest.Server
 }
 
-func newFixture(t *testing.T, withStore bool, extra ...string) *fixture {
+func newFixture(t testing.TB, withStore bool, extra ...string) *fixture {
 	t.Helper()
 	cfg, err := config.Parse("civicdns.toml", []byte(testConfig+strings.Join(extra, "")))
 	if err != nil {
@@ -190,7 +190,8 @@ func TestRequestFormStoresDurablyAndShowsStatus(t *testing.T) {
 	resp, _ = http.DefaultClient.Do(req)
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "denied") || !strings.Contains(string(b), "use the case system") {
+	// The decision, never the director's note: that is for the department.
+	if !strings.Contains(string(b), "denied") || strings.Contains(string(b), "use the case system") {
 		t.Errorf("status page: %s", b)
 	}
 }

@@ -43,6 +43,7 @@ type Server struct {
 	metrics *metrics
 	csrf    *csrf
 	limit   *ratelimit.Limiter
+	lookups *ratelimit.Limiter // status lookups per client
 	onReq   func(state.Request)
 }
 
@@ -67,7 +68,8 @@ func New(opts Options) *Server {
 	return &Server{
 		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registry), csrf: newCSRF(), onReq: opts.OnRequest,
-		limit: &ratelimit.Limiter{Rate: 1 / requestEvery.Seconds(), Burst: requestBurst, Now: opts.Now},
+		limit:   &ratelimit.Limiter{Rate: 1 / requestEvery.Seconds(), Burst: requestBurst, Now: opts.Now},
+		lookups: &ratelimit.Limiter{Rate: lookupsPerSecond, Burst: lookupBurst, Now: opts.Now},
 	}
 }
 
@@ -219,7 +221,7 @@ type pageData struct {
 	CSRF    string
 	Error   string
 	Form    map[string]string
-	Request *state.RequestState
+	Request *RequestStatus
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -298,7 +300,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, rs)
 		return
 	}
-	s.render(w, http.StatusCreated, "status", pageData{Facts: f, Request: rs})
+	s.render(w, http.StatusCreated, "status", pageData{Facts: f, Request: &RequestStatus{ID: q.ID, Time: q.Time, Name: q.Name,
+		Category: q.Category, Department: q.Department, Status: state.Pending}})
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, result, msg string, form map[string]string) {
@@ -328,34 +331,4 @@ func validateForm(f map[string]string) string {
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".")
-}
-
-func (s *Server) status(w http.ResponseWriter, r *http.Request, id string) {
-	var rs *state.RequestState
-	if s.store != nil {
-		st, err := s.store.Load()
-		if err != nil {
-			s.log.Error("reading exemption requests", "err", err)
-			http.Error(w, "the requests cannot be read now", http.StatusInternalServerError)
-			return
-		}
-		rs = st.Request(id)
-	}
-	if rs == nil {
-		if wantsJSON(r) {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such request"})
-			return
-		}
-		f := s.facts(clientOf(r), "")
-		s.render(w, http.StatusNotFound, "status", pageData{Facts: f, Error: "There is no request " + id + "."})
-		return
-	}
-	// What the requester may see of it: no e-mail address, no other client.
-	view := &state.RequestState{Request: state.Request{ID: rs.ID, Time: rs.Time, Name: rs.Name, Category: rs.Category, Department: rs.Department},
-		Status: rs.Status, DecidedAt: rs.DecidedAt, Note: rs.Note}
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, view)
-		return
-	}
-	s.render(w, http.StatusOK, "status", pageData{Facts: s.facts(clientOf(r), ""), Request: view})
 }

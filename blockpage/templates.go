@@ -100,8 +100,8 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 {{with .Request}}
 <h1 id="title">Exemption request {{.ID}}</h1>
 {{if eq .Status "pending"}}<p>Your request was received and stored. The director of your department will decide on it. Keep the number <strong>{{.ID}}</strong>: this page, at <span class="name">/.civicdns/request/{{.ID}}</span>, shows what became of it.</p>{{end}}
-{{if eq .Status "approved"}}<p>Your request was <strong>approved</strong> on {{when .DecidedAt}}.</p>{{end}}
-{{if eq .Status "denied"}}<p>Your request was <strong>denied</strong> on {{when .DecidedAt}}{{if .Note}}: {{.Note}}{{end}}.</p>{{end}}
+{{if eq .Status "approved"}}<p>Your request was <strong>approved</strong> on {{when .DecidedAt}}{{if .Expires}}, until the end of {{.Expires}}{{end}}.</p>{{end}}
+{{if eq .Status "denied"}}<p>Your request was <strong>denied</strong> on {{when .DecidedAt}}. Your department's director can tell you why.</p>{{end}}
 <dl>
 <dt>Request</dt><dd>{{.ID}}</dd>
 <dt>Site</dt><dd class="name">{{.Name}}</dd>

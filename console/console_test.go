@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -414,7 +415,13 @@ func TestConsoleIsReadOnlyWhileTheSharedDatabaseIsAway(t *testing.T) {
 		return do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+f.police.ID+"/approve",
 			strings.NewReader(`{"expires":"2026-11-30","reason":"Fraud unit"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
 	}
+	// The store's watcher (the daemon runs it) notices the database going.
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { f.store.Run(ctx); close(ran) }()
+	defer func() { cancel(); <-ran }()
 	c.Kill()
+	waitFor(t, "the store to see the database gone", func() bool { return !f.store.Online() })
 	code, body := do(t, chief, "GET", f.srv.URL+"/", nil, nil)
 	if code != http.StatusOK || !strings.Contains(body, "The console is read-only") || !strings.Contains(body, f.police.ID) {
 		t.Fatalf("the dashboard without the database: %d\n%s", code, body)
@@ -457,5 +464,18 @@ func TestConcurrentApprovalsFromTwoConsoles(t *testing.T) {
 		if err != nil || st.Request(fa.police.ID).Status != state.Approved {
 			t.Fatalf("the request on one console: %v", err)
 		}
+	}
+}
+
+// waitFor waits (10 s at most) for cond, checking every 10 ms: for what
+// another goroutine notices on its own, such as a database that went away.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

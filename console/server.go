@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -216,26 +215,31 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) 
 
 func sameDept(a, b string) bool { return config.DepartmentKey(a) == config.DepartmentKey(b) }
 
-func (s *Server) view(sess *session) (*state.State, []*state.RequestState, []*state.GrantState, error) {
-	st, err := s.store.Load()
+// The most a page or an API call lists of each kind: the newest. What a
+// page costs does not grow with the store.
+const (
+	listPending = 500
+	listDecided = 50
+	listGrants  = 500
+)
+
+// view is the department's pending requests, its newest decided ones and
+// its newest grants, from the store's index.
+func (s *Server) view(sess *session) (pending, decided []*state.RequestState, grants []*state.GrantState, err error) {
+	if pending, _, err = s.store.Pending(sess.department, listPending); err != nil {
+		return nil, nil, nil, err
+	}
+	recent, err := s.store.Requests(sess.department, listPending+listDecided)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var reqs []*state.RequestState
-	for _, q := range st.Requests {
-		if sameDept(q.Department, sess.department) {
-			reqs = append(reqs, q)
+	for _, q := range recent {
+		if q.Status != state.Pending && len(decided) < listDecided {
+			decided = append(decided, q)
 		}
 	}
-	var grants []*state.GrantState
-	for _, g := range st.Grants {
-		if sameDept(g.Owner, sess.department) {
-			grants = append(grants, g)
-		}
-	}
-	slices.Reverse(reqs) // newest first
-	slices.Reverse(grants)
-	return st, reqs, grants, nil
+	grants, err = s.store.Grants(sess.department, listGrants)
+	return pending, decided, grants, err
 }
 
 // grantView is a grant with what it means now.
@@ -272,19 +276,11 @@ func (s *Server) configExemptions(dept string) []*policy.Exemption {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, reqs, grants, err := s.view(sess)
+	pending, decided, grants, err := s.view(sess)
 	if err != nil {
 		s.log.Error("console: reading the state store", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "The state store cannot be read now.")
 		return
-	}
-	var pending, decided []*state.RequestState
-	for _, q := range reqs {
-		if q.Status == state.Pending {
-			pending = append(pending, q)
-		} else if len(decided) < 50 {
-			decided = append(decided, q)
-		}
 	}
 	suspended, _ := s.ownSuspensions(sess)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -333,11 +329,10 @@ func readInput(r *http.Request) (decisionInput, error) {
 // ownRequest is the request id of the session's department, or nil (for
 // another department's too: it does not exist for this director).
 func (s *Server) ownRequest(sess *session, id string) (*state.RequestState, error) {
-	st, err := s.store.Load()
+	q, err := s.store.Request(id)
 	if err != nil {
 		return nil, err
 	}
-	q := st.Request(id)
 	if q == nil || !sameDept(q.Department, sess.department) {
 		return nil, nil
 	}
@@ -434,13 +429,12 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
-	st, err := s.store.Load()
+	id := r.PathValue("id")
+	g, err := s.store.Grant(id)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
-	g := st.Grant(id)
 	if g == nil || !sameDept(g.Owner, sess.department) {
 		s.fail(w, r, http.StatusNotFound, "No such exemption in your department.")
 		return
@@ -457,7 +451,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, reqs, _, err := s.view(sess)
+	reqs, err := s.store.Requests(sess.department, listPending+listDecided)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -469,7 +463,7 @@ func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, _, grants, err := s.view(sess)
+	grants, err := s.store.Grants(sess.department, listGrants)
 	if err != nil {
 		s.storeError(w, r, err)
 		return

@@ -49,14 +49,17 @@ func (s *Server) withinDept(sess *session, pfx netip.Prefix) bool {
 	return true
 }
 
-// ownSuspensions are the suspensions of the department's devices.
+// listSuspensions is how many of the newest suspensions a page looks at.
+const listSuspensions = 1000
+
+// ownSuspensions are the suspensions of the department's devices, newest first.
 func (s *Server) ownSuspensions(sess *session) ([]*state.Suspension, error) {
-	st, err := s.store.Load()
+	list, err := s.store.Suspensions(listSuspensions)
 	if err != nil {
 		return nil, err
 	}
 	var out []*state.Suspension
-	for _, sus := range st.Suspensions {
+	for _, sus := range list {
 		if s.withinDept(sess, sus.Client) {
 			out = append(out, sus)
 		}
@@ -103,17 +106,13 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, sess *session) 
 }
 
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) {
-	list, err := s.ownSuspensions(sess)
+	id := r.PathValue("id")
+	sus, err := s.store.Suspension(id)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
-	found := false
-	for _, sus := range list {
-		found = found || sus.ID == id
-	}
-	if !found {
+	if sus == nil || !s.withinDept(sess, sus.Client) {
 		s.fail(w, r, http.StatusNotFound, "No such suspension in your department.")
 		return
 	}

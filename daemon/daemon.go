@@ -14,6 +14,7 @@ import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
 	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/resolver"
@@ -109,6 +110,12 @@ func New(opts Options) (*Daemon, error) {
 			d.State.Close()
 			return nil, err
 		}
+		// A damaged record in the workflow or the audit trail stops the
+		// start (never silently skipped); a torn last one is cut off.
+		if err := d.Store.Check(); err != nil {
+			d.State.Close()
+			return nil, err
+		}
 		if err := d.RefreshExemptions(); err != nil {
 			d.State.Close()
 			return nil, err
@@ -196,14 +203,18 @@ func (d *Daemon) RefreshExemptions() error {
 	d.refreshMu.Lock()
 	defer d.refreshMu.Unlock()
 	stamp := d.Store.Stamp()
-	st, err := d.Store.Load()
+	loc := d.State.Snapshot().Policy.Location()
+	ex, err := d.Store.Exemptions(loc)
+	var sus []*policy.Suspension
+	if err == nil {
+		sus, err = d.Store.PolicySuspensions(loc)
+	}
 	if err != nil {
 		d.log.Error("state store: exemptions not refreshed; the ones in force stay", "err", err)
 		return err
 	}
-	loc := d.State.Snapshot().Policy.Location()
-	d.State.SetStoreExemptions(st.Exemptions(loc))
-	d.State.SetSuspensions(st.PolicySuspensions(loc))
+	d.State.SetStoreExemptions(ex)
+	d.State.SetSuspensions(sus)
 	d.stamp = stamp
 	return nil
 }
@@ -274,6 +285,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		if err := c.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.Name(), err))
 		}
+	}
+	if d.Store != nil {
+		d.Store.Close() // a snapshot, so the next start reads only the journal's tail
 	}
 	d.State.Close()
 	return errors.Join(errs...)

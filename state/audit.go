@@ -23,7 +23,7 @@ func (s *Store) Audit(ev AuditEvent) error {
 	if s.sh != nil && ev.ID == "" {
 		ev.ID = newID("a-")
 	}
-	err := s.audit.update(func([]entry) ([]any, error) { return []any{ev}, nil })
+	err := s.audit.update(discard{}, func() ([]any, error) { return []any{ev}, nil })
 	if IsOffline(err) {
 		err = s.queue(auditTable, ev)
 	}
@@ -32,7 +32,7 @@ func (s *Store) Audit(ev AuditEvent) error {
 
 // AuditSince returns the events at or after since, oldest first.
 func (s *Store) AuditSince(since time.Time) ([]AuditEvent, error) {
-	entries, err := s.audit.read()
+	entries, err := s.audit.all()
 	if err != nil {
 		return nil, err
 	}

@@ -1,90 +1,221 @@
 package state
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
-	"strconv"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// journal is one append-only file of records.
+// journal is one append-only file of records. It remembers how far it has
+// read (the file's identity and the byte offset), so that a read or an
+// append handles only the records written since: by this process or by
+// another one (the server and a CLI share the file under flock). A file
+// replaced underneath (repaired, or a shared store's copy rewritten) is
+// read again from the start.
 type journal struct {
 	path string
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	id   fileID
+	off  int64 // where the records read so far end
+	last int64 // where the last of them starts (-1: none)
 }
 
-// entry is one record as read back, with where it ends in the file.
+// entry is one record as read back: its JSON, and where it starts and ends
+// in the file.
 type entry struct {
-	data json.RawMessage
-	end  int64
+	data       json.RawMessage
+	start, end int64
 }
 
-// lineOf frames a record: its JSON, a tab, its CRC-32 (IEEE) in hex, a newline.
-func lineOf(data []byte) []byte {
-	line := make([]byte, 0, len(data)+10)
-	line = append(line, data...)
-	line = append(line, '\t')
-	line = strconv.AppendUint(line, uint64(crc32.ChecksumIEEE(data)), 16)
-	return append(line, '\n')
+// fileID tells one file from another one renamed over it.
+type fileID struct{ dev, ino uint64 }
+
+func idOf(fi os.FileInfo) fileID {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fileID{uint64(st.Dev), st.Ino}
+	}
+	return fileID{}
 }
 
-// parse reads every whole, intact record. A last line without its newline
-// or whose checksum does not match (a write torn by a crash) is not
-// returned; good reports where the intact records end. A bad line before
-// the end is corruption, not a torn write: an error.
-func parse(r io.Reader) (entries []entry, good int64, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var off int64
+func newJournal(path string, log *slog.Logger) *journal {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &journal{path: path, log: log, last: -1}
+}
+
+// sink takes the records a journal reads: reset when the file is not the
+// one read so far (every record follows), add for each record.
+type sink interface {
+	reset()
+	add(entry) error
+}
+
+// discard is the sink of a journal only appended to (the audit trail):
+// its records are checked, not kept.
+type discard struct{}
+
+func (discard) reset()          {}
+func (discard) add(entry) error { return nil }
+
+// catchUp reads the records after j.off from f (open and locked) into s.
+// It returns where the intact records end; a torn tail is logged and left
+// for the caller to cut off (an append does; a reader stops before it).
+// Damage is a *DamageError.
+func (j *journal) catchUp(f *os.File, s sink) (good int64, err error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if id := idOf(fi); id != j.id || fi.Size() < j.off {
+		j.id, j.off, j.last = id, 0, -1
+		s.reset()
+	}
+	if fi.Size() == j.off {
+		return j.off, nil
+	}
+	d := newDecoder(io.NewSectionReader(f, j.off, fi.Size()-j.off), j.off)
 	for {
-		line, rerr := br.ReadBytes('\n')
-		if len(line) > 0 {
-			whole := line[len(line)-1] == '\n'
-			data, ok := checkLine(line)
-			if !ok || !whole {
-				if rerr == io.EOF {
-					return entries, good, nil // the torn tail of a crash
-				}
-				// A bad line followed by more: look whether only torn lines follow.
-				rest, _ := io.ReadAll(br)
-				if len(bytes.TrimSpace(rest)) == 0 {
-					return entries, good, nil
-				}
-				return entries, good, fmt.Errorf("record at byte %d is damaged (not the last one: the journal needs a look)", off)
+		e, err := d.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var dmg *DamageError
+			if errors.As(err, &dmg) {
+				dmg.Path = j.path
 			}
-			off += int64(len(line))
-			good = off
-			entries = append(entries, entry{data: data, end: off})
+			return j.off, err
 		}
-		if rerr == io.EOF {
-			return entries, good, nil
+		if err := s.add(e); err != nil {
+			return j.off, err
 		}
-		if rerr != nil {
-			return entries, good, rerr
-		}
+		j.off, j.last = e.end, e.start
 	}
+	if d.torn {
+		j.log.Warn("state: a torn last record (a write cut short by a crash) is left out; the next write cuts it off",
+			"file", j.path, "at_byte", j.off, "bytes", d.tornBytes)
+	}
+	return j.off, nil
 }
 
-func checkLine(line []byte) ([]byte, bool) {
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	i := bytes.LastIndexByte(line, '\t')
-	if i < 0 {
-		return nil, false
+// since hands s the records written since the last call (all of them,
+// after a reset, when the file was replaced). When the file is as it was,
+// it costs one stat.
+func (j *journal) since(s sink) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	fi, err := os.Stat(j.path)
+	if errors.Is(err, os.ErrNotExist) {
+		if j.off != 0 || j.id != (fileID{}) {
+			s.reset()
+		}
+		j.id, j.off, j.last = fileID{}, 0, -1
+		return nil
 	}
-	sum, err := strconv.ParseUint(string(line[i+1:]), 16, 32)
-	if err != nil || uint32(sum) != crc32.ChecksumIEEE(line[:i]) {
-		return nil, false
+	if err != nil {
+		return err
 	}
-	return line[:i], true
+	if idOf(fi) == j.id && fi.Size() == j.off {
+		return nil
+	}
+	f, err := os.Open(j.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		return fmt.Errorf("lock %s: %w", j.path, err)
+	}
+	_, err = j.catchUp(f, s)
+	return err
 }
 
-// read returns the journal's intact records under a shared lock.
-func (j *journal) read() ([]entry, error) {
+// openLocked opens the journal (creating it, 0600) and takes its
+// exclusive lock, held until the file is closed.
+func (j *journal) openLocked() (*os.File, error) {
+	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", j.path, err)
+	}
+	return f, nil
+}
+
+// update appends, under an exclusive lock (across processes), the records
+// fn makes once s has the records written since the last call (as since
+// hands them); they are fsync'd before update returns. A torn tail is cut
+// off first, so a new record never joins a broken one.
+func (j *journal) update(s sink, fn func() ([]any, error)) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := j.openLocked()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	good, err := j.catchUp(f, s)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(good); err != nil {
+		return err
+	}
+	add, err := fn()
+	if err != nil || len(add) == 0 {
+		return err
+	}
+	var buf []byte
+	last := int64(-1)
+	for _, rec := range add {
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		last = good + int64(len(buf))
+		buf = frame(buf, data)
+	}
+	if _, err := f.WriteAt(buf, good); err != nil {
+		return fmt.Errorf("write %s: %w", j.path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	j.off, j.last = good+int64(len(buf)), last
+	return nil
+}
+
+// position is where the records read so far end and where the last of
+// them starts (-1: none), in the file of identity id.
+func (j *journal) position() (id fileID, off, last int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.id, j.off, j.last
+}
+
+// resume sets where reading goes on: a snapshot covered the file up to
+// off (in the file of identity id).
+func (j *journal) resume(id fileID, off, last int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.id, j.off, j.last = id, off, last
+}
+
+// all returns every intact record, reading the file from the start
+// (a one-off read: the CLI's, a shared journal's).
+func (j *journal) all() ([]entry, error) {
 	f, err := os.Open(j.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -96,96 +227,106 @@ func (j *journal) read() ([]entry, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", j.path, err)
 	}
-	entries, _, err := parse(f)
-	return entries, err
+	var out []entry
+	d := newDecoder(f, 0)
+	for {
+		e, err := d.next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			var dmg *DamageError
+			if errors.As(err, &dmg) {
+				dmg.Path = j.path
+			}
+			return out, err
+		}
+		out = append(out, e)
+	}
 }
 
-// locked runs fn with the journal open and exclusively locked (across
-// processes), with its intact records and the length they end at.
-func (j *journal) locked(fn func(f *os.File, entries []entry, good int64) error) error {
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
+// drain runs fn on every intact record under an exclusive lock and, when
+// it succeeds, empties the journal (an outbox delivered).
+func (j *journal) drain(fn func(entries []entry) error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := j.openLocked()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", j.path, err)
+	j.id, j.off, j.last = fileID{}, 0, -1
+	var c collect
+	if _, err := j.catchUp(f, &c); err != nil {
+		return err
 	}
-	entries, good, err := parse(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", j.path, err)
+	entries := c.entries
+	if err := fn(entries); err != nil || len(entries) == 0 {
+		return err
 	}
-	return fn(f, entries, good)
-}
-
-// update runs fn on the intact records under an exclusive lock; the
-// records fn returns are appended and fsync'd before update returns. A
-// torn tail is cut off first, so a new record never joins a broken one.
-func (j *journal) update(fn func(entries []entry) ([]any, error)) error {
-	return j.locked(func(f *os.File, entries []entry, good int64) error {
-		if err := f.Truncate(good); err != nil {
-			return err
-		}
-		add, err := fn(entries)
-		if err != nil || len(add) == 0 {
-			return err
-		}
-		var buf bytes.Buffer
-		for _, rec := range add {
-			data, err := json.Marshal(rec)
-			if err != nil {
-				return err
-			}
-			buf.Write(lineOf(data))
-		}
-		if _, err := f.WriteAt(buf.Bytes(), good); err != nil {
-			return err
-		}
-		return f.Sync()
-	})
-}
-
-// drain runs fn on the intact records under an exclusive lock and, when it
-// succeeds, empties the journal (an outbox delivered).
-func (j *journal) drain(fn func(entries []entry) error) error {
-	return j.locked(func(f *os.File, entries []entry, _ int64) error {
-		if err := fn(entries); err != nil || len(entries) == 0 {
-			return err
-		}
-		if err := f.Truncate(0); err != nil {
-			return err
-		}
-		return f.Sync()
-	})
-}
-
-// Journal is an append-only file of JSON records with the same guarantees
-// as the store's own (a CRC per record, fsync before acknowledging, flock
-// across processes), for other parts that keep a small durable history:
-// the query log's legal holds.
-type Journal struct{ j eventLog }
-
-// OpenJournal names the journal at path (created, 0600, on the first append).
-func OpenJournal(path string) *Journal { return &Journal{&journal{path: path}} }
-
-// Records returns the intact records, oldest first.
-func (j *Journal) Records() ([]json.RawMessage, error) {
-	entries, err := j.j.read()
-	out := make([]json.RawMessage, len(entries))
-	for i, e := range entries {
-		out[i] = e.data
+	if err := f.Truncate(0); err != nil {
+		return err
 	}
-	return out, err
+	j.off = 0
+	return f.Sync()
 }
 
-// Append runs fn on the records under an exclusive lock and appends what
-// it returns, durably.
-func (j *Journal) Append(fn func(existing []json.RawMessage) ([]any, error)) error {
-	return j.j.update(func(entries []entry) ([]any, error) {
-		recs := make([]json.RawMessage, len(entries))
+// appendEntries appends records read elsewhere (a shared store's local copy).
+func (j *journal) appendEntries(entries []entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return j.update(discard{}, func() ([]any, error) {
+		out := make([]any, len(entries))
 		for i, e := range entries {
-			recs[i] = e.data
+			out[i] = e.data
 		}
-		return fn(recs)
+		return out, nil
 	})
+}
+
+// collect is a sink that keeps every record.
+type collect struct{ entries []entry }
+
+func (c *collect) reset()            { c.entries = c.entries[:0] }
+func (c *collect) add(e entry) error { c.entries = append(c.entries, e); return nil }
+
+// rewrite replaces the file with entries, whole: a new file renamed over
+// the old one, so a reader sees the old or the new.
+func (j *journal) rewrite(entries []entry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var buf []byte
+	for _, e := range entries {
+		buf = frame(buf, e.data)
+	}
+	return replaceFile(j.path, buf)
+}
+
+// replaceFile writes data to path whole: a new file, fsync'd, renamed over
+// the old one (0600), so a reader sees the old or the new.
+func replaceFile(path string, data []byte) error {
+	tmp := path + ".new"
+	if err := writeSynced(tmp, data, os.O_TRUNC); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeSynced writes data to a new file (flag: os.O_TRUNC, or os.O_EXCL
+// for one that must not exist yet), 0600, and fsyncs it.
+func writeSynced(path string, data []byte, flag int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -43,8 +42,13 @@ func IsOffline(err error) bool {
 
 // eventLog is where a store's records live: a journal file, or a table.
 type eventLog interface {
-	read() ([]entry, error)
-	update(fn func(entries []entry) ([]any, error)) error
+	// since hands s what was appended since the last call.
+	since(s sink) error
+	// update hands s what was appended since, then appends what fn makes,
+	// durably, under a lock every writer takes.
+	update(s sink, fn func() ([]any, error)) error
+	// all reads every record from the start.
+	all() ([]entry, error)
 }
 
 // The shared tables, and the channel every append is announced on.
@@ -125,134 +129,13 @@ func (sh *shared) changed() {
 	}
 }
 
-// pgLog is one shared table, with its local copy.
-type pgLog struct {
-	sh     *shared
-	table  string
-	mirror *journal
-	copied atomic.Int64 // the last seq written to the local copy
-}
-
-// read returns the table's records, refreshing the local copy; with the
-// database away, the local copy's.
-func (l *pgLog) read() ([]entry, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	entries, last, err := l.fetch(ctx)
-	if l.sh.result(err) != nil {
-		return l.mirror.read()
-	}
-	if last != l.copied.Load() {
-		if err := l.copy(entries); err == nil {
-			l.copied.Store(last)
-		}
-	}
-	return entries, nil
-}
-
-func (l *pgLog) fetch(ctx context.Context) ([]entry, int64, error) {
-	pool, err := l.sh.conn(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	return fetch(ctx, pool, l.table)
-}
-
-// fetch reads a table's records in order (q is a pool or a transaction).
-func fetch(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, table string) ([]entry, int64, error) {
-	rows, err := q.Query(ctx, `SELECT seq, data::text FROM `+table+` ORDER BY seq`)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []entry
-	var last int64
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&last, &data); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, entry{data: []byte(data), end: last})
-	}
-	return out, last, rows.Err()
-}
-
-// copy rewrites the local copy with entries: a new journal file renamed
-// over the old one, so a reader sees the old or the new whole.
-func (l *pgLog) copy(entries []entry) error {
-	tmp := l.mirror.path + ".new"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if _, err := f.Write(lineOf(e.data)); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
-	return os.Rename(tmp, l.mirror.path)
-}
-
-// update appends what fn makes of the latest records, in one transaction
-// under the append lock, and announces it.
-func (l *pgLog) update(fn func(entries []entry) ([]any, error)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	var fnErr error
-	err := l.transact(ctx, func(tx pgx.Tx) error {
-		entries, _, err := fetch(ctx, tx, l.table)
-		if err != nil {
-			return err
-		}
-		add, err := fn(entries)
-		if err != nil {
-			fnErr = err
-			return err
-		}
-		for _, rec := range add {
-			if err := insert(ctx, tx, l.table, rec); err != nil {
-				return err
-			}
-		}
-		if len(add) > 0 {
-			_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, l.table)
-		}
-		return err
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return l.sh.result(err)
-}
-
-func (l *pgLog) transact(ctx context.Context, fn func(pgx.Tx) error) error {
-	pool, err := l.sh.conn(ctx)
-	if err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
-}
-
-// insert appends one record to a table. A request (by its ID) and an audit
-// event (by its own ID) are stored once, however often the outbox delivers
-// them.
-func insert(ctx context.Context, tx pgx.Tx, table string, rec any) error {
+// insert appends one record to a table and returns its JSON and its seq
+// (0 when it was there already). A request (by its ID) and an audit event
+// (by its own ID) are stored once, however often the outbox delivers them.
+func insert(ctx context.Context, tx pgx.Tx, table string, rec any) ([]byte, int64, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	var k struct {
 		Kind    string `json:"kind"`
@@ -263,22 +146,26 @@ func insert(ctx context.Context, tx pgx.Tx, table string, rec any) error {
 	}
 	json.Unmarshal(data, &k)
 	var key *string
-	if table == auditTable {
+	var row pgx.Row
+	switch {
+	case table == auditTable:
 		if k.ID != "" {
 			key = &k.ID
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO civicdns_state_audit (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, data)
-		return err
+		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_audit (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING seq`, key, data)
+	case table == holdsTable:
+		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_holds (data) VALUES ($1) RETURNING seq`, data)
+	default:
+		if k.Kind == "request" && k.Request != nil {
+			key = &k.Request.ID
+		}
+		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_workflow (kind, key, data) VALUES ($1, $2, $3) ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING RETURNING seq`, k.Kind, key, data)
 	}
-	if table == holdsTable {
-		_, err = tx.Exec(ctx, `INSERT INTO civicdns_state_holds (data) VALUES ($1)`, data)
-		return err
+	var seq int64
+	if err := row.Scan(&seq); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, err
 	}
-	if k.Kind == "request" && k.Request != nil {
-		key = &k.Request.ID
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO civicdns_state_workflow (kind, key, data) VALUES ($1, $2, $3) ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING`, k.Kind, key, data)
-	return err
+	return data, seq, nil
 }
 
 // outboxRecord is a record waiting in the outbox for its table.
@@ -293,7 +180,7 @@ func (s *Store) queue(table string, rec any) error {
 	if err != nil {
 		return err
 	}
-	return s.outbox.update(func([]entry) ([]any, error) {
+	return s.outbox.update(discard{}, func() ([]any, error) {
 		return []any{outboxRecord{Table: table, Record: data}}, nil
 	})
 }
@@ -311,7 +198,7 @@ func (s *Store) deliver(ctx context.Context) error {
 				if json.Unmarshal(e.data, &o) != nil {
 					continue
 				}
-				if err := insert(ctx, tx, o.Table, o.Record); err != nil {
+				if _, _, err := insert(ctx, tx, o.Table, o.Record); err != nil {
 					return err
 				}
 			}
@@ -327,22 +214,32 @@ func (s *Store) Queued() int {
 	if s.outbox == nil {
 		return 0
 	}
-	entries, _ := s.outbox.read()
+	entries, _ := s.outbox.all()
 	return len(entries)
 }
 
-// queued returns the workflow records waiting in the outbox, so that this
-// instance shows its own queued requests (as pending) before they arrive.
-func (s *Store) queued() []entry {
-	entries, _ := s.outbox.read()
-	var out []entry
+// queueWorkflow keeps a workflow record in the outbox and shows it here
+// at once (a request made while the database is away is pending here).
+func (s *Store) queueWorkflow(rec record) error {
+	if err := s.queue(workflowTable, rec); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.idx.apply(&rec)
+	s.mu.Unlock()
+	return nil
+}
+
+// applyQueued applies the workflow records waiting in the outbox (after
+// the workflow was read again from the start). s.mu is held.
+func (s *Store) applyQueued() {
+	entries, _ := s.outbox.all()
 	for _, e := range entries {
 		var o outboxRecord
 		if json.Unmarshal(e.data, &o) == nil && o.Table == workflowTable {
-			out = append(out, entry{data: o.Record, end: e.end})
+			s.idx.add(entry{data: o.Record, start: e.start, end: e.end})
 		}
 	}
-	return out
 }
 
 func (s *Store) workflowLog() *pgLog { return s.workflow.(*pgLog) }
@@ -360,9 +257,9 @@ func OpenShared(dir, dsn string, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("state.postgres: %w", err)
 	}
 	s.sh = sh
-	s.workflow = &pgLog{sh: sh, table: workflowTable, mirror: &journal{path: filepath.Join(dir, WorkflowFile)}}
-	s.audit = &pgLog{sh: sh, table: auditTable, mirror: &journal{path: filepath.Join(dir, AuditFile)}}
-	s.outbox = &journal{path: filepath.Join(dir, OutboxFile)}
+	s.workflow = &pgLog{sh: sh, table: workflowTable, mirror: newJournal(filepath.Join(dir, WorkflowFile), s.log)}
+	s.audit = &pgLog{sh: sh, table: auditTable, mirror: newJournal(filepath.Join(dir, AuditFile), s.log)}
+	s.outbox = newJournal(filepath.Join(dir, OutboxFile), s.log)
 	return s, nil
 }
 
@@ -471,21 +368,6 @@ func OpenConfig(cfg *config.Config, now func() time.Time) (*Store, error) {
 		return OpenShared(cfg.Path(cfg.State.Dir), cfg.State.Postgres, now)
 	}
 	return Open(cfg.Path(cfg.State.Dir), now)
-}
-
-// OpenSharedHolds is OpenJournal for the query log's legal holds with
-// [state] postgres: kept in the shared database, so a hold placed on any
-// instance holds on every one; path keeps the local copy, read while the
-// database is away (a hold is then refused, as a decision is).
-func OpenSharedHolds(path, dsn string) *Journal {
-	return &Journal{&pgLog{sh: &shared{dsn: dsn, changes: make(chan struct{}, 1)}, table: holdsTable, mirror: &journal{path: path}}}
-}
-
-// Close releases a shared journal's connections.
-func (j *Journal) Close() {
-	if l, ok := j.j.(*pgLog); ok {
-		l.sh.close()
-	}
 }
 
 func (sh *shared) close() {

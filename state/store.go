@@ -3,13 +3,14 @@ package state
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicdns/civicdns/config"
@@ -25,6 +26,15 @@ type Store struct {
 	outbox   *journal // [state] postgres: what waits for the database
 	sh       *shared  // nil for a store of files alone
 	now      func() time.Time
+	log      *slog.Logger
+
+	// mu guards idx, the workflow in memory, and the workflow log's
+	// cursor: a read catches up (one stat, or nothing new) and copies out
+	// under it; an append catches up, checks and appends under it.
+	mu     sync.RWMutex
+	idx    *index
+	read1  bool // the workflow was read once (from a snapshot when there is one)
+	snapAt int  // idx.applied when the last snapshot was read or written
 }
 
 // The files of a store.
@@ -45,11 +55,14 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
+	log := slog.Default()
 	return &Store{
 		dir:      dir,
-		workflow: &journal{path: filepath.Join(dir, WorkflowFile)},
-		audit:    &journal{path: filepath.Join(dir, AuditFile)},
+		workflow: newJournal(filepath.Join(dir, WorkflowFile), log),
+		audit:    newJournal(filepath.Join(dir, AuditFile), log),
 		now:      now,
+		log:      log,
+		idx:      newIndex(),
 	}, nil
 }
 
@@ -126,14 +139,16 @@ type GrantState struct {
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
-// State is the workflow replayed: every request and grant, in the order made.
+// State is the workflow: every request, grant and suspension, in the
+// order made. A State from Load is a copy the caller owns.
 type State struct {
 	Requests    []*RequestState
 	Grants      []*GrantState
 	Suspensions []*Suspension
 }
 
-// Request returns the request with that ID, or nil.
+// Request returns the request with that ID, or nil. (A linear search: for
+// a copy in a CLI; the server asks the Store, which has an index.)
 func (st *State) Request(id string) *RequestState {
 	for _, r := range st.Requests {
 		if r.ID == id {
@@ -153,60 +168,6 @@ func (st *State) Grant(id string) *GrantState {
 	return nil
 }
 
-func replay(entries []entry) (*State, error) {
-	st := &State{}
-	for _, e := range entries {
-		var r record
-		if err := json.Unmarshal(e.data, &r); err != nil {
-			return nil, fmt.Errorf("state: record ending at byte %d: %w", e.end, err)
-		}
-		switch r.Kind {
-		case "request":
-			if r.Request != nil {
-				st.Requests = append(st.Requests, &RequestState{Request: *r.Request, Status: Pending})
-			}
-		case "approve", "deny":
-			if q := st.Request(r.ID); q != nil {
-				q.Status, q.DecidedBy, q.DecidedAt, q.Note = Denied, r.By, r.Time, r.Note
-				if r.Kind == "approve" {
-					q.Status = Approved
-				}
-			}
-			if r.Grant != nil {
-				st.Grants = append(st.Grants, &GrantState{Grant: *r.Grant, GrantedAt: r.Time})
-				if q := st.Request(r.ID); q != nil {
-					q.Exemption = r.Grant.ID
-				}
-			}
-		case "revoke":
-			if g := st.Grant(r.ID); g != nil {
-				g.Revoked, g.RevokedBy, g.RevokedAt = true, r.By, r.Time
-			}
-		case "suspend":
-			if r.Suspension != nil {
-				st.Suspensions = append(st.Suspensions, r.Suspension)
-			}
-		case "restore":
-			if s := st.Suspension(r.ID); s != nil {
-				s.Restored, s.RestoredBy, s.RestoredAt = true, r.By, r.Time
-			}
-		}
-	}
-	return st, nil
-}
-
-// Load replays the workflow journal.
-func (s *Store) Load() (*State, error) {
-	entries, err := s.workflow.read()
-	if err != nil {
-		return nil, err
-	}
-	if s.sh != nil {
-		entries = append(entries, s.queued()...)
-	}
-	return replay(entries)
-}
-
 // newID returns prefix and 8 random base-32 characters (40 bits): request
 // IDs are receipts shown to requesters, so they must not be guessable.
 func newID(prefix string) string {
@@ -219,10 +180,10 @@ func newID(prefix string) string {
 func (s *Store) Submit(q Request) (Request, error) {
 	q.ID, q.Time = newID("R-"), s.now()
 	rec := record{Time: q.Time, Kind: "request", Request: &q}
-	err := s.workflow.update(func([]entry) ([]any, error) { return []any{rec}, nil })
+	err := s.appendRecord(func(*index) (record, error) { return rec, nil })
 	if IsOffline(err) {
 		// The database is away: the request waits, durably, in the outbox.
-		err = s.queue(workflowTable, rec)
+		err = s.queueWorkflow(rec)
 	}
 	return q, err
 }
@@ -280,28 +241,33 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 	return g, nil
 }
 
-// appendChecked appends the record rec makes from the state as it is, under
-// the journal's lock: a decision checked against the latest state, so two
-// processes deciding at once end in one decision. rec's error appends nothing.
-func (s *Store) appendChecked(rec func(*State) (record, error)) error {
-	return s.workflow.update(func(entries []entry) ([]any, error) {
-		st, err := replay(entries)
-		if err != nil {
-			return nil, err
-		}
-		r, err := rec(st)
-		if err != nil {
+// appendRecord appends the record rec makes from the workflow as it is,
+// under the journal's lock (across processes) and the store's: a decision
+// checked against the latest state, so two processes deciding at once end
+// in one decision. rec's error appends nothing. Only the records written
+// since the last read are read first.
+func (s *Store) appendRecord(rec func(*index) (record, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var r record
+	err := s.workflow.update(s.idx, func() ([]any, error) {
+		var err error
+		if r, err = rec(s.idx); err != nil {
 			return nil, err
 		}
 		return []any{r}, nil
 	})
+	if err == nil {
+		s.idx.apply(&r)
+	}
+	return err
 }
 
 // decide appends the decision rec makes on request id if the request
 // exists and is still pending.
 func (s *Store) decide(id string, rec func(*RequestState) record) error {
-	return s.appendChecked(func(st *State) (record, error) {
-		q := st.Request(id)
+	return s.appendRecord(func(x *index) (record, error) {
+		q := x.requests[id]
 		switch {
 		case q == nil:
 			return record{}, ErrNotFound
@@ -325,8 +291,8 @@ func (s *Store) Deny(id, by, from, note string) error {
 
 // Revoke ends a grant at once.
 func (s *Store) Revoke(id, by, from string) error {
-	err := s.appendChecked(func(st *State) (record, error) {
-		g := st.Grant(id)
+	err := s.appendRecord(func(x *index) (record, error) {
+		g := x.grants[id]
 		switch {
 		case g == nil:
 			return record{}, ErrNotFound

@@ -46,8 +46,8 @@ func (s *Store) Suspend(client netip.Prefix, by, from, reason, owner string, unt
 		return nil, fmt.Errorf("-until %s is in the past", until)
 	}
 	sus := &Suspension{ID: newID("S-"), Client: client.Masked(), By: by, Reason: reason, Until: until, Owner: owner, Time: now}
-	err := s.workflow.update(func([]entry) ([]any, error) {
-		return []any{record{Time: now, Kind: "suspend", By: by, From: from, Suspension: sus}}, nil
+	err := s.appendRecord(func(*index) (record, error) {
+		return record{Time: now, Kind: "suspend", By: by, From: from, Suspension: sus}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -62,8 +62,8 @@ func (s *Store) Suspend(client netip.Prefix, by, from, reason, owner string, unt
 
 // Restore ends a suspension at once.
 func (s *Store) Restore(id, by, from string) error {
-	err := s.appendChecked(func(st *State) (record, error) {
-		sus := st.Suspension(id)
+	err := s.appendRecord(func(x *index) (record, error) {
+		sus := x.susp[id]
 		switch {
 		case sus == nil:
 			return record{}, ErrNotFound

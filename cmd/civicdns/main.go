@@ -27,6 +27,7 @@ commands:
   report     [-config FILE] [-department D] [-since DUR] [-csv]   per-department figures from the query log
   access     [-config FILE] suspend|restore|list   suspend a device's Internet access
   lists      [-config FILE] diff [-all]        what the last list refresh added and removed, per category
+  state      [-config FILE] verify|repair      check the state store's journals; repair damaged ones
   ca init    -dir DIR                          make a city CA for the HTTPS block page
   passwd                                       read a password, print its bcrypt hash for [[director]]
   version                                      print the version
@@ -62,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdAccess(args[1:], stdout, stderr)
 	case "lists":
 		return cmdLists(args[1:], stdout, stderr)
+	case "state":
+		return cmdState(args[1:], stdout, stderr)
 	case "passwd":
 		return cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
