@@ -190,4 +190,3 @@ func (l *pgLog) transact(ctx context.Context, fn func(pgx.Tx) error) error {
 		return fn(tx)
 	})
 }
-
