@@ -289,8 +289,6 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusInternalServerError, "error", "The request could not be stored. Please contact the help desk.", form)
 		return
 	}
-	s.store.Audit(state.AuditEvent{Who: form["requester"] + " <" + form["email"] + ">", From: client.String(), Action: "request",
-		What: fmt.Sprintf("request %s: %s (%s) for department %s", q.ID, name, f.Category, f.Department)})
 	s.metrics.requests.WithLabelValues("stored").Inc()
 	if s.onReq != nil {
 		s.onReq(q)

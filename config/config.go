@@ -160,9 +160,15 @@ type Policy struct {
 	// Timezone names the zone of exemption dates and personal-use hours
 	// ("America/Chicago"); empty means the server's.
 	Timezone string `toml:"timezone"`
+	// MaxExemption bounds every exemption, from any path (a file, the
+	// console, the CLI, the API): none runs longer. Default 365 days.
+	MaxExemption Duration `toml:"max_exemption"`
 
 	Location *time.Location `toml:"-"`
 }
+
+// MaxExemptionDays is max_exemption in whole days (at least 1).
+func (p *Policy) MaxExemptionDays() int { return max(1, int(p.MaxExemption.D()/(24*time.Hour))) }
 
 // Department is one [[department]].
 type Department struct {
@@ -225,6 +231,6 @@ func defaults() Config {
 		Block:   Block{Answer: "nxdomain", TTL: Duration(60 * time.Second)},
 		Lists:   Lists{Watch: Duration(2 * time.Second)},
 		Metrics: Metrics{Listen: "127.0.0.1:9153"},
-		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}},
+		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}, MaxExemption: Duration(365 * 24 * time.Hour)},
 	}
 }

@@ -79,6 +79,8 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 				`c.toml:5: upstream.servers: "https://x": only plain (IP:port) and tls:// upstreams are supported`,
 				`c.toml:7: cache.size must be at least 1`,
 			}},
+		{"exemption past max_exemption", "[policy]\nmax_exemption = \"30d\"\n[[department]]\nname = \"P\"\nnetworks = [\"10.0.0.0/8\"]\n[[exemption]]\ndepartment = \"P\"\ncategory = \"adult\"\napproved_by = \"C\"\nreason = \"r\"\nstarts = 2026-01-01\nexpires = 2099-06-30\n",
+			[]string{`exemption expires 2099-06-30, more than policy.max_exemption (30 days) after`}},
 		{"plain upstream by name", "[upstream]\nservers = [\"dns.google:53\"]\n", []string{`c.toml:2: upstream.servers: "dns.google:53": a plain upstream needs an IP address`}},
 		{"recursive with servers", "[upstream]\nmode = \"recursive\"\nservers = [\"192.0.2.1\"]\n", []string{`c.toml:3: upstream.servers is for mode = "forward"`}},
 		{"root hints in forward mode", "[upstream]\nroot_hints = \"/etc/hosts\"\n", []string{`c.toml:2: upstream.root_hints is for mode = "recursive"`}},
@@ -266,6 +268,24 @@ func TestDNSSECDefaults(t *testing.T) {
 		}
 		if cfg.Upstream.DNSSEC != c.want {
 			t.Errorf("%q: dnssec %v", c.text, cfg.Upstream.DNSSEC)
+		}
+	}
+}
+
+func TestParseDurationTakesDays(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"7d", 7 * 24 * time.Hour, true}, {"365d", 365 * 24 * time.Hour, true}, {"1d12h", 36 * time.Hour, true},
+		{"90s", 90 * time.Second, true}, {"24h", 24 * time.Hour, true}, {"0s", 0, true},
+		{"d", 0, false}, {"7x", 0, false}, {"-7d", 0, false}, {"7dd", 0, false}, {"", 0, false}, {"1.5d", 0, false},
+	} {
+		got, err := ParseDuration(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%q: %v %v, want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
 }

@@ -9,14 +9,40 @@ import (
 // Duration is a time.Duration written in TOML as a string such as "2s" or "24h".
 type Duration time.Duration
 
-// UnmarshalText parses a Go duration string.
+// UnmarshalText parses a duration: Go's form, with days too ("7d", "1d12h").
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (examples: \"500ms\", \"2s\", \"24h\")", b)
+		return err
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ParseDuration reads a duration in Go's form ("90s", "24h") with days
+// as well: a leading whole number of days ("7d", "365d", "1d12h"). A day
+// is 24 hours.
+func ParseDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("%q is not a duration (examples: \"500ms\", \"2s\", \"24h\", \"7d\")", s)
+	days, rest := 0, s
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n := 0
+		for _, c := range s[:i] {
+			if c < '0' || c > '9' || n > 100000 {
+				return 0, bad
+			}
+			n = n*10 + int(c-'0')
+		}
+		days, rest = n, s[i+1:]
+	}
+	v := time.Duration(0)
+	if rest != "" || days == 0 {
+		var err error
+		if v, err = time.ParseDuration(rest); err != nil || v < 0 && days > 0 {
+			return 0, bad
+		}
+	}
+	return time.Duration(days)*24*time.Hour + v, nil
 }
 
 // D returns the value as a time.Duration.
@@ -79,4 +105,10 @@ func ParseDate(s string) (Date, error) {
 	var d Date
 	err := d.UnmarshalTOML(s)
 	return d, err
+}
+
+// DateOf is the calendar day of t (in t's zone).
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{Year: y, Month: m, Day: d}
 }

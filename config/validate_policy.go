@@ -176,8 +176,27 @@ func (v *validator) exemptions(depts map[string]string) {
 			v.bad(p, "an [[exemption]] needs expires (a date such as 2027-06-30)")
 		} else if !e.Starts.IsZero() && e.Starts.String() > e.Expires.String() {
 			v.bad(p+".starts", "exemption starts %s after it expires %s", e.Starts, e.Expires)
+		} else if from := laterDate(e.Starts, v.today()); e.Expires.Start(time.UTC).Sub(from.Start(time.UTC)) > v.c.Policy.MaxExemption.D() {
+			v.bad(p+".expires", "exemption expires %s, more than policy.max_exemption (%d days) after %s: approve it again when it ends", e.Expires, v.c.Policy.MaxExemptionDays(), from)
 		}
 	}
+}
+
+// laterDate is the later of two dates (an unset one is the earliest).
+func laterDate(a, b Date) Date {
+	if a.String() > b.String() {
+		return a
+	}
+	return b
+}
+
+// today is the day the configuration is checked, in the policy's zone.
+func (v *validator) today() Date {
+	loc := v.c.Policy.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return DateOf(time.Now().In(loc))
 }
 
 // ParsePrefix reads a client: a CIDR (without host bits) or a single

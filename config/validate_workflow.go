@@ -80,11 +80,16 @@ func (v *validator) admin(depts map[string]string) {
 		} else {
 			v.bad(p+".department", "director %q: unknown department %q", d.Name, d.Department)
 		}
-		if _, err := bcrypt.Cost([]byte(d.PasswordHash)); err != nil {
+		if cost, err := bcrypt.Cost([]byte(d.PasswordHash)); err != nil {
 			v.bad(p+".password_hash", "director %q: password_hash is not a bcrypt hash (`civicdns passwd` prints one)", d.Name)
+		} else if cost < MinBcryptCost {
+			v.bad(p+".password_hash", "director %q: password_hash has bcrypt cost %d, below %d: make a new one with `civicdns passwd`", d.Name, cost, MinBcryptCost)
 		}
 	}
 }
+
+// MinBcryptCost is the lowest bcrypt cost a director's hash may have.
+const MinBcryptCost = 10
 
 func (v *validator) log() {
 	l := &v.c.Log

@@ -30,6 +30,7 @@ blockpage_ipv6 = "fd00::53"
 ttl = "45s"
 [policy]
 block = ["adult", "gambling", "filesharing", "chat"]
+max_exemption = "36500d" # the exemption below runs to 2099
 [[department]]
 name = "Police"
 networks = ["127.0.0.1/32"]

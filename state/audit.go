@@ -2,6 +2,8 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
+	"slices"
 	"time"
 )
 
@@ -15,7 +17,9 @@ type AuditEvent struct {
 	What   string    `json:"what"`
 }
 
-// Audit appends an event to the audit trail, durably.
+// Audit appends an event to the audit trail, durably. An error means the
+// event is not stored: the caller must not go on with the action (the
+// workflow's own actions carry their event in their record instead).
 func (s *Store) Audit(ev AuditEvent) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()
@@ -27,10 +31,14 @@ func (s *Store) Audit(ev AuditEvent) error {
 	if IsOffline(err) {
 		err = s.queue(auditTable, ev)
 	}
+	s.wrote(err)
 	return err
 }
 
-// AuditSince returns the events at or after since, oldest first.
+// AuditSince returns the events at or after since, oldest first: those of
+// the audit trail's own journal (sign-ins, log searches, repairs) and those
+// the workflow's records carry (requests, decisions, suspensions). It reads
+// both whole: for the CLI's `civicdns audit`.
 func (s *Store) AuditSince(since time.Time) ([]AuditEvent, error) {
 	entries, err := s.audit.all()
 	if err != nil {
@@ -43,5 +51,46 @@ func (s *Store) AuditSince(since time.Time) ([]AuditEvent, error) {
 			out = append(out, ev)
 		}
 	}
+	flow, err := s.workflow.all()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range flow {
+		var r struct {
+			Audit *AuditEvent `json:"audit"`
+		}
+		if json.Unmarshal(e.data, &r) == nil && r.Audit != nil && !r.Audit.Time.Before(since) {
+			out = append(out, *r.Audit)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b AuditEvent) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
+
+// wrote records whether a write of the workflow or the audit trail
+// succeeded. A decision refused for what it is (already decided, no such
+// request) is no failed write, nor a database away (the outbox keeps the
+// record); a file that cannot be written, or a damaged one, is.
+func (s *Store) wrote(err error) {
+	var we *WriteError
+	switch {
+	case err == nil:
+		s.health.OK()
+	case errors.As(err, &we) || IsDamage(err):
+		s.health.Fail(err, 1)
+	}
+}
+
+// WriteError is a journal that could not be written (a full disk, a
+// read-only file system, a lock that failed).
+type WriteError struct {
+	Path string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return "cannot write " + e.Path + ": " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Health is why the state store cannot write now (a full disk, a damaged
+// journal), or nil: /healthz and `civicdns status` report it.
+func (s *Store) Health() error { return s.health.Err() }

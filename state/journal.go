@@ -163,7 +163,7 @@ func (j *journal) update(s sink, fn func() ([]any, error)) error {
 	defer j.mu.Unlock()
 	f, err := j.openLocked()
 	if err != nil {
-		return err
+		return &WriteError{j.path, err}
 	}
 	defer f.Close()
 	good, err := j.catchUp(f, s)
@@ -171,7 +171,7 @@ func (j *journal) update(s sink, fn func() ([]any, error)) error {
 		return err
 	}
 	if err := f.Truncate(good); err != nil {
-		return err
+		return &WriteError{j.path, err}
 	}
 	add, err := fn()
 	if err != nil || len(add) == 0 {
@@ -188,10 +188,11 @@ func (j *journal) update(s sink, fn func() ([]any, error)) error {
 		buf = frame(buf, data)
 	}
 	if _, err := f.WriteAt(buf, good); err != nil {
-		return fmt.Errorf("write %s: %w", j.path, err)
+		f.Truncate(good) // no half record left for the next reader
+		return &WriteError{j.path, err}
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", j.path, err)
+		return &WriteError{j.path, err}
 	}
 	j.off, j.last = good+int64(len(buf)), last
 	return nil

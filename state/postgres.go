@@ -180,9 +180,11 @@ func (s *Store) queue(table string, rec any) error {
 	if err != nil {
 		return err
 	}
-	return s.outbox.update(discard{}, func() ([]any, error) {
+	err = s.outbox.update(discard{}, func() ([]any, error) {
 		return []any{outboxRecord{Table: table, Record: data}}, nil
 	})
+	s.wrote(err)
+	return err
 }
 
 // deliver sends the outbox to the database and empties it. A record
@@ -364,10 +366,15 @@ func (s *Store) resync(ctx context.Context) error {
 // OpenConfig opens the store a configuration names: its [state] dir, shared
 // through [state] postgres when that is set.
 func OpenConfig(cfg *config.Config, now func() time.Time) (*Store, error) {
+	open := func() (*Store, error) { return Open(cfg.Path(cfg.State.Dir), now) }
 	if cfg.State.Postgres != "" {
-		return OpenShared(cfg.Path(cfg.State.Dir), cfg.State.Postgres, now)
+		open = func() (*Store, error) { return OpenShared(cfg.Path(cfg.State.Dir), cfg.State.Postgres, now) }
 	}
-	return Open(cfg.Path(cfg.State.Dir), now)
+	s, err := open()
+	if err == nil {
+		s.maxDays = cfg.Policy.MaxExemptionDays()
+	}
+	return s, err
 }
 
 func (sh *shared) close() {

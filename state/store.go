@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/health"
 	"github.com/civicdns/civicdns/policy"
 )
 
@@ -31,6 +33,11 @@ type Store struct {
 	// mu guards idx, the workflow in memory, and the workflow log's
 	// cursor: a read catches up (one stat, or nothing new) and copies out
 	// under it; an append catches up, checks and appends under it.
+	health *health.Tracker // whether the workflow and the audit trail take writes
+	// maxDays is [policy] max_exemption in days, for approvals that do not
+	// say (the CLI's); 0: no bound.
+	maxDays int
+
 	mu     sync.RWMutex
 	idx    *index
 	read1  bool // the workflow was read once (from a snapshot when there is one)
@@ -63,6 +70,7 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 		now:      now,
 		log:      log,
 		idx:      newIndex(),
+		health:   health.New("state store", log, nil),
 	}, nil
 }
 
@@ -111,6 +119,9 @@ type record struct {
 	Note    string    `json:"note,omitempty"`
 	// Suspension is the device suspended (kind suspend).
 	Suspension *Suspension `json:"suspension,omitempty"`
+	// Audit is the action's audit event, in the same record: an action is
+	// never stored without its audit event, nor the event without it.
+	Audit *AuditEvent `json:"audit,omitempty"`
 }
 
 // The statuses of a request.
@@ -178,8 +189,14 @@ func newID(prefix string) string {
 
 // Submit stores a new request, durably, before it returns it with its ID.
 func (s *Store) Submit(q Request) (Request, error) {
+	if err := bounded("name", q.Requester, MaxName, "e-mail address", q.Email, MaxName, "reason", q.Reason, MaxText,
+		"reference", q.Reference, MaxReference, "blocked name", q.Name, 255); err != nil {
+		return Request{}, err
+	}
 	q.ID, q.Time = newID("R-"), s.now()
-	rec := record{Time: q.Time, Kind: "request", Request: &q}
+	rec := record{Time: q.Time, Kind: "request", Request: &q, Audit: &AuditEvent{Time: q.Time,
+		Who: q.Requester + " <" + q.Email + ">", From: q.Client.String(), Action: "request",
+		What: fmt.Sprintf("request %s: %s (%s) for department %s", q.ID, q.Name, q.Category, departmentName(q.Department))}}
 	err := s.appendRecord(func(*index) (record, error) { return rec, nil })
 	if IsOffline(err) {
 		// The database is away: the request waits, durably, in the outbox.
@@ -197,6 +214,32 @@ type Approval struct {
 	Expires   config.Date
 	Reason    string
 	Reference string
+	// MaxDays is [policy] max_exemption in days: the expiry may be at most
+	// that far away (0: no bound).
+	MaxDays int
+}
+
+// The longest a field a person types may be, in characters.
+const (
+	MaxName      = 200  // a director's or requester's name, an e-mail address
+	MaxReference = 200  // a memo number, a ticket
+	MaxText      = 2000 // a reason, a note
+)
+
+// InputError is input the store refuses for what it is (too long).
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// bounded checks fields given as (label, value, limit) triples.
+func bounded(fields ...any) error {
+	for i := 0; i+2 < len(fields); i += 3 {
+		label, value, limit := fields[i].(string), fields[i+1].(string), fields[i+2].(int)
+		if n := utf8.RuneCountInString(value); n > limit {
+			return &InputError{fmt.Sprintf("the %s is %d characters long; at most %d", label, n, limit)}
+		}
+	}
+	return nil
 }
 
 // ErrNotPending is returned for a decision on a request already decided.
@@ -214,9 +257,18 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 	if strings.TrimSpace(a.By) == "" || strings.TrimSpace(a.Reason) == "" {
 		return nil, errors.New("an approval needs who approves it and a reason")
 	}
+	if err := bounded("who", a.By, MaxName, "reason", a.Reason, MaxText, "reference", a.Reference, MaxReference); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	if a.Expires.Start(time.Local).AddDate(0, 0, 1).Before(now) {
 		return nil, fmt.Errorf("expiry %s is in the past", a.Expires)
+	}
+	if a.MaxDays == 0 {
+		a.MaxDays = s.maxDays
+	}
+	if last := config.DateOf(now.AddDate(0, 0, a.MaxDays)); a.MaxDays > 0 && a.Expires.String() > last.String() {
+		return nil, fmt.Errorf("expiry %s is more than policy.max_exemption (%d days) away: the latest is %s", a.Expires, a.MaxDays, last)
 	}
 	var g *Grant
 	err := s.decide(id, func(q *RequestState) record {
@@ -231,13 +283,13 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 		} else {
 			g.Domains = []string{q.Matched}
 		}
-		return record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason}
+		return record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason,
+			Audit: &AuditEvent{Time: now, Who: a.By, From: a.From, Action: "approve", What: fmt.Sprintf("request %s: exemption %s for %s, lifts %s, expires %s (%s; ref %s)",
+				id, g.ID, grantFor(g), grantLifts(g), g.Expires, g.Reason, g.Reference)}}
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.Audit(AuditEvent{Who: a.By, From: a.From, Action: "approve", What: fmt.Sprintf("request %s: exemption %s for %s, lifts %s, expires %s (%s; ref %s)",
-		id, g.ID, grantFor(g), grantLifts(g), g.Expires, g.Reason, g.Reference)})
 	return g, nil
 }
 
@@ -260,6 +312,7 @@ func (s *Store) appendRecord(rec func(*index) (record, error)) error {
 	if err == nil {
 		s.idx.apply(&r)
 	}
+	s.wrote(err)
 	return err
 }
 
@@ -280,13 +333,14 @@ func (s *Store) decide(id string, rec func(*RequestState) record) error {
 
 // Deny refuses a pending request.
 func (s *Store) Deny(id, by, from, note string) error {
-	err := s.decide(id, func(*RequestState) record {
-		return record{Time: s.now(), Kind: "deny", ID: id, By: by, From: from, Note: note}
-	})
-	if err == nil {
-		s.Audit(AuditEvent{Who: by, From: from, Action: "deny", What: "request " + id + ": " + note})
+	if err := bounded("who", by, MaxName, "note", note, MaxText); err != nil {
+		return err
 	}
-	return err
+	return s.decide(id, func(*RequestState) record {
+		now := s.now()
+		return record{Time: now, Kind: "deny", ID: id, By: by, From: from, Note: note,
+			Audit: &AuditEvent{Time: now, Who: by, From: from, Action: "deny", What: "request " + id + ": " + note}}
+	})
 }
 
 // Revoke ends a grant at once.
@@ -299,12 +353,18 @@ func (s *Store) Revoke(id, by, from string) error {
 		case g.Revoked:
 			return record{}, fmt.Errorf("exemption %s was already revoked by %s", id, g.RevokedBy)
 		}
-		return record{Time: s.now(), Kind: "revoke", ID: id, By: by, From: from}, nil
+		now := s.now()
+		return record{Time: now, Kind: "revoke", ID: id, By: by, From: from,
+			Audit: &AuditEvent{Time: now, Who: by, From: from, Action: "revoke", What: "exemption " + id}}, nil
 	})
-	if err == nil {
-		s.Audit(AuditEvent{Who: by, From: from, Action: "revoke", What: "exemption " + id})
-	}
 	return err
+}
+
+func departmentName(d string) string {
+	if d == "" {
+		return "(citywide)"
+	}
+	return d
 }
 
 func grantFor(g *Grant) string {

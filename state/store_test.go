@@ -73,7 +73,7 @@ func TestWorkflowReplays(t *testing.T) {
 	for _, ev := range audit {
 		actions = append(actions, ev.Action)
 	}
-	if got := strings.Join(actions, ","); got != "approve,deny,revoke" {
+	if got := strings.Join(actions, ","); got != "request,request,approve,deny,revoke" {
 		t.Errorf("audit: %s", got)
 	}
 }

@@ -41,22 +41,25 @@ func (s *Store) Suspend(client netip.Prefix, by, from, reason, owner string, unt
 	if !client.IsValid() || strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
 		return nil, errors.New("a suspension needs a client (IP or CIDR), who suspends it and a reason")
 	}
+	if err := bounded("who", by, MaxName, "reason", reason, MaxText); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	if !until.IsZero() && until.Start(time.Local).AddDate(0, 0, 1).Before(now) {
 		return nil, fmt.Errorf("-until %s is in the past", until)
 	}
 	sus := &Suspension{ID: newID("S-"), Client: client.Masked(), By: by, Reason: reason, Until: until, Owner: owner, Time: now}
-	err := s.appendRecord(func(*index) (record, error) {
-		return record{Time: now, Kind: "suspend", By: by, From: from, Suspension: sus}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	until2 := "until restored"
 	if !until.IsZero() {
 		until2 = "through " + until.String()
 	}
-	s.Audit(AuditEvent{Who: by, From: from, Action: "suspend", What: fmt.Sprintf("suspension %s of %s %s: %s", sus.ID, sus.Client, until2, reason)})
+	ev := &AuditEvent{Time: now, Who: by, From: from, Action: "suspend", What: fmt.Sprintf("suspension %s of %s %s: %s", sus.ID, sus.Client, until2, reason)}
+	err := s.appendRecord(func(*index) (record, error) {
+		return record{Time: now, Kind: "suspend", By: by, From: from, Suspension: sus, Audit: ev}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return sus, nil
 }
 
@@ -70,11 +73,10 @@ func (s *Store) Restore(id, by, from string) error {
 		case sus.Restored:
 			return record{}, fmt.Errorf("suspension %s was already ended by %s", id, sus.RestoredBy)
 		}
-		return record{Time: s.now(), Kind: "restore", ID: id, By: by, From: from}, nil
+		now := s.now()
+		return record{Time: now, Kind: "restore", ID: id, By: by, From: from,
+			Audit: &AuditEvent{Time: now, Who: by, From: from, Action: "restore", What: "suspension " + id}}, nil
 	})
-	if err == nil {
-		s.Audit(AuditEvent{Who: by, From: from, Action: "restore", What: "suspension " + id})
-	}
 	return err
 }
 

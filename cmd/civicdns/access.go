@@ -91,7 +91,7 @@ func cmdAccess(args []string, stdout, stderr io.Writer) int {
 			if s.Owner != "" {
 				owner = " (department " + s.Owner + ")"
 			}
-			fmt.Fprintf(stdout, "%s  %-18s by %s%s %s, %s: %s (%s)\n", s.ID, s.Client, s.By, owner, s.Time.Format("2006-01-02"), until, s.Reason, status)
+			fmt.Fprintf(stdout, "%s  %-18s by %s%s %s, %s: %s (%s)\n", s.ID, s.Client, esc(s.By), esc(owner), s.Time.Format("2006-01-02"), until, esc(s.Reason), esc(status))
 		}
 		if n == 0 {
 			fmt.Fprintln(stdout, "no device is suspended")

@@ -29,15 +29,21 @@ func logDir(cfgPath string) (*config.Config, string, error) {
 }
 
 // auditLogUse writes a use of the query log to the audit trail: the state
-// store's when there is one, else the log folder's own.
-func auditLogUse(cfg *config.Config, dir, action, what string) {
+// store's when there is one, else the log folder's own. A use that cannot
+// be audited does not happen: the caller stops on the error.
+func auditLogUse(cfg *config.Config, dir, action, what string) error {
 	open := func() (*state.Store, error) { return state.Open(dir, nil) }
 	if cfg.State.Dir != "" {
 		open = func() (*state.Store, error) { return state.OpenConfig(cfg, nil) }
 	}
-	if st, err := open(); err == nil {
-		st.Audit(state.AuditEvent{Who: osUser(), Action: action, What: what})
+	st, err := open()
+	if err == nil {
+		err = st.Audit(state.AuditEvent{Who: osUser(), Action: action, What: what})
 	}
+	if err != nil {
+		return fmt.Errorf("the audit trail cannot be written: %w", err)
+	}
+	return nil
 }
 
 const logsUsage = `usage: civicdns logs [-config FILE] [-client IP|CIDR] [-name N] [-department D] [-action A] [-category C]
@@ -106,7 +112,10 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "civicdns logs hold: %v\n", err)
 			return 1
 		}
-		auditLogUse(cfg, dir, "log-hold", fmt.Sprintf("hold %s on client %s name %q: %s", h.ID, h.Client, h.Name, h.Reason))
+		if err := auditLogUse(cfg, dir, "log-hold", fmt.Sprintf("hold %s on client %s name %q: %s", h.ID, h.Client, h.Name, h.Reason)); err != nil {
+			fmt.Fprintf(stderr, "civicdns logs hold: hold %s is placed, but %v\n", h.ID, err)
+			return 1
+		}
 		fmt.Fprintf(stdout, "placed hold %s: the records of %s%s are kept past retention until `civicdns logs release %s`\n", h.ID, h.Client, nameOf(h.Name), h.ID)
 		return 0
 	case "release":
@@ -118,7 +127,10 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "civicdns logs release: %v\n", err)
 			return 1
 		}
-		auditLogUse(cfg, dir, "log-release", "hold "+fl.Arg(0))
+		if err := auditLogUse(cfg, dir, "log-release", "hold "+fl.Arg(0)); err != nil {
+			fmt.Fprintf(stderr, "civicdns logs release: %s is released, but %v\n", fl.Arg(0), err)
+			return 1
+		}
 		fmt.Fprintf(stdout, "released %s\n", fl.Arg(0))
 		return 0
 	case "holds":
@@ -132,7 +144,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			if h.Released {
 				status = "released by " + h.ReleasedBy + " " + h.ReleasedAt.Format("2006-01-02")
 			}
-			fmt.Fprintf(stdout, "%s  %s%s  placed by %s %s: %s (%s)\n", h.ID, h.Client, nameOf(h.Name), h.By, h.Time.Format("2006-01-02"), h.Reason, status)
+			fmt.Fprintf(stdout, "%s  %s%s  placed by %s %s: %s (%s)\n", h.ID, h.Client, esc(nameOf(h.Name)), esc(h.By), h.Time.Format("2006-01-02"), esc(h.Reason), esc(status))
 		}
 		if len(list) == 0 {
 			fmt.Fprintln(stdout, "no legal holds")
@@ -148,7 +160,10 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
 		return 2
 	}
-	auditLogUse(cfg, dir, "log-search", strings.Join(args, " "))
+	if err := auditLogUse(cfg, dir, "log-search", strings.Join(args, " ")); err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: nothing searched: %v\n", err)
+		return 1
+	}
 	n := 0
 	err = search(cfg, dir, f, *limit, func(e *querylog.Entry) bool {
 		if *asJSON {
@@ -243,7 +258,10 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
 		return 1
 	}
-	auditLogUse(cfg, dir, "log-report", strings.Join(args, " "))
+	if err := auditLogUse(cfg, dir, "log-report", strings.Join(args, " ")); err != nil {
+		fmt.Fprintf(stderr, "civicdns report: nothing read: %v\n", err)
+		return 1
+	}
 	reports := map[string]*deptReport{}
 	f := querylog.Filter{Department: *dept, From: time.Now().Add(-*since)}
 	err = search(cfg, dir, f, 0, func(e *querylog.Entry) bool {

@@ -23,6 +23,7 @@ func TestQueryLogEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
 		"[log]\ndir = \"querylog\"\ninstance = \"dns1\"\nretention_days = 60\nblocked_retention_days = 365\n"+
+		"[policy]\nmax_exemption = \"36500d\"\n"+
 		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n"+
 		"[[exemption]]\ndepartment = \"Police\"\ndomains = [\"betfair.com\"]\napproved_by = \"Chief\"\nreason = \"Fraud unit\"\nexpires = 2099-01-01\n")
 	d := startDaemon(t, cfg)

@@ -60,3 +60,35 @@ func TestDamagedStateStopsServeUntilRepaired(t *testing.T) {
 		t.Fatalf("serve after the repair: %v", err)
 	}
 }
+
+// A request whose fields hold newlines and ESC sequences is printed with
+// them escaped by `exemptions list` and `audit`: no forged line, no
+// terminal control.
+func TestTypedFieldsCannotForgeOutput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"127.0.0.1:9\"]\n[state]\ndir = \""+stateDir+"\"\n")
+	store, err := state.Open(stateDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := "ok\n2026-12-02T09:15:00Z  approve          Chief of Police                from shell           all clear\x1b[2J\x1b[31m\u202e"
+	if _, err := store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Name: "www.casino.example", Category: "gambling",
+		Matched: "casino.example", Requester: forged, Email: "pat@city.example", Reason: forged}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"exemptions", "-config", cfg, "list"}, {"audit", "-config", cfg}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errb.String())
+		}
+		text := out.String()
+		if strings.ContainsAny(text, "\x1b\u202e") || strings.Contains(text, "\n2026-12-02T09:15:00Z  approve") {
+			t.Errorf("%v printed a forged line or a control character:\n%q", args, text)
+		}
+		if !strings.Contains(text, `ok\n2026-12-02T09:15:00Z`) || !strings.Contains(text, `\x1b[2J`) {
+			t.Errorf("%v does not show the escaped field:\n%s", args, text)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/safetext"
 	"github.com/civicdns/civicdns/state"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
@@ -30,6 +31,10 @@ func openStore(cfgPath string) (*config.Config, *state.Store, error) {
 	st, err := state.OpenConfig(cfg, nil)
 	return cfg, st, err
 }
+
+// esc shows a field a person typed with its control characters escaped,
+// so that it cannot forge a line or rewrite the terminal.
+func esc(s string) string { return safetext.Escape(s) }
 
 // osUser names who runs a command, for the audit trail.
 func osUser() string {
@@ -174,7 +179,7 @@ func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
 			dept = "citywide"
 		}
 		fmt.Fprintf(stdout, "  %s  %-8s %s  %s (%s) for %s, department %s, by %s <%s>: %s\n",
-			q.ID, q.Status, q.Time.Format("2006-01-02 15:04"), q.Name, q.Category, q.Client, dept, q.Requester, q.Email, q.Reason)
+			q.ID, q.Status, q.Time.Format("2006-01-02 15:04"), esc(q.Name), q.Category, q.Client, esc(dept), esc(q.Requester), esc(q.Email), esc(q.Reason))
 	}
 	if n == 0 {
 		fmt.Fprintln(stdout, "  none pending")
@@ -202,7 +207,7 @@ func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
 		if lifts == "" {
 			lifts = strings.Join(g.Domains, ", ")
 		}
-		fmt.Fprintf(stdout, "  %s  %s for %s until %s, approved by %s (%s; ref %s), %s\n", g.ID, lifts, who, g.Expires, g.ApprovedBy, g.Reason, orDash(g.Reference), status)
+		fmt.Fprintf(stdout, "  %s  %s for %s until %s, approved by %s (%s; ref %s), %s\n", g.ID, esc(lifts), esc(who), g.Expires, esc(g.ApprovedBy), esc(g.Reason), esc(orDash(g.Reference)), esc(status))
 	}
 	if n == 0 {
 		fmt.Fprintln(stdout, "  none active")
@@ -316,7 +321,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 		if where == "" {
 			where = "shell"
 		}
-		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", ev.Time.Format(time.RFC3339), ev.Action, ev.Who, where, ev.What)
+		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", ev.Time.Format(time.RFC3339), esc(ev.Action), esc(ev.Who), esc(where), esc(ev.What))
 	}
 	return 0
 }
