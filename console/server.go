@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -12,12 +11,10 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
-	"github.com/civicdns/civicdns/internal/ratelimit"
 	"github.com/civicdns/civicdns/internal/webhdr"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/state"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Options are what the console is made from.
@@ -38,12 +35,9 @@ type Server struct {
 	now      func() time.Time
 	onChange func()
 	sessions *sessions
-	byIP     *ratelimit.Limiter
-	byName   *ratelimit.Limiter
+	attempts *attempts // failed sign-ins per address: the backoff
+	dummies  *dummies  // hashes an unknown name is compared against
 	mux      *http.ServeMux
-	// dummyHash is compared against when the name is unknown, so that a
-	// wrong name costs the same time as a wrong password.
-	dummyHash []byte
 }
 
 // New makes the console.
@@ -60,13 +54,11 @@ func New(opts Options) *Server {
 	s := &Server{
 		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now, onChange: opts.OnChange,
 		sessions: &sessions{m: map[string]*session{}, now: opts.Now},
-		// Sign-in attempts: 5 at once from one address, then one a minute;
-		// 10 at once for one name, then one every two minutes.
-		byIP:   &ratelimit.Limiter{Rate: 1.0 / 60, Burst: 5, Now: opts.Now},
-		byName: &ratelimit.Limiter{Rate: 1.0 / 120, Burst: 10, Now: opts.Now},
-		mux:    http.NewServeMux(),
+		attempts: &attempts{m: map[string]*tries{}, now: opts.Now},
+		dummies:  &dummies{m: map[int][]byte{}},
+		mux:      http.NewServeMux(),
 	}
-	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), bcrypt.DefaultCost)
+	s.dummies.prepare(s.state.Snapshot().Config.Director)
 	m := s.mux
 	m.HandleFunc("GET /signin", s.signinPage)
 	m.HandleFunc("POST /signin", s.signin)
@@ -91,6 +83,11 @@ func New(opts Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	webhdr.Set(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	// The console's own pages send their origin with their forms (with
+	// no-referrer a browser sends "Origin: null"), so that a form posted
+	// from another site can be told apart (sameOrigin); other sites still
+	// get no referrer.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	s.mux.ServeHTTP(w, r)
 }
@@ -122,66 +119,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// director finds a [[director]] by name (compared without case and spaces).
-func (s *Server) director(name string) (config.Director, string, bool) {
-	snap := s.state.Snapshot()
-	for _, d := range snap.Config.Director {
-		if strings.EqualFold(strings.TrimSpace(d.Name), strings.TrimSpace(name)) {
-			dept := d.Department
-			if pd := snap.Policy.DepartmentNamed(d.Department); pd != nil {
-				dept = pd.Name
-			}
-			return d, dept, true
-		}
-	}
-	return config.Director{}, "", false
-}
-
-func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
-	if _, sess := s.sessions.get(r); sess != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	s.renderSignin(w, http.StatusOK, "", "")
-}
-
-func (s *Server) renderSignin(w http.ResponseWriter, status int, name, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	pages.ExecuteTemplate(w, "signin", map[string]string{"Name": name, "Error": msg})
-}
-
-func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
-	from := clientOf(r)
-	name, password := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
-	if !s.byIP.Allow(from) || !s.byName.Allow(strings.ToLower(name)) {
-		s.store.Audit(state.AuditEvent{Who: name, From: from, Action: "sign-in-refused", What: "too many attempts"})
-		s.renderSignin(w, http.StatusTooManyRequests, name, "Too many sign-in attempts. Wait a few minutes.")
-		return
-	}
-	d, dept, ok := s.director(name)
-	hash := s.dummyHash
-	if ok {
-		hash = []byte(d.PasswordHash)
-	}
-	// bcrypt compares in constant time; an unknown name costs a comparison too.
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
-		s.store.Audit(state.AuditEvent{Who: name, From: from, Action: "sign-in-failed"})
-		s.renderSignin(w, http.StatusUnauthorized, name, "The name or the password is wrong.")
-		return
-	}
-	token, _ := s.sessions.create(d.Name, dept)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife / time.Second)})
-	s.store.Audit(state.AuditEvent{Who: d.Name, From: from, Action: "sign-in", What: "department " + dept})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
 // signedIn wraps a handler that needs a director; POSTs also need the
 // session's CSRF token (a form field, or the X-CSRF-Token header for the API).
 func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, sess := s.sessions.get(r)
+		if sess != nil && !s.stillGranted(sess) {
+			// The director's entry changed (password, department, removed)
+			// since the sign-in: the session ends.
+			s.sessions.drop(sess.token)
+			sess = nil
+		}
 		if sess == nil {
 			if isAPI(r) {
 				s.fail(w, r, http.StatusUnauthorized, "sign in first")
@@ -191,6 +139,10 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *session)) 
 			return
 		}
 		if r.Method == http.MethodPost {
+			if !sameOrigin(r) {
+				s.fail(w, r, http.StatusForbidden, "The form did not come from this console: open the console's own page.")
+				return
+			}
 			t := r.Header.Get("X-CSRF-Token")
 			if !isAPI(r) {
 				t = r.PostFormValue("csrf")
@@ -202,13 +154,6 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *session)) 
 		}
 		h(w, r, sess)
 	}
-}
-
-func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.sessions.drop(sess.token)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	s.store.Audit(state.AuditEvent{Who: sess.director, From: clientOf(r), Action: "sign-out"})
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
 // The department's view of the workflow: nothing of another department's.
@@ -289,7 +234,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf,
 		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
-		"Done": r.URL.Query().Get("done"), "ReadOnly": s.readOnly(),
+		"Done": doneMessage(r.URL.Query().Get("done")), "ReadOnly": s.readOnly(),
 	})
 }
 
@@ -348,6 +293,24 @@ func (s *Server) decided(w http.ResponseWriter, r *http.Request, status int, v a
 	http.Redirect(w, r, "/?done="+url.QueryEscape(done), http.StatusSeeOther)
 }
 
+// doneMessage is what the dashboard says after a decision, chosen by the
+// code in ?done=: nothing from the address is echoed into the page.
+func doneMessage(code string) string {
+	switch code {
+	case "approved":
+		return "The request was approved: the exemption is live."
+	case "denied":
+		return "The request was denied."
+	case "revoked":
+		return "The exemption was revoked."
+	case "suspended":
+		return "The device's access is suspended."
+	case "restored":
+		return "The device's access is restored."
+	}
+	return ""
+}
+
 // readOnlyMessage is what a director hears while the shared state database
 // is away ([state] postgres): the console shows what it last knew.
 const readOnlyMessage = "The console is read-only: the shared state database cannot be reached. What you see is the state last known; decisions can be made again when it returns. Requests from the block page are kept and will arrive then."
@@ -360,9 +323,11 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, http.StatusNotFound, "No such request or exemption in your department.")
 	case state.IsOffline(err):
 		s.fail(w, r, http.StatusServiceUnavailable, readOnlyMessage)
+	case errors.As(err, new(*state.InputError)):
+		s.fail(w, r, http.StatusBadRequest, err.Error())
 	default:
 		s.log.Error("console: state store", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "The decision could not be stored.")
+		s.fail(w, r, http.StatusInternalServerError, "The decision could not be written to the state store and its audit trail, so it was not made. Tell the network admins.")
 	}
 }
 
@@ -404,16 +369,18 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 		return
 	}
 	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: clientOf(r), ForClient: in.Scope == "client",
-		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference)})
+		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference),
+		MaxDays: s.state.Snapshot().Config.Policy.MaxExemptionDays()})
 	if err != nil {
-		if errors.Is(err, state.ErrNotPending) || errors.Is(err, state.ErrNotFound) || state.IsOffline(err) {
+		var we *state.WriteError
+		if errors.Is(err, state.ErrNotPending) || errors.Is(err, state.ErrNotFound) || state.IsOffline(err) || errors.As(err, &we) {
 			s.storeError(w, r, err)
 		} else {
 			s.fail(w, r, http.StatusBadRequest, err.Error())
 		}
 		return
 	}
-	s.decided(w, r, http.StatusCreated, g, fmt.Sprintf("Request %s approved: exemption %s until %s.", q.ID, g.ID, g.Expires))
+	s.decided(w, r, http.StatusCreated, g, "approved")
 }
 
 func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -425,7 +392,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.storeError(w, r, err)
 		return
 	}
-	s.decided(w, r, http.StatusOK, map[string]string{"id": q.ID, "status": state.Denied}, "Request "+q.ID+" denied.")
+	s.decided(w, r, http.StatusOK, map[string]string{"id": q.ID, "status": state.Denied}, "denied")
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -443,7 +410,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.storeError(w, r, err)
 		return
 	}
-	s.decided(w, r, http.StatusOK, map[string]string{"id": id, "status": "revoked"}, "Exemption "+id+" revoked.")
+	s.decided(w, r, http.StatusOK, map[string]string{"id": id, "status": "revoked"}, "revoked")
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -16,6 +16,7 @@ type session struct {
 	department string
 	csrf       string
 	expires    time.Time
+	entry      string // the director's entry at sign-in (entryOf)
 }
 
 // sessions are kept in memory: a restart signs everyone out.
@@ -37,7 +38,7 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (ss *sessions) create(director, department string) (string, *session) {
+func (ss *sessions) create(director, department, entry string) (string, *session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.now()
@@ -49,7 +50,7 @@ func (ss *sessions) create(director, department string) (string, *session) {
 		}
 	}
 	token := randomToken()
-	s := &session{token: token, director: director, department: department, csrf: randomToken(), expires: now.Add(sessionLife)}
+	s := &session{token: token, director: director, department: department, csrf: randomToken(), expires: now.Add(sessionLife), entry: entry}
 	ss.m[token] = s
 	return token, s
 }

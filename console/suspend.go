@@ -102,7 +102,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.decided(w, r, http.StatusCreated, sus, "Access of "+sus.Client.String()+" suspended ("+sus.ID+").")
+	s.decided(w, r, http.StatusCreated, sus, "suspended")
 }
 
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -120,7 +120,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.storeError(w, r, err)
 		return
 	}
-	s.decided(w, r, http.StatusOK, map[string]string{"id": id, "status": "restored"}, "Access restored ("+id+").")
+	s.decided(w, r, http.StatusOK, map[string]string{"id": id, "status": "restored"}, "restored")
 }
 
 func (s *Server) apiSuspensions(w http.ResponseWriter, r *http.Request, sess *session) {

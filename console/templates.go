@@ -3,9 +3,13 @@ package console
 import (
 	"html/template"
 	"time"
+
+	"github.com/civicdns/civicdns/internal/safetext"
 )
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	// typed shows a field a person typed with its control characters escaped.
+	"typed": safetext.Escape,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -60,16 +64,16 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <main><section><h2>{{.Title}}</h2><p>{{.Message}}</p><p><a href="/">Back to the console</a></p></section></main></body></html>{{end}}
 
 {{define "dashboard"}}{{template "head" (print "Exemptions — " .Department)}}
-<header><h1>Exemptions for {{.Department}}</h1>
-<form class="inline" method="post" action="/signout"><span>{{.Director}}</span> <input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form></header>
+<header><h1>Exemptions for {{typed .Department}}</h1>
+<form class="inline" method="post" action="/signout"><span>{{typed .Director}}</span> <input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form></header>
 <main>
 {{if .ReadOnly}}<div class="readonly" role="alert">{{.ReadOnly}}</div>{{end}}
 {{if .Done}}<div class="done" role="status">{{.Done}}</div>{{end}}
 <section aria-labelledby="pending"><h2 id="pending">Requests waiting for you ({{len .Pending}})</h2>
 {{if not .Pending}}<p class="muted">No request is waiting.</p>{{end}}
 {{range .Pending}}
-<fieldset><legend><strong class="name">{{.Name}}</strong> ({{.Category}}) — {{.ID}}</legend>
-<p>From <strong>{{.Requester}}</strong> &lt;{{.Email}}&gt;, device {{.Client}}, {{when .Time}}.<br>Reason: {{.Reason}}</p>
+<fieldset><legend><strong class="name">{{typed .Name}}</strong> ({{.Category}}) — {{.ID}}</legend>
+<p>From <strong>{{typed .Requester}}</strong> &lt;{{typed .Email}}&gt;, device {{.Client}}, {{when .Time}}.<br>Reason: {{typed .Reason}}</p>
 <form method="post" action="/requests/{{.ID}}/approve">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">
 <label for="exp-{{.ID}}">Expires</label><input type="date" id="exp-{{.ID}}" name="expires" value="{{$.Expires}}" min="{{$.Today}}" required>
@@ -89,19 +93,19 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 {{if not .Grants}}<p class="muted">None yet.</p>{{else}}
 <table><thead><tr><th>ID</th><th>Lifts</th><th>For</th><th>Until</th><th>Approved by</th><th>Reason</th><th>Status</th><th></th></tr></thead><tbody>
 {{range .Grants}}<tr><td>{{.ID}}</td><td class="name">{{if .Category}}all of {{.Category}}{{else}}{{range .Domains}}{{.}} {{end}}{{end}}</td>
-<td>{{if .Department}}department{{else}}{{range .Clients}}{{.}} {{end}}{{end}}</td><td class="date">{{.Expires}}</td><td>{{.ApprovedBy}}</td><td>{{.Reason}}{{if .Reference}} ({{.Reference}}){{end}}</td><td>{{.Status}}</td>
+<td>{{if .Department}}department{{else}}{{range .Clients}}{{.}} {{end}}{{end}}</td><td class="date">{{.Expires}}</td><td>{{typed .ApprovedBy}}</td><td>{{typed .Reason}}{{if .Reference}} ({{typed .Reference}}){{end}}</td><td>{{.Status}}</td>
 <td>{{if eq .Status "active"}}<form class="inline" method="post" action="/exemptions/{{.ID}}/revoke"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button class="revoke" type="submit">Revoke</button></form>{{end}}</td></tr>
 {{end}}</tbody></table>{{end}}</section>
 
 {{if .Config}}<section aria-labelledby="cfg"><h2 id="cfg">Exemptions in the configuration file</h2>
 <p class="muted">Written in civicdns.toml by the network admins; changed there.</p>
 <table><thead><tr><th>ID</th><th>Lifts</th><th>Until</th><th>Approved by</th><th>Reason</th><th>Where</th></tr></thead><tbody>
-{{range .Config}}<tr><td>{{.ID}}</td><td class="name">{{.Lifts}}</td><td>{{.ExpiresOn}}</td><td>{{.ApprovedBy}}</td><td>{{.Reason}}</td><td>{{.Source}}</td></tr>{{end}}
+{{range .Config}}<tr><td>{{.ID}}</td><td class="name">{{.Lifts}}</td><td>{{.ExpiresOn}}</td><td>{{typed .ApprovedBy}}</td><td>{{typed .Reason}}</td><td>{{.Source}}</td></tr>{{end}}
 </tbody></table></section>{{end}}
 
 <section aria-labelledby="susp"><h2 id="susp">Suspended devices</h2>
-{{range .Suspended}}<p>{{.ID}}: <span class="name">{{.Client}}</span> by {{.By}} on {{when .Time}}{{if not .Until.IsZero}}, through {{.Until}}{{end}}: {{.Reason}}
-{{if .Restored}} — restored by {{.RestoredBy}}{{else}}<form class="inline" method="post" action="/suspensions/{{.ID}}/restore"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Restore</button></form>{{end}}</p>
+{{range .Suspended}}<p>{{.ID}}: <span class="name">{{.Client}}</span> by {{typed .By}} on {{when .Time}}{{if not .Until.IsZero}}, through {{.Until}}{{end}}: {{typed .Reason}}
+{{if .Restored}} — restored by {{typed .RestoredBy}}{{else}}<form class="inline" method="post" action="/suspensions/{{.ID}}/restore"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Restore</button></form>{{end}}</p>
 {{else}}<p class="muted">No device of the department is suspended.</p>{{end}}
 <form method="post" action="/suspensions"><input type="hidden" name="csrf" value="{{.CSRF}}">
 <label for="sus-client">Device (IP)</label><input type="text" id="sus-client" name="client" required>
@@ -113,7 +117,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <section aria-labelledby="decided"><h2 id="decided">Recent decisions</h2>
 {{if not .Decided}}<p class="muted">None yet.</p>{{else}}
 <table><thead><tr><th>Request</th><th>Site</th><th>Requester</th><th>Status</th><th>By</th><th>When</th></tr></thead><tbody>
-{{range .Decided}}<tr><td>{{.ID}}</td><td class="name">{{.Name}}</td><td>{{.Requester}}</td><td>{{.Status}}</td><td>{{.DecidedBy}}</td><td>{{when .DecidedAt}}</td></tr>{{end}}
+{{range .Decided}}<tr><td>{{.ID}}</td><td class="name">{{typed .Name}}</td><td>{{typed .Requester}}</td><td>{{.Status}}</td><td>{{typed .DecidedBy}}</td><td>{{when .DecidedAt}}</td></tr>{{end}}
 </tbody></table>{{end}}</section>
 </main></body></html>{{end}}
 `))

@@ -125,9 +125,10 @@ func New(opts Options) (*Daemon, error) {
 		}
 	}
 
+	registerDegraded(opts.Registry, d)
 	// The start order; Shutdown goes backwards.
 	if cfg.Metrics.Listen != "" {
-		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining), log)
+		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining, d.Degraded), log)
 		d.components = append(d.components, d.Metrics)
 	}
 	if err := d.addWorkflow(cfg, opts); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/querylog"
 	"github.com/miekg/dns"
 )
 
@@ -158,5 +159,47 @@ func TestHealthzAnswers503WhileDNSDrains(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the metrics server still answers after shutdown")
+	}
+}
+
+// On a full disk the query log drops (and counts) records while DNS is
+// answered; /healthz says the query log is degraded and the metric is 1.
+func TestHealthzSaysDegradedOnAFullDisk(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.7", 60))
+	logDir := t.TempDir()
+	today := time.Now().Format("2006-01-02")
+	if err := os.Symlink("/dev/full", querylog.DayFile(logDir, today)); err != nil {
+		t.Fatal(err)
+	}
+	d := newTestDaemon(t, "[upstream]\nservers = [\""+up.Addr+"\"]\n[log]\ndir = \""+logDir+"\"\n[policy]\ntimezone = \"Local\"\n")
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	base := "http://" + d.Metrics.Addr().String()
+	dnsAddr := d.DNS.Addrs()[0].String()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if r := dnstest.Exchange(t, "udp", dnsAddr, dnstest.Query("full.example", dns.TypeA)); dnstest.FirstA(r) != "192.0.2.7" {
+			t.Fatalf("DNS on a full disk: %v", r)
+		}
+		if _, body := get(t, base+"/healthz"); strings.HasPrefix(body, "degraded\n") {
+			if !strings.Contains(body, "query log: ") || !strings.Contains(body, "no space left") {
+				t.Errorf("/healthz: %q", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz never said degraded")
+		}
+		time.Sleep(50 * time.Millisecond) // polling the condition: the writer flushes once a second
+	}
+	if _, body := get(t, base+"/metrics"); !strings.Contains(body, `civicdns_degraded{part="query log"} 1`) || !strings.Contains(body, `civicdns_degraded{part="state store"} 0`) {
+		t.Errorf("the metric does not say it")
 	}
 }

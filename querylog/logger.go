@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/civicdns/civicdns/internal/health"
 	"github.com/civicdns/civicdns/query"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -46,6 +47,7 @@ type Logger struct {
 	wake        chan struct{}
 	dropped     atomic.Uint64
 	lastDropLog atomic.Int64
+	health      *health.Tracker // whether the sink takes writes; logs a failing one once a minute
 }
 
 // Batch capacities: the records a burst can leave before the writer has
@@ -72,7 +74,8 @@ func NewLogger(sink Sink, log *slog.Logger, m *metrics) *Logger {
 	newBatch := func() *Batch {
 		return &Batch{slots: make([]slot, 0, batchRecords), names: make([]byte, 0, batchNames)}
 	}
-	return &Logger{sink: sink, log: log, metrics: m, cur: newBatch(), spare: newBatch(), wake: make(chan struct{}, 1), interval: swapEvery}
+	return &Logger{sink: sink, log: log, metrics: m, cur: newBatch(), spare: newBatch(), wake: make(chan struct{}, 1), interval: swapEvery,
+		health: health.New("query log", log, nil)}
 }
 
 // Record copies r into the current batch. It never blocks on the writer and
@@ -132,6 +135,9 @@ func (l *Logger) drop(n int) {
 	}
 }
 
+// Health is why the query log cannot write now, or nil.
+func (l *Logger) Health() error { return l.health.Err() }
+
 // Dropped counts the records lost so far.
 func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
 
@@ -154,9 +160,7 @@ func (l *Logger) Run(ctx context.Context) {
 		}
 		l.writeOut()
 		if time.Since(lastFlush) >= flushEvery {
-			if err := l.sink.Flush(); err != nil {
-				l.log.Error("query log: flushing", "err", err)
-			}
+			l.flush()
 			lastFlush = time.Now()
 		}
 	}
@@ -165,7 +169,19 @@ func (l *Logger) Run(ctx context.Context) {
 // Flush writes everything recorded so far and flushes the sink (tests, shutdown).
 func (l *Logger) Flush() error {
 	l.writeOut()
-	return l.sink.Flush()
+	return l.flush()
+}
+
+// flush flushes the sink. A write may only fill a buffer; a flush reaches
+// the file. So the log is well again only when a flush succeeds.
+func (l *Logger) flush() error {
+	err := l.sink.Flush()
+	if err != nil {
+		l.health.Fail(err, 0)
+	} else {
+		l.health.OK()
+	}
+	return err
 }
 
 func (l *Logger) writeOut() {
@@ -180,8 +196,9 @@ func (l *Logger) writeOut() {
 	}
 	start := time.Now()
 	if err := l.sink.Write(b); err != nil {
-		l.drop(len(b.slots))
-		l.log.Error("query log: writing", "err", err)
+		l.dropped.Add(uint64(len(b.slots)))
+		l.metrics.records.WithLabelValues("dropped").Add(float64(len(b.slots)))
+		l.health.Fail(err, len(b.slots))
 	} else {
 		l.metrics.records.WithLabelValues("written").Add(float64(len(b.slots)))
 	}

@@ -1,9 +1,11 @@
 package querylog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -449,4 +451,36 @@ func BenchmarkWriteBatch(b *testing.B) {
 		lg.writeOut()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+// On a full disk (the day file is /dev/full: every write fails with
+// ENOSPC) records are dropped and counted, the log says so once, not once
+// a write, and Health reports it.
+func TestAFullDiskIsLoggedOnceAndReported(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files, err := NewFiles(dir, "dns1", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/full", DayFile(dir, day0.Format("2006-01-02"))); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	lg := NewLogger(files, slog.New(slog.NewTextHandler(&out, nil)), NewMetrics(prometheus.NewRegistry(), func() int { return 0 }, dir))
+	for i := range 200 {
+		for j := range 50 {
+			lg.Record(record(i*50+j, day0))
+		}
+		lg.Flush()
+	}
+	if lg.Health() == nil || !strings.Contains(lg.Health().Error(), "no space left") {
+		t.Fatalf("Health: %v", lg.Health())
+	}
+	if lg.Dropped() == 0 {
+		t.Error("nothing counted as dropped")
+	}
+	if n := strings.Count(out.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d error lines for 200 failed writes, want 1:\n%s", n, out.String())
+	}
 }

@@ -1,0 +1,199 @@
+package console
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/state"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// reload applies the fixture's configuration with old replaced by new
+// (old "": new added at the end).
+func (f *fixture) reload(t *testing.T, old, new string) {
+	t.Helper()
+	switch {
+	case old == "":
+		f.text += new
+	case !strings.Contains(f.text, old):
+		t.Fatalf("the configuration has no %q", old)
+	default:
+		f.text = strings.Replace(f.text, old, new, 1)
+	}
+	cfg, err := config.Parse("civicdns.toml", []byte(f.text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Load(cfg, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.state.Apply(cfg, pol); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A session ends when the director's entry changes: a new password hash,
+// another department, the director removed.
+func TestSessionsEndWhenTheDirectorsEntryChanges(t *testing.T) {
+	t.Parallel()
+	for _, change := range []string{"password", "department", "removed"} {
+		t.Run(change, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, false)
+			chief, _ := f.client(t, "Chief of Police", "correct horse battery")
+			if code, _ := do(t, chief, "GET", f.srv.URL+"/api/v1/session", nil, nil); code != http.StatusOK {
+				t.Fatalf("signed in: %d", code)
+			}
+			switch change {
+			case "password":
+				start := strings.Index(f.text, `department = "police"`)
+				i := strings.Index(f.text[start:], `password_hash = "`) + start + len(`password_hash = "`)
+				j := strings.IndexByte(f.text[i:], '"') + i
+				f.reload(t, f.text[i:j], hash(t, "a new passphrase"))
+			case "department":
+				f.reload(t, `department = "police"`, `department = "Parks"`)
+			case "removed":
+				f.reload(t, `name = "Chief of Police"`, `name = "Deputy Chief"`)
+			}
+			if code, _ := do(t, chief, "GET", f.srv.URL+"/api/v1/session", nil, nil); code != http.StatusUnauthorized {
+				t.Errorf("after the %s changed: %d, want 401", change, code)
+			}
+		})
+	}
+}
+
+// Names are compared after Unicode case folding; a name in compatibility
+// forms (ſ for s) is refused, never taken for the one it resembles.
+func TestSignInNamesAreCaseFoldedAndCompatibilityFormsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	post := func(name, origin string) int {
+		req := httptest.NewRequest("POST", "/signin", strings.NewReader(url.Values{"name": {name}, "password": {"green fields forever"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		rec := httptest.NewRecorder()
+		f.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post("PARKS DIRECTOR", ""); code != http.StatusSeeOther {
+		t.Errorf("the name in capitals: %d", code)
+	}
+	if code := post("Parkſ Director", ""); code != http.StatusUnauthorized {
+		t.Errorf("the name with ſ: %d, want 401", code)
+	}
+	if code := post("ＰＡＲＫＳ Director", ""); code != http.StatusUnauthorized {
+		t.Errorf("the name in full-width letters: %d, want 401", code)
+	}
+	// Login CSRF: a sign-in posted from another site is refused.
+	if code := post("Parks Director", "https://evil.example"); code != http.StatusForbidden {
+		t.Errorf("a sign-in from another origin: %d, want 403", code)
+	}
+	if code := post("Parks Director", "http://example.com"); code != http.StatusSeeOther {
+		t.Errorf("a sign-in from the console's own origin: %d", code) // httptest's Host is example.com
+	}
+}
+
+// What a refused sign-in writes to the audit trail is bounded: a 64 KB
+// name is cut to 64 characters.
+func TestARefusedSignInWritesABoundedName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	huge := strings.Repeat("x", 64<<10-100)
+	resp, err := http.PostForm(f.srv.URL+"/signin", url.Values{"name": {huge}, "password": {"guess"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ev, _ := f.store.AuditSince(time.Time{})
+	var last *state.AuditEvent
+	for i := range ev {
+		if ev[i].Action == "sign-in-failed" {
+			last = &ev[i]
+		}
+	}
+	if last == nil || len(last.Who) > 100 || !strings.Contains(last.Who, "65436 bytes") {
+		t.Fatalf("audited %+v", last)
+	}
+}
+
+// An unknown name is compared with a hash of the highest configured cost,
+// so it costs what a known name costs; the configuration rejects hashes
+// below cost 10.
+func TestUnknownNamesCostWhatKnownOnesCost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	h12, _ := bcrypt.GenerateFromPassword([]byte("x"), 12)
+	f.reload(t, "", `
+[[director]]
+name = "Mayor"
+department = "Parks"
+password_hash = "`+string(h12)+`"
+`)
+	con := f.srv.Config.Handler.(*Server)
+	if c, _ := bcrypt.Cost(con.dummies.get(topCost(f.state.Snapshot().Config.Director))); c != 12 {
+		t.Errorf("the unknown name's hash has cost %d, want 12", c)
+	}
+	h4, _ := bcrypt.GenerateFromPassword([]byte("x"), 4)
+	_, err := config.Parse("civicdns.toml", []byte(strings.Replace(f.text, string(h12), string(h4), 1)))
+	if err == nil || !strings.Contains(err.Error(), "bcrypt cost 4, below 10") {
+		t.Errorf("a cost-4 hash: %v", err)
+	}
+}
+
+// ?done= shows only the fixed message of a known code: arbitrary text in
+// the address is never put into the page.
+func TestDoneShowsOnlyFixedMessages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, _ := f.client(t, "Chief of Police", "correct horse battery")
+	_, page := do(t, chief, "GET", f.srv.URL+"/?done="+url.QueryEscape("Your session expired: sign in at https://evil.example"), nil, nil)
+	if strings.Contains(page, "evil.example") || strings.Contains(page, `class="done"`) {
+		t.Error("arbitrary ?done= text is shown")
+	}
+	_, page = do(t, chief, "GET", f.srv.URL+"/?done=approved", nil, nil)
+	if !strings.Contains(page, "The request was approved") {
+		t.Error("the approved message is not shown")
+	}
+}
+
+// An action whose audit event cannot be written does not happen: the
+// sign-in is refused with a message, the store reports itself unhealthy,
+// and both recover when the trail can be written again.
+func TestAnActionThatCannotBeAuditedIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	trail := filepath.Join(f.store.Dir(), state.AuditFile)
+	os.Remove(trail)
+	if err := os.Mkdir(trail, 0o700); err != nil { // a directory where the file must be: every write fails
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(f.srv.URL+"/signin", url.Values{"name": {"Chief of Police"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "audit trail") {
+		t.Fatalf("sign-in without an audit trail: %d %s", resp.StatusCode, body)
+	}
+	if f.store.Health() == nil {
+		t.Error("the store does not say it cannot write")
+	}
+	os.Remove(trail)
+	f.client(t, "Chief of Police", "correct horse battery")
+	if err := f.store.Health(); err != nil {
+		t.Errorf("still unhealthy after the trail came back: %v", err)
+	}
+}
