@@ -52,6 +52,7 @@ func Bits(m *dnswire.Query) uint8 {
 // resolved one): packed with compression, without its OPT, and then read
 // exactly as an upstream's bytes are.
 func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Limits, now time.Time) (*Entry, error) {
+	scrub(name, r) // only the records about the name: see scrub.go
 	extra := r.Extra[:0:0]
 	for _, rr := range r.Extra {
 		if rr.Header().Rrtype != dns.TypeOPT {
@@ -63,7 +64,7 @@ func NewEntry(name string, qtype, qclass uint16, bits uint8, r *dns.Msg, lim Lim
 	if err != nil {
 		return nil, err
 	}
-	return readWire(name, qtype, qclass, bits, wire, lim, now)
+	return readWire(name, qtype, qclass, bits, wire, lim, now, true)
 }
 
 // keep lays the entry's name, answer and TTL offsets out in buf (from

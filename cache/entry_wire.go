@@ -36,7 +36,7 @@ const reshapeAbove = 512
 // reshapeAbove are unpacked and packed again (NewEntry).
 func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
 	if len(wire) <= reshapeAbove {
-		if e, err := readWire(name, qtype, qclass, bits, wire, lim, now); err != errReshape {
+		if e, err := readWire(name, qtype, qclass, bits, wire, lim, now, false); err != errReshape {
 			return e, err
 		}
 	}
@@ -49,12 +49,16 @@ func NewEntryWire(name string, qtype, qclass uint16, bits uint8, wire []byte, li
 }
 
 // readWire is NewEntryWire without the fallback: errReshape for the
-// shapes it leaves.
-func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time) (*Entry, error) {
+// shapes it leaves, and for an answer that needs scrubbing (unless
+// scrubbed: NewEntry's).
+func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Limits, now time.Time, scrubbed bool) (*Entry, error) {
 	var buf [24]dnswire.Record
 	recs, err := dnswire.Records(wire, buf[:0])
 	if err != nil {
 		return nil, err
+	}
+	if !scrubbed && !plainShape(wire, recs, name) {
+		return nil, errReshape
 	}
 	qend, _ := dnswire.QuestionEnd(wire) // Records checked it
 	if !dnswire.LowerQuestion(wire, qend) {

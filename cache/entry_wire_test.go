@@ -176,7 +176,7 @@ func TestNewEntryWireLeavesOddShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readWire("a.example.com", dns.TypeA, dns.ClassINET, 0, append([]byte(nil), wire...), wireLimits, time.Now()); !errors.Is(err, errReshape) {
+	if _, err := readWire("a.example.com", dns.TypeA, dns.ClassINET, 0, append([]byte(nil), wire...), wireLimits, time.Now(), true); !errors.Is(err, errReshape) {
 		t.Fatalf("OPT first: err %v, want errReshape", err)
 	}
 	e, err := NewEntryWire("a.example.com", dns.TypeA, dns.ClassINET, 0, wire, wireLimits, time.Now())
