@@ -4,11 +4,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -270,7 +274,7 @@ func TestHTTPSBlockPageMintsACertificateForTheName(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, true)
 	ca, pool := newCA(t)
-	m, err := NewMinter(ca, time.Now, f.page.metrics) // the TLS client checks against the real time
+	m, err := NewMinter(ca, "", time.Now, f.page.metrics) // the TLS client checks against the real time
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +302,7 @@ func TestHTTPSBlockPageMintsACertificateForTheName(t *testing.T) {
 		t.Errorf("certificate valid for %s: short-lived certificates only", life)
 	}
 	// The next handshake for the name uses the cached certificate.
-	c2, err := m.Certificate("www.pokerstars.com")
+	c2, err := m.Certificate("www.pokerstars.com", "192.0.2.1")
 	if err != nil || c2.Leaf.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
 		t.Errorf("not the cached certificate: %v", err)
 	}
@@ -313,13 +317,13 @@ func TestMintingIsRateLimited(t *testing.T) {
 	t.Parallel()
 	ca, _ := newCA(t)
 	clock := dnstest.NewClock()
-	m, err := NewMinter(ca, clock.Now, newMetrics(prometheus.NewRegistry()))
+	m, err := NewMinter(ca, "", clock.Now, newMetrics(prometheus.NewRegistry()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	refused := 0
 	for i := 0; i < mintBurst+20; i++ {
-		if _, err := m.Certificate("n" + strings.Repeat("x", i%7) + time.Duration(i).String() + ".example"); err == ErrMintLimit {
+		if _, err := m.Certificate("n"+strings.Repeat("x", i%7)+time.Duration(i).String()+".example", fmt.Sprintf("192.0.2.%d", i%20)); err == ErrMintLimit {
 			refused++
 		}
 	}
@@ -327,18 +331,81 @@ func TestMintingIsRateLimited(t *testing.T) {
 		t.Errorf("%d of %d new names refused, want 20 past the burst of %d", refused, mintBurst+20, mintBurst)
 	}
 	// Cached names are still served while minting is held back.
-	if _, err := m.Certificate("n0s.example"); err != nil {
+	if _, err := m.Certificate("n0s.example", "192.0.2.1"); err != nil {
 		t.Errorf("a cached name: %v", err)
 	}
 	clock.Advance(time.Second)
-	if _, err := m.Certificate("fresh.example"); err != nil {
+	if _, err := m.Certificate("fresh.example", "192.0.2.1"); err != nil {
 		t.Errorf("a second later: %v", err)
+	}
+}
+
+// One client cannot use up the minting limit for everyone: past its own
+// burst it is refused, and another client still gets certificates.
+func TestMintingIsLimitedPerClient(t *testing.T) {
+	t.Parallel()
+	ca, _ := newCA(t)
+	m, err := NewMinter(ca, "", dnstest.NewClock().Now, newMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for i := range clientBurst + 10 {
+		if _, err := m.Certificate(fmt.Sprintf("flood%d.example", i), "192.0.2.66"); err == ErrMintLimit {
+			refused++
+		}
+	}
+	if refused != 10 {
+		t.Errorf("the flooding client: %d refused, want 10", refused)
+	}
+	if _, err := m.Certificate("www.pokerstars.com", "192.0.2.7"); err != nil {
+		t.Errorf("another client during the flood: %v", err)
+	}
+}
+
+// Minted certificates outlive a restart: a new minter on the same folder
+// serves the certificate minted before, with the same key, minting nothing.
+func TestMintedCertificatesOutliveARestart(t *testing.T) {
+	t.Parallel()
+	ca, _ := newCA(t)
+	dir := filepath.Join(t.TempDir(), "certs")
+	first, err := NewMinter(ca, dir, time.Now, newMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := first.Certificate("www.pokerstars.com", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	second, err := NewMinter(ca, dir, time.Now, newMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := second.Certificate("www.pokerstars.com", "192.0.2.1")
+	if err != nil || c2.Leaf.SerialNumber.Cmp(c1.Leaf.SerialNumber) != 0 {
+		t.Fatalf("after a restart: %v, serial %v then %v", err, c1.Leaf.SerialNumber, c2.Leaf.SerialNumber)
+	}
+	if got := testutil.ToFloat64(second.metrics.certs.WithLabelValues("minted")); got != 0 {
+		t.Errorf("%v minted after the restart, want 0", got)
+	}
+	for _, f := range []string{"leaf.key", filepath.Base(second.disk.path("www.pokerstars.com"))} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", f, err, fi)
+		}
+	}
+	// Signed by another CA (the city made a new one): minted again.
+	other, _ := newCA(t)
+	third, _ := NewMinter(other, dir, time.Now, newMetrics(prometheus.NewRegistry()))
+	c3, err := third.Certificate("www.pokerstars.com", "192.0.2.1")
+	if err != nil || c3.Leaf.CheckSignatureFrom(other.Cert) != nil {
+		t.Errorf("with another CA: %v", err)
 	}
 }
 
 func BenchmarkMint(b *testing.B) {
 	ca, _ := newCA(b)
-	m, _ := NewMinter(ca, nil, newMetrics(prometheus.NewRegistry()))
+	m, _ := NewMinter(ca, "", nil, newMetrics(prometheus.NewRegistry()))
 	now := time.Now()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -352,7 +419,7 @@ func BenchmarkMint(b *testing.B) {
 // cached certificate: what a page of blocked names costs the server.
 func BenchmarkCachedHandshake(b *testing.B) {
 	ca, pool := newCA(b)
-	m, _ := NewMinter(ca, nil, newMetrics(prometheus.NewRegistry()))
+	m, _ := NewMinter(ca, "", nil, newMetrics(prometheus.NewRegistry()))
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	srv.TLS = m.TLSConfig()
 	srv.StartTLS()

@@ -44,10 +44,33 @@ func LoadCA(certFile, keyFile string) (*CA, error) {
 	return &CA{Cert: cert, Key: key}, nil
 }
 
+// CAOptions are what CreateCAWith makes a CA with.
+type CAOptions struct {
+	Name string
+	// Permit, when set, constrains the CA to these DNS domains and their
+	// subdomains (a critical Name Constraints extension): a stolen key
+	// can then sign for nothing else, but the HTTPS block page can show
+	// itself without a certificate error only for names inside them.
+	Permit []string
+	Now    time.Time
+}
+
+// caLifetime is how long a CA made here is valid.
+const caLifetime = 5 // years
+
 // CreateCA makes a new CA in dir: ca.pem (the certificate to deploy to
 // city devices) and ca.key (its private key, mode 0600). It refuses to
 // overwrite either.
 func CreateCA(dir, name string, now time.Time) (certFile, keyFile string, err error) {
+	return CreateCAWith(dir, CAOptions{Name: name, Now: now})
+}
+
+// CreateCAWith is CreateCA with every option: a CA for server
+// certificates only (its Extended Key Usage is serverAuth, so it can sign
+// no code, mail or client certificate), no intermediate below it, valid
+// for five years, and constrained to opts.Permit when given.
+func CreateCAWith(dir string, opts CAOptions) (certFile, keyFile string, err error) {
+	name, now := opts.Name, opts.Now
 	certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca.key")
 	for _, f := range []string{certFile, keyFile} {
 		if _, err := os.Stat(f); err == nil {
@@ -69,11 +92,16 @@ func CreateCA(dir, name string, now time.Time) (certFile, keyFile string, err er
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"civicdns block page"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
+		NotAfter:              now.AddDate(caLifetime, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
+	}
+	if len(opts.Permit) > 0 {
+		tmpl.PermittedDNSDomainsCritical = true
+		tmpl.PermittedDNSDomains = opts.Permit
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

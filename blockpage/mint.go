@@ -28,13 +28,15 @@ import (
 // flood of random names costs a bounded amount of CPU, and one name being
 // asked by many clients at once is minted once.
 type Minter struct {
-	ca       *CA
-	key      *ecdsa.PrivateKey // one leaf key for every minted certificate
-	cache    *lru.Cache[string, *tls.Certificate]
-	limit    *ratelimit.Limiter
-	now      func() time.Time
-	validity time.Duration
-	metrics  *metrics
+	ca        *CA
+	key       *ecdsa.PrivateKey // one leaf key for every minted certificate
+	cache     *lru.Cache[string, *tls.Certificate]
+	disk      *certDisk // minted certificates kept across restarts (nil: none)
+	limit     *ratelimit.Limiter
+	perClient *ratelimit.Limiter // one client cannot use up the limit for all
+	now       func() time.Time
+	validity  time.Duration
+	metrics   *metrics
 
 	mu      sync.Mutex
 	minting map[string]*mintCall
@@ -52,25 +54,36 @@ const (
 	certValidity  = 24 * time.Hour
 	mintsPerSec   = 50  // sustained, for all names together
 	mintBurst     = 200 // at once (a page with many blocked third-party names)
+	clientMints   = 2   // per client, sustained
+	clientBurst   = 40  // per client, at once
 )
 
 // ErrMintLimit is why a handshake failed: too many new names at once.
 var ErrMintLimit = errors.New("block page: too many certificates to mint at once; try again")
 
-// NewMinter makes a minter signing with ca.
-func NewMinter(ca *CA, now func() time.Time, m *metrics) (*Minter, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	cache, _ := lru.New[string, *tls.Certificate](certCacheSize)
+// NewMinter makes a minter signing with ca. With dir, minted certificates
+// and their key are kept there (0600) and used again after a restart, so
+// a restart does not mint every name again; "" keeps them in memory only.
+func NewMinter(ca *CA, dir string, now func() time.Time, m *metrics) (*Minter, error) {
 	if now == nil {
 		now = time.Now
 	}
+	var disk *certDisk
+	var key *ecdsa.PrivateKey
+	var err error
+	if dir != "" {
+		if disk, key, err = openCertDisk(dir, ca, now()); err != nil {
+			return nil, err
+		}
+	} else if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
+	cache, _ := lru.New[string, *tls.Certificate](certCacheSize)
 	return &Minter{
-		ca: ca, key: key, cache: cache, now: now, validity: certValidity, metrics: m,
-		limit:   &ratelimit.Limiter{Rate: mintsPerSec, Burst: mintBurst, Now: now},
-		minting: map[string]*mintCall{},
+		ca: ca, key: key, cache: cache, disk: disk, now: now, validity: certValidity, metrics: m,
+		limit:     &ratelimit.Limiter{Rate: mintsPerSec, Burst: mintBurst, Now: now},
+		perClient: &ratelimit.Limiter{Rate: clientMints, Burst: clientBurst, Now: now},
+		minting:   map[string]*mintCall{},
 	}, nil
 }
 
@@ -89,14 +102,27 @@ func (m *Minter) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 	if name == "" {
 		return nil, errors.New("block page: no server name and no local address")
 	}
-	return m.Certificate(name)
+	client := ""
+	if hello.Conn != nil {
+		if ap, err := netip.ParseAddrPort(hello.Conn.RemoteAddr().String()); err == nil {
+			client = ap.Addr().Unmap().String()
+		}
+	}
+	return m.Certificate(name, client)
 }
 
 // Certificate returns the cached certificate for name (a host name or an IP
 // address), minting one when there is none or it is in its last hour.
-func (m *Minter) Certificate(name string) (*tls.Certificate, error) {
+// client (its address) is limited on its own too: one client cannot use
+// up the minting limit for everyone.
+func (m *Minter) Certificate(name, client string) (*tls.Certificate, error) {
 	now := m.now()
 	if c, ok := m.cache.Get(name); ok && now.Before(c.Leaf.NotAfter.Add(-time.Hour)) {
+		m.metrics.certs.WithLabelValues("cached").Inc()
+		return c, nil
+	}
+	if c := m.disk.load(name, m.key, now); c != nil {
+		m.cache.Add(name, c)
 		m.metrics.certs.WithLabelValues("cached").Inc()
 		return c, nil
 	}
@@ -109,7 +135,7 @@ func (m *Minter) Certificate(name string) (*tls.Certificate, error) {
 	call := &mintCall{done: make(chan struct{})}
 	m.minting[name] = call
 	m.mu.Unlock()
-	if m.limit.Allow("") {
+	if m.perClient.Allow(client) && m.limit.Allow("") {
 		call.cert, call.err = m.mint(name, now)
 	} else {
 		call.err = ErrMintLimit
@@ -117,6 +143,7 @@ func (m *Minter) Certificate(name string) (*tls.Certificate, error) {
 	switch {
 	case call.err == nil:
 		m.cache.Add(name, call.cert)
+		m.disk.store(name, call.cert)
 		m.metrics.certs.WithLabelValues("minted").Inc()
 	case errors.Is(call.err, ErrMintLimit):
 		m.metrics.certs.WithLabelValues("refused").Inc()

@@ -74,8 +74,10 @@ func New(opts Options) *Server {
 }
 
 // NewMinter makes the HTTPS block page's certificate minter, counted in
-// this server's metrics.
-func (s *Server) NewMinter(ca *CA) (*Minter, error) { return NewMinter(ca, s.now, s.metrics) }
+// this server's metrics, keeping its certificates in dir ("": memory only).
+func (s *Server) NewMinter(ca *CA, dir string) (*Minter, error) {
+	return NewMinter(ca, dir, s.now, s.metrics)
+}
 
 // Facts are what the page says, and what ?format=json gives.
 type Facts struct {

@@ -1,13 +1,16 @@
 package blockpage
 
 import (
+	"crypto/x509"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/state"
@@ -109,5 +112,43 @@ func BenchmarkStatusLookup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The CA signs server certificates only, for five years, and with -permit
+// only inside the domains given: a certificate it signs for another name
+// does not verify.
+func TestCAIsForServersFiveYearsAndConstrainable(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	certFile, keyFile, err := CreateCAWith(t.TempDir(), CAOptions{Name: "City CA", Permit: []string{"city.example"}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadCA(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ca.Cert.ExtKeyUsage) != 1 || ca.Cert.ExtKeyUsage[0] != x509.ExtKeyUsageServerAuth {
+		t.Errorf("EKU %v, want serverAuth only", ca.Cert.ExtKeyUsage)
+	}
+	if years := ca.Cert.NotAfter.Sub(now).Hours() / 24 / 365; years > 5.01 || years < 4.99 {
+		t.Errorf("the CA lives %.2f years, want 5", years)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	m, err := NewMinter(ca, "", nil, newMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ok := range map[string]bool{"www.city.example": true, "www.pokerstars.com": false} {
+		c, err := m.Certificate(name, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, verr := c.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: pool})
+		if (verr == nil) != ok {
+			t.Errorf("%s verifies: %v, want %v", name, verr, ok)
+		}
 	}
 }

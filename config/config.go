@@ -42,8 +42,15 @@ type Server struct {
 	// reader) per UDP address; 0 means one per CPU.
 	UDPSockets int      `toml:"udp_sockets"`
 	Drain      Duration `toml:"drain_timeout"`
+	// Allow is who is served (CIDRs or addresses); empty: loopback and
+	// every [[department]] network. Anyone else gets REFUSED with EDE 18.
+	Allow []string `toml:"allow"`
+	// Name is the resolver's DNS name ("dns.city.example"): the console's
+	// certificate and the names its pages and /metrics answer to.
+	Name string `toml:"name"`
 
-	ListenAddrs []netip.AddrPort `toml:"-"`
+	ListenAddrs   []netip.AddrPort `toml:"-"`
+	AllowPrefixes []netip.Prefix   `toml:"-"` // Allow, or the default, parsed
 }
 
 // Upstream is the [upstream] section.
@@ -131,6 +138,16 @@ type State struct {
 // Admin is the [admin] section (the director console of a later release).
 type Admin struct {
 	Listen string `toml:"listen"`
+	// TLSCert and TLSKey serve the console over HTTPS; without them, a
+	// certificate for [server] name is made from the block page's city CA
+	// when both are configured, else the console is plain HTTP.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (and
+	// X-Forwarded-Proto) the console believes.
+	TrustedProxies []string `toml:"trusted_proxies"`
+
+	TrustedProxyPrefixes []netip.Prefix `toml:"-"`
 }
 
 // Director is one [[director]] (the director console of a later release).

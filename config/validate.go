@@ -34,6 +34,7 @@ func (c *Config) validate() Errors {
 	v.lists()
 	v.policy()
 	depts := v.departments()
+	v.defaultAllow()
 	v.exemptions(depts)
 	v.blockpage()
 	v.state()
@@ -63,6 +64,27 @@ func (v *validator) server() {
 	}
 	if s.UDPSockets < 0 || s.UDPSockets > 64 {
 		v.bad("server.udp_sockets", "server.udp_sockets must be 0 (one per CPU) to 64")
+	}
+	for _, a := range s.Allow {
+		p, err := ParsePrefix(a)
+		if err != nil {
+			v.bad("server.allow", "server.allow: %v", err)
+			continue
+		}
+		s.AllowPrefixes = append(s.AllowPrefixes, p)
+	}
+}
+
+// defaultAllow is who is served when [server] allow is not set: loopback
+// and every department's networks (run after the departments are read).
+func (v *validator) defaultAllow() {
+	s := &v.c.Server
+	if len(s.Allow) > 0 {
+		return
+	}
+	s.AllowPrefixes = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, d := range v.c.Department {
+		s.AllowPrefixes = append(s.AllowPrefixes, d.Prefixes...)
 	}
 }
 

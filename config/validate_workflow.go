@@ -50,6 +50,25 @@ func (v *validator) dsn(path, dsn string) {
 }
 
 func (v *validator) admin(depts map[string]string) {
+	a := &v.c.Admin
+	if (a.TLSCert == "") != (a.TLSKey == "") {
+		v.bad("admin.tls_cert", "admin.tls_cert and admin.tls_key go together")
+	}
+	for _, p := range a.TrustedProxies {
+		pfx, err := ParsePrefix(p)
+		if err != nil {
+			v.bad("admin.trusted_proxies", "admin.trusted_proxies: %v", err)
+			continue
+		}
+		a.TrustedProxyPrefixes = append(a.TrustedProxyPrefixes, pfx)
+	}
+	if n := v.c.Server.Name; n != "" {
+		if name, err := NormalizeName(n); err != nil || name == "" || strings.Count(name, ".") == 0 {
+			v.bad("server.name", "server.name: %q is not a host name such as \"dns.city.example\"", n)
+		} else {
+			v.c.Server.Name = name
+		}
+	}
 	if !v.hostPort("admin.listen", v.c.Admin.Listen) {
 		if len(v.c.Director) > 0 && v.c.Admin.Listen == "" {
 			return // directors may be configured before the console is turned on

@@ -223,7 +223,7 @@ func TestFailedSignInsSlowTheAddressNotTheName(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
 	signin := func(from, password string) int {
-		req := httptest.NewRequest("POST", "/signin", strings.NewReader(url.Values{"name": {"Parks Director"}, "password": {password}}.Encode()))
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8053/signin", strings.NewReader(url.Values{"name": {"Parks Director"}, "password": {password}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.RemoteAddr = from + ":40000"
 		rec := httptest.NewRecorder()

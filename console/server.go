@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -88,18 +89,64 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// from another site can be told apart (sameOrigin); other sites still
 	// get no referrer.
 	w.Header().Set("Referrer-Policy", "same-origin")
+	snap := s.state.Snapshot()
+	if !webhdr.HostAllowed(r.Host, snap.Config.Server.Name, hostOf(snap.Config.Admin.Listen)) {
+		// DNS rebinding: a name someone else's DNS points at this console.
+		http.Error(w, "this console answers only to its own names and addresses", http.StatusMisdirectedRequest)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	s.mux.ServeHTTP(w, r)
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
-func clientOf(r *http.Request) string {
+// clientOf is the address a request came from: the connection's, or,
+// when that is one of [admin] trusted_proxies, the nearest address in
+// X-Forwarded-For that is not a trusted proxy (the one the proxy saw).
+// A client cannot make itself someone else by sending the header.
+func (s *Server) clientOf(r *http.Request) string {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return ap.Addr().Unmap().String()
+	addr := ap.Addr().Unmap()
+	trusted := s.state.Snapshot().Config.Admin.TrustedProxyPrefixes
+	if !inPrefixes(addr, trusted) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a hop that is not an address: believe nothing further
+		}
+		addr = a.Unmap()
+		if !inPrefixes(addr, trusted) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+// viaTLS reports whether the browser reached the console over TLS: its own,
+// or a trusted proxy's that says so (X-Forwarded-Proto: https).
+func (s *Server) viaTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && inPrefixes(ap.Addr().Unmap(), s.state.Snapshot().Config.Admin.TrustedProxyPrefixes) &&
+		strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // fail answers an error as JSON for the API and as a page otherwise.
@@ -368,7 +415,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, http.StatusBadRequest, `scope is "department" or "client"; lifts is "name" or "category"`)
 		return
 	}
-	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: clientOf(r), ForClient: in.Scope == "client",
+	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: s.clientOf(r), ForClient: in.Scope == "client",
 		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference),
 		MaxDays: s.state.Snapshot().Config.Policy.MaxExemptionDays()})
 	if err != nil {
@@ -388,7 +435,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, sess *session) {
 	if !ok {
 		return
 	}
-	if err := s.store.Deny(q.ID, sess.director, clientOf(r), strings.TrimSpace(in.Note)); err != nil {
+	if err := s.store.Deny(q.ID, sess.director, s.clientOf(r), strings.TrimSpace(in.Note)); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -406,7 +453,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, http.StatusNotFound, "No such exemption in your department.")
 		return
 	}
-	if err := s.store.Revoke(id, sess.director, clientOf(r)); err != nil {
+	if err := s.store.Revoke(id, sess.director, s.clientOf(r)); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -436,4 +483,13 @@ func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"granted": s.grantViews(grants), "configuration": s.configExemptions(sess.department)})
+}
+
+// hostOf is the host part of a host:port.
+func hostOf(hostport string) string {
+	h, _, _ := strings.Cut(hostport, ":")
+	if sh, _, err := net.SplitHostPort(hostport); err == nil {
+		h = sh
+	}
+	return h
 }

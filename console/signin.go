@@ -88,7 +88,7 @@ func auditName(name string) string {
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
-	from := clientOf(r)
+	from := s.clientOf(r)
 	if !sameOrigin(r) {
 		s.renderSignin(w, http.StatusForbidden, "", "The sign-in form did not come from this console: open the console's own page.")
 		return
@@ -127,15 +127,15 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.attempts.succeeded(from)
 	token, _ := s.sessions.create(d.Name, dept, entryOf(d))
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.viaTLS(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife / time.Second)})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.sessions.drop(sess.token)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	if err := s.store.Audit(state.AuditEvent{Who: sess.director, From: clientOf(r), Action: "sign-out"}); err != nil {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.viaTLS(r), SameSite: http.SameSiteStrictMode})
+	if err := s.store.Audit(state.AuditEvent{Who: sess.director, From: s.clientOf(r), Action: "sign-out"}); err != nil {
 		s.log.Error("console: a sign-out could not be audited", "err", err)
 	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)

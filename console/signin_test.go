@@ -78,7 +78,7 @@ func TestSignInNamesAreCaseFoldedAndCompatibilityFormsRefused(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
 	post := func(name, origin string) int {
-		req := httptest.NewRequest("POST", "/signin", strings.NewReader(url.Values{"name": {name}, "password": {"green fields forever"}}.Encode()))
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8053/signin", strings.NewReader(url.Values{"name": {name}, "password": {"green fields forever"}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if origin != "" {
 			req.Header.Set("Origin", origin)
@@ -100,8 +100,8 @@ func TestSignInNamesAreCaseFoldedAndCompatibilityFormsRefused(t *testing.T) {
 	if code := post("Parks Director", "https://evil.example"); code != http.StatusForbidden {
 		t.Errorf("a sign-in from another origin: %d, want 403", code)
 	}
-	if code := post("Parks Director", "http://example.com"); code != http.StatusSeeOther {
-		t.Errorf("a sign-in from the console's own origin: %d", code) // httptest's Host is example.com
+	if code := post("Parks Director", "http://127.0.0.1:8053"); code != http.StatusSeeOther {
+		t.Errorf("a sign-in from the console's own origin: %d", code)
 	}
 }
 
@@ -195,5 +195,47 @@ func TestAnActionThatCannotBeAuditedIsRefused(t *testing.T) {
 	f.client(t, "Chief of Police", "correct horse battery")
 	if err := f.store.Health(); err != nil {
 		t.Errorf("still unhealthy after the trail came back: %v", err)
+	}
+}
+
+// The console answers only to its own names and IP literals (DNS
+// rebinding); X-Forwarded-For is believed only from a trusted proxy.
+func TestHostCheckAndTrustedProxies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	f.reload(t, "[admin]\n", "[admin]\ntrusted_proxies = [\"10.9.9.9\"]\n")
+	f.reload(t, "[server]\n", "[server]\nname = \"dns.city.example\"\n")
+	get := func(host string) int {
+		req := httptest.NewRequest("GET", "/signin", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		f.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for host, want := range map[string]int{"evil.example": 421, "evil.example:8053": 421, "dns.city.example:8053": 200, "127.0.0.1:8053": 200, "[::1]:8053": 200, "localhost": 200} {
+		if code := get(host); code != want {
+			t.Errorf("Host %s: %d, want %d", host, code, want)
+		}
+	}
+	con := f.srv.Config.Handler.(*Server)
+	from := func(peer, xff string) string {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = peer + ":40000"
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		return con.clientOf(req)
+	}
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.20.1.1", "192.0.2.99", "10.20.1.1"},           // not a proxy: the header is ignored
+		{"10.9.9.9", "10.20.1.1", "10.20.1.1"},             // the trusted proxy's client
+		{"10.9.9.9", "192.0.2.99, 10.20.1.1", "10.20.1.1"}, // the nearest hop: the client cannot forge an earlier one
+		{"10.9.9.9", "10.20.1.1, 10.9.9.9", "10.20.1.1"},   // through the proxy twice
+		{"10.9.9.9", "", "10.9.9.9"},                       // no header
+		{"10.9.9.9", "not-an-address", "10.9.9.9"},         // garbage: nothing believed
+	} {
+		if got := from(tc.peer, tc.xff); got != tc.want {
+			t.Errorf("from %s with X-Forwarded-For %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
 	}
 }

@@ -93,7 +93,7 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, sess *session) 
 			return
 		}
 	}
-	sus, err := s.store.Suspend(pfx, sess.director, clientOf(r), strings.TrimSpace(in.Reason), sess.department, until)
+	sus, err := s.store.Suspend(pfx, sess.director, s.clientOf(r), strings.TrimSpace(in.Reason), sess.department, until)
 	if state.IsOffline(err) {
 		s.storeError(w, r, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, http.StatusNotFound, "No such suspension in your department.")
 		return
 	}
-	if err := s.store.Restore(id, sess.director, clientOf(r)); err != nil {
+	if err := s.store.Restore(id, sess.director, s.clientOf(r)); err != nil {
 		s.storeError(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,7 +129,7 @@ func New(opts Options) (*Daemon, error) {
 	registerDegraded(opts.Registry, d)
 	// The start order; Shutdown goes backwards.
 	if cfg.Metrics.Listen != "" {
-		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining, d.Degraded), log)
+		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, hostGuard(d.State, cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining, d.Degraded)), log)
 		d.components = append(d.components, d.Metrics)
 	}
 	if err := d.addWorkflow(cfg, opts); err != nil {
@@ -181,7 +182,12 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 			if err != nil {
 				return err
 			}
-			minter, err := page.NewMinter(ca)
+			// Minted certificates outlive a restart in [state] dir.
+			certDir := ""
+			if cfg.State.Dir != "" {
+				certDir = filepath.Join(cfg.Path(cfg.State.Dir), "blockpage-certs")
+			}
+			minter, err := page.NewMinter(ca, certDir)
 			if err != nil {
 				return err
 			}
@@ -192,6 +198,13 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 	if cfg.Admin.Listen != "" {
 		con := console.New(console.Options{State: d.State, Store: d.Store, Logger: d.log, Now: opts.Now, OnChange: func() { d.RefreshExemptions() }})
 		d.Console = NewHTTPServer("console", cfg.Admin.Listen, con, d.log)
+		tlsCfg, err := consoleTLS(cfg, opts.Now)
+		if err != nil {
+			return err
+		}
+		if tlsCfg != nil {
+			d.Console.WithTLS(tlsCfg)
+		}
 		d.components = append(d.components, d.Console)
 	}
 	return nil

@@ -2,7 +2,13 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"github.com/civicdns/civicdns/blockpage"
+	"github.com/civicdns/civicdns/config"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"os"
@@ -74,7 +80,7 @@ func newTestDaemon(t *testing.T, extra string) *Daemon {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "civicdns.toml")
-	text := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"127.0.0.1:0\"\n[lists]\nwatch = \"0s\"\n" + extra
+	text := "[server]\nlisten = [\"127.0.0.1:0\"]\nname = \"dns.city.example\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[lists]\nwatch = \"0s\"\n" + extra
 	if !strings.Contains(extra, "[upstream]") {
 		text += "[upstream]\nservers = [\"192.0.2.1:53\"]\n"
 	}
@@ -201,5 +207,59 @@ func TestHealthzSaysDegradedOnAFullDisk(t *testing.T) {
 	}
 	if _, body := get(t, base+"/metrics"); !strings.Contains(body, `civicdns_degraded{part="query log"} 1`) || !strings.Contains(body, `civicdns_degraded{part="state store"} 0`) {
 		t.Errorf("the metric does not say it")
+	}
+}
+
+// With [server] name and the block page's city CA, the console serves
+// HTTPS with a certificate for that name and sets its cookie Secure and
+// SameSite=Strict; /metrics answers only to its own names (DNS rebinding).
+func TestConsoleServesHTTPSAndMetricsChecksHost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	caFile, keyFile, err := blockpage.CreateCA(filepath.Join(dir, "ca"), "Test City CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse battery"), config.MinBcryptCost)
+	d := newTestDaemon(t, fmt.Sprintf("[blockpage]\nca_cert = %q\nca_key = %q\n[state]\ndir = %q\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
+		"[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n[[director]]\nname = \"Chief\"\ndepartment = \"Police\"\npassword_hash = %q\n",
+		caFile, keyFile, filepath.Join(dir, "state"), hash))
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(caFile)
+	pool.AppendCertsFromPEM(caPEM)
+	addr := d.Console.Addr().String()
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "dns.city.example"}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	req, _ := http.NewRequest("POST", "https://"+addr+"/signin", strings.NewReader("name=Chief&password=correct+horse+battery"))
+	req.Host = "dns.city.example"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("HTTPS with the city CA's certificate for dns.city.example: %v", err)
+	}
+	resp.Body.Close()
+	cookie := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(cookie, "Secure") || !strings.Contains(cookie, "SameSite=Strict") || !strings.Contains(cookie, "HttpOnly") {
+		t.Errorf("sign-in over HTTPS: %d, cookie %q", resp.StatusCode, cookie)
+	}
+	mreq, _ := http.NewRequest("GET", "http://"+d.Metrics.Addr().String()+"/metrics", nil)
+	mreq.Host = "evil.example"
+	mresp, err := http.DefaultClient.Do(mreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mresp.Body.Close()
+	if mresp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("/metrics for Host evil.example: %d, want 421", mresp.StatusCode)
 	}
 }

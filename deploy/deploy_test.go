@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/daemon"
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
@@ -251,4 +252,29 @@ func TestDebianPackage(t *testing.T) {
 		t.Errorf("the packaged configuration's answer to a gambling site: %v %v", r, err)
 	}
 	t.Run("installed", func(t *testing.T) { installAndServe(t, deb) })
+}
+
+// The .deb's configuration binds every address but serves only loopback
+// until departments are added: never an open resolver.
+func TestPackagedConfigurationIsNoOpenResolver(t *testing.T) {
+	t.Parallel()
+	text, err := os.ReadFile("debian/civicdns.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("debian/civicdns.toml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served []string
+	for _, p := range cfg.Server.AllowPrefixes {
+		served = append(served, p.String())
+	}
+	if got := strings.Join(served, " "); got != "127.0.0.0/8 ::1/128" {
+		t.Errorf("the packaged configuration serves %s", got)
+	}
+	post, _ := os.ReadFile("debian/postinst")
+	if !strings.Contains(string(post), "never the world") || !strings.Contains(string(post), "DHCP option 6") {
+		t.Error("postinst does not say who is served and what to do next")
+	}
 }

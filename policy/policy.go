@@ -23,6 +23,7 @@ type Policy struct {
 	depts      []*Department
 	deptByName map[string]*Department // by config.DepartmentKey
 	nets       networks
+	served     networks    // [server] allow (or loopback and the departments' networks)
 	configEx   *Exemptions // the configuration's [[exemption]] entries
 	loc        *time.Location
 	hasWindows bool                        // some department has personal-use hours
@@ -87,6 +88,9 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	for i, dc := range cfg.Department {
 		p.addDepartment(cfg, i, dc, &errs)
 	}
+	for _, pfx := range cfg.Server.AllowPrefixes {
+		p.served.add(pfx, nil)
+	}
 	p.configEx = newExemptions(len(p.depts))
 	for i, ec := range cfg.Exemption {
 		path := fmt.Sprintf("exemption[%d]", i)
@@ -142,6 +146,13 @@ func (p *Policy) addDepartment(cfg *config.Config, i int, dc config.Department, 
 	}
 	p.depts = append(p.depts, d)
 	p.deptByName[config.DepartmentKey(d.Name)] = d
+}
+
+// Served reports whether client may ask at all ([server] allow): anyone
+// else gets REFUSED and is never resolved for.
+func (p *Policy) Served(client netip.Addr) bool {
+	_, pfx := p.served.lookup(client)
+	return pfx.IsValid()
 }
 
 // Lists returns the category lists the policy was built from.

@@ -6,7 +6,7 @@ import (
 
 // buildChain assembles the query path in its fixed order:
 //
-//	sanity → identify → policy → safe search → cache → upstream
+//	access → sanity → identify → policy → safe search → cache → upstream
 //
 // Each stage is given what it uses and nothing more; everything that a
 // reload may change comes with the query (q.Snap). The upstream is the
@@ -22,12 +22,14 @@ func (s *Server) buildChain() query.Handler {
 	pol := &policyStage{next: safe}
 	identify := &identifyStage{next: pol}
 	sanity := &sanityStage{next: identify}
-	s.stages = []query.Stage{sanity, identify, pol, safe, c, up}
-	return sanity
+	access := &accessStage{next: sanity}
+	s.stages = []query.Stage{access, sanity, identify, pol, safe, c, up}
+	return access
 }
 
 var (
 	_ query.Stage = (*sanityStage)(nil)
+	_ query.Stage = (*accessStage)(nil)
 	_ query.Stage = (*identifyStage)(nil)
 	_ query.Stage = (*policyStage)(nil)
 	_ query.Stage = (*safeSearchStage)(nil)

@@ -63,6 +63,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.Time) {
 	fmt.Fprintf(w, "%s: OK\n", cfg.File)
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
+	fmt.Fprintf(w, "serves:    %s\n", servedSummary(cfg))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
 	if cfg.Upstream.Mode == "recursive" {
 		servers = recursionSummary(cfg)
@@ -207,4 +208,16 @@ func dsnHost(dsn string) string {
 		return "(a DSN that does not parse: " + err.Error() + ")"
 	}
 	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
+}
+
+// servedSummary says who the resolver answers ([server] allow).
+func servedSummary(cfg *config.Config) string {
+	if len(cfg.Server.Allow) > 0 {
+		return strings.Join(cfg.Server.Allow, ", ") + " ([server] allow); anyone else is REFUSED"
+	}
+	n := 0
+	for _, d := range cfg.Department {
+		n += len(d.Prefixes)
+	}
+	return fmt.Sprintf("loopback and the departments' %d networks (the default of [server] allow); anyone else is REFUSED", n)
 }

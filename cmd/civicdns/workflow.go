@@ -215,27 +215,57 @@ func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
 	return 0
 }
 
+const caUsage = "usage: civicdns ca init -dir DIR [-name NAME] [-permit DOMAIN]...\n"
+
+// multiFlag is a flag given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
 func cmdCA(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "init" {
-		fmt.Fprintln(stderr, "usage: civicdns ca init -dir DIR [-name NAME]")
+		fmt.Fprint(stderr, caUsage)
 		return 2
 	}
 	fl := flag.NewFlagSet("ca init", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	dir := fl.String("dir", "", "folder for ca.pem and ca.key")
 	name := fl.String("name", "City block page CA", "the CA's name, as devices show it")
-	if err := fl.Parse(args[1:]); err != nil || *dir == "" {
-		fmt.Fprintln(stderr, "usage: civicdns ca init -dir DIR [-name NAME]")
+	var permit multiFlag
+	fl.Var(&permit, "permit", "constrain the CA to this domain and its subdomains (repeat for more)")
+	if err := fl.Parse(args[1:]); err != nil || *dir == "" || fl.NArg() > 0 {
+		fmt.Fprint(stderr, caUsage)
 		return 2
 	}
-	cert, key, err := blockpage.CreateCA(*dir, *name, time.Now())
+	for i, p := range permit {
+		n, err := config.NormalizeName(p)
+		if err != nil || n == "" {
+			fmt.Fprintf(stderr, "civicdns ca init: -permit %q is not a domain name\n", p)
+			return 2
+		}
+		permit[i] = n
+	}
+	cert, key, err := blockpage.CreateCAWith(*dir, blockpage.CAOptions{Name: *name, Permit: permit, Now: time.Now()})
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns ca init: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, `Made a CA for the HTTPS block page:
+	owner := giveToServiceUser(*dir, key)
+	fmt.Fprintf(stdout, caMadeText, cert, key, owner, cert, key)
+	if len(permit) > 0 {
+		fmt.Fprintf(stdout, "\nThe CA can sign only for %s and their subdomains: the HTTPS block page shows\n"+
+			"without a certificate error only for blocked names inside them.\n", strings.Join(permit, ", "))
+	} else {
+		fmt.Fprintf(stdout, "\nThe CA is not constrained to any domain, so that the HTTPS block page can show\n"+
+			"itself for any blocked name. With -permit DOMAIN it could sign only inside DOMAIN.\n")
+	}
+	return 0
+}
+
+const caMadeText = `Made a CA for server certificates (5 years; serverAuth only):
   %s  the certificate: deploy it to city devices as a trusted root
-  %s  its private key (mode 0600): keep it on the civicdns servers only
+  %s  its private key (mode 0600%s): keep it on the civicdns servers only
 
 Next:
   1. In civicdns.toml:
@@ -248,11 +278,9 @@ Next:
      Certification Authorities), macOS and iOS by a configuration profile from the
      MDM, Debian/Ubuntu by copying it to /usr/local/share/ca-certificates/ as a .crt
      and running update-ca-certificates, Chrome OS from the admin console.
-  3. Anyone with ca.key can make certificates city devices trust for any site:
-     keep it readable by the civicdns user alone, and back it up offline.
-`, cert, key, cert, key)
-	return 0
-}
+  3. Anyone with ca.key can make certificates city devices trust: keep it
+     readable by the civicdns user alone, and back it up offline.
+`
 
 func cmdPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	var pw []byte

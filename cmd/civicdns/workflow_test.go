@@ -37,6 +37,14 @@ func TestCAInit(t *testing.T) {
 	if !strings.Contains(out.String(), "Trusted Root") || !strings.Contains(out.String(), "ca_cert") {
 		t.Errorf("no deployment instructions:\n%s", out.String())
 	}
+	// Run as root, it says how the service's user gets to read the key
+	// (or gives it the key when that user exists).
+	if os.Geteuid() == 0 && !strings.Contains(out.String(), "civicdns") {
+		t.Errorf("as root, nothing about the civicdns user:\n%s", out.String())
+	}
+	if code := run([]string{"ca", "init", "-dir", dir + "2", "-permit", "city.example", "-permit", "bad name!"}, &out, &errb); code != 2 {
+		t.Errorf("a bad -permit: exit %d", code)
+	}
 	if code := run([]string{"ca", "init", "-dir", dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not overwritten") {
 		t.Errorf("second init: %d %s", code, errb.String())
 	}

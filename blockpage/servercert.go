@@ -1,0 +1,86 @@
+package blockpage
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// IssueServerCert makes a certificate signed by ca for a server of the
+// city's own: name and the addresses it listens on (IP SANs, so that a
+// client that knows only the address verifies it too), server
+// authentication only, valid for validity (never past the CA's end).
+func IssueServerCert(ca *CA, name string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if name != "" {
+		tmpl.DNSNames = []string{name}
+	}
+	for _, ip := range ips {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(ip.AsSlice()))
+	}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// RenewingCert serves a certificate IssueServerCert made, issuing a new
+// one a week before it ends: for a server that runs for months.
+type RenewingCert struct {
+	CA   *CA
+	Name string
+	IPs  []netip.Addr
+	Now  func() time.Time
+
+	mu   sync.Mutex
+	cert *tls.Certificate
+}
+
+// serverCertValidity is how long the console's own certificate lasts.
+const serverCertValidity = 90 * 24 * time.Hour
+
+// GetCertificate is tls.Config.GetCertificate.
+func (r *RenewingCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.Now()
+	if r.cert == nil || now.After(r.cert.Leaf.NotAfter.Add(-7*24*time.Hour)) {
+		c, err := IssueServerCert(r.CA, r.Name, r.IPs, now, serverCertValidity)
+		if err != nil {
+			return nil, err
+		}
+		r.cert = c
+	}
+	return r.cert, nil
+}
