@@ -21,8 +21,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("check", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if err := parseWithConfig(fl, cfgPath, args); err != nil {
+		return usageError(fl, err)
 	}
 	// Every file is checked in one run: the lists too when the main file
 	// has wrong values (but can be read).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/state"
 )
@@ -26,6 +27,33 @@ func logDir(cfgPath string) (*config.Config, string, error) {
 		return nil, "", fmt.Errorf("%s: [log] dir is not set: there is no query log", cfg.File)
 	}
 	return cfg, cfg.Path(cfg.Log.Dir), nil
+}
+
+// checkLogFilters refuses filter values that name nothing, listing the
+// valid ones: a department, an action, a category (the lists', a
+// department's own block_domains, "suspended").
+func checkLogFilters(cfg *config.Config, dept, action, category string) error {
+	if err := checkFilter("department", dept, departmentNames(cfg)); err != nil {
+		return err
+	}
+	actions := []string{policy.Allowed, policy.Blocked, policy.Exempted, policy.Refused, policy.Malformed}
+	if err := checkFilter("action", action, actions); err != nil {
+		return err
+	}
+	if category == "" {
+		return nil
+	}
+	pol, err := policy.Load(cfg, nil)
+	if err != nil {
+		return err
+	}
+	cats := append(pol.Lists().Matcher.Categories(), policy.SuspendedCategory)
+	for _, d := range cfg.Department {
+		if len(d.BlockDomains) > 0 {
+			cats = append(cats, d.Name)
+		}
+	}
+	return checkFilter("category", category, cats)
 }
 
 // auditLogUse writes a use of the query log to the audit trail: the state
@@ -62,7 +90,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	dept := fl.String("department", "", "a department")
 	action := fl.String("action", "", "allowed, blocked, exempted, refused or malformed")
 	category := fl.String("category", "", "a category")
-	since := fl.Duration("since", 0, "the last DUR (e.g. 24h)")
+	since := durationVar(fl, "since", 0, "the last DUR (7d, 24h)")
 	from := fl.String("from", "", "from this time (RFC 3339 or YYYY-MM-DD)")
 	to := fl.String("to", "", "until this time (RFC 3339 or YYYY-MM-DD)")
 	asJSON := fl.Bool("json", false, "the records as JSON lines")
@@ -85,6 +113,10 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
 		return 1
+	}
+	if err := checkLogFilters(cfg, *dept, *action, *category); err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
+		return 2
 	}
 	var f querylog.Filter
 	if *client != "" {
@@ -247,16 +279,20 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
 	dept := fl.String("department", "", "one department (default every one)")
-	since := fl.Duration("since", 7*24*time.Hour, "the last DUR")
+	since := durationVar(fl, "since", 7*24*time.Hour, "the last DUR (7d, 36h)")
 	asCSV := fl.Bool("csv", false, "CSV instead of text")
 	top := fl.Int("top", 10, "how many names and clients to list")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if err := parseWithConfig(fl, cfgPath, args); err != nil {
+		return usageError(fl, err)
 	}
 	cfg, dir, err := logDir(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
 		return 1
+	}
+	if err := checkFilter("department", *dept, departmentNames(cfg)); err != nil {
+		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
+		return 2
 	}
 	if err := auditLogUse(cfg, dir, "log-report", strings.Join(args, " ")); err != nil {
 		fmt.Fprintf(stderr, "civicdns report: nothing read: %v\n", err)

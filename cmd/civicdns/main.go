@@ -68,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "passwd":
 		return cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "civicdns version takes no argument\n")
+			return 2
+		}
 		fmt.Fprintf(stdout, "civicdns %s\n", version)
 		return 0
 	case "help", "-h", "-help", "--help":

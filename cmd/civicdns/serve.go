@@ -27,8 +27,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	logJSON := fl.Bool("log-json", false, "log JSON lines instead of text")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for pprof)")
 	execTrace := fl.String("trace", "", "write a runtime execution trace to this file until shutdown (for go tool trace)")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if err := parseWithConfig(fl, cfgPath, args); err != nil {
+		return usageError(fl, err)
 	}
 	for _, d := range []struct {
 		path  string

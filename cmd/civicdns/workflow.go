@@ -282,7 +282,20 @@ Next:
      readable by the civicdns user alone, and back it up offline.
 `
 
+const passwdUsage = `usage: civicdns passwd
+  reads a password (twice on a terminal, once from a pipe) and prints its
+  bcrypt hash (cost 12) for a [[director]]'s password_hash
+`
+
 func cmdPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			fmt.Fprint(stdout, passwdUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "civicdns passwd: it takes no argument (%s)\n%s", strings.Join(args, " "), passwdUsage)
+		return 2
+	}
 	var pw []byte
 	var err error
 	if term.IsTerminal(int(stdin.Fd())) {
@@ -326,9 +339,9 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
-	since := fl.Duration("since", 0, "only the last DUR (e.g. 168h); default everything")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	since := durationVar(fl, "since", 0, "only the last DUR (7d, 36h); default everything")
+	if err := parseWithConfig(fl, cfgPath, args); err != nil {
+		return usageError(fl, err)
 	}
 	_, store, err := openStore(*cfgPath)
 	if err != nil {

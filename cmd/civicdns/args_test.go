@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A positional argument is the configuration file; anything a command
+// cannot use is an error with its usage, never ignored.
+func TestThePositionalArgumentIsTheConfiguration(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "my.toml", "[cache]\nsize = -1\n")
+	good := writeFile(t, dir, "good.toml", "[server]\nlisten = [\"127.0.0.1:5353\"]\n[upstream]\nservers = [\"192.0.2.1\"]\n")
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"check", bad}, 1, "", "my.toml:2"},                       // the file named, not the embedded default
+		{[]string{"check", good}, 0, "good.toml: OK", ""},                 // and a good one passes
+		{[]string{"check", good, "-config", good}, 2, "", "given twice"},  // both ways at once
+		{[]string{"check", good, bad}, 2, "", "one configuration file at most"},
+		{[]string{"check", "-nosuch"}, 2, "", "flag provided but not defined"},
+		{[]string{"serve", bad}, 1, "", "my.toml:2"},
+		{[]string{"audit", filepath.Join(dir, "nostate.toml"), "extra"}, 2, "", "one configuration file at most"},
+		{[]string{"passwd", "-h"}, 0, "usage: civicdns passwd", ""},
+		{[]string{"passwd", "extra"}, 2, "", "takes no argument"},
+		{[]string{"version", "x"}, 2, "", "takes no argument"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
+			t.Errorf("%v: exit %d (want %d)\nstdout %s\nstderr %s", tc.args, code, tc.code, out.String(), errb.String())
+		}
+	}
+}
+
+// Filter values that name nothing are errors that list the valid ones;
+// -since takes days.
+func TestUnknownFilterValuesAreErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "querylog"), 0o700)
+	cfg := writeFile(t, dir, "civicdns.toml", "[upstream]\nservers = [\"192.0.2.1\"]\n[log]\ndir = \"querylog\"\n"+
+		"[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n[[department]]\nname = \"Parks\"\nnetworks = [\"10.30.0.0/16\"]\n")
+	for _, tc := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"logs", "-config", cfg, "-department", "NoSuch"}, 2, `-department "NoSuch" names nothing; the valid values: Police, Parks`},
+		{[]string{"logs", "-config", cfg, "-action", "bogus"}, 2, "the valid values: allowed, blocked, exempted, refused, malformed"},
+		{[]string{"logs", "-config", cfg, "-category", "x"}, 2, "gambling"},
+		{[]string{"report", "-config", cfg, "-department", "NoSuch"}, 2, "the valid values: Police, Parks"},
+		{[]string{"logs", "-config", cfg, "-department", "police", "-category", "gambling", "-since", "7d"}, 0, ""},
+		{[]string{"report", cfg, "-since", "7d"}, 0, ""},
+		{[]string{"logs", "-config", cfg, "-since", "7y"}, 2, "not a duration"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(tc.args, &out, &errb); code != tc.code || !strings.Contains(errb.String(), tc.err) {
+			t.Errorf("%v: exit %d (want %d): %s", tc.args, code, tc.code, errb.String())
+		}
+	}
+}
