@@ -20,9 +20,9 @@ func TestThePositionalArgumentIsTheConfiguration(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{[]string{"check", bad}, 1, "", "my.toml:2"},                       // the file named, not the embedded default
-		{[]string{"check", good}, 0, "good.toml: OK", ""},                 // and a good one passes
-		{[]string{"check", good, "-config", good}, 2, "", "given twice"},  // both ways at once
+		{[]string{"check", bad}, 1, "", "my.toml:2"},                     // the file named, not the embedded default
+		{[]string{"check", good}, 0, "good.toml: OK", ""},                // and a good one passes
+		{[]string{"check", good, "-config", good}, 2, "", "given twice"}, // both ways at once
 		{[]string{"check", good, bad}, 2, "", "one configuration file at most"},
 		{[]string{"check", "-nosuch"}, 2, "", "flag provided but not defined"},
 		{[]string{"serve", bad}, 1, "", "my.toml:2"},
