@@ -47,8 +47,12 @@ func (u *Updater) Check(ctx context.Context, downloads []Download) int {
 		if u.OnResult != nil {
 			u.OnResult(d, err)
 		}
+		var shrink *ShrinkError
 		switch {
 		case errors.Is(err, ErrNotModified):
+		case errors.As(err, &shrink):
+			u.log().Warn("list refresh refused: it would shrink the list; keeping the last good copy", "category", d.Category, "url", d.URL,
+				"names_now", shrink.Old, "names_offered", shrink.New, "offered_copy", d.Path+RefusedSuffix)
 		case err != nil:
 			u.log().Warn("list download failed; keeping the copy we have", "category", d.Category, "url", d.URL, "err", err)
 		default:
@@ -142,8 +146,9 @@ func (u *Updater) fetch(ctx context.Context, d Download) error {
 	if err == nil && n > max {
 		err = fmt.Errorf("larger than %d bytes", max)
 	}
+	names := 0
 	if err == nil {
-		err = validateDownload(tmp, d.Format)
+		names, err = validateDownload(tmp, d.Format)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -151,8 +156,68 @@ func (u *Updater) fetch(ctx context.Context, d Download) error {
 	if err != nil {
 		return err
 	}
+	if err := shrinkGuard(d, names); err != nil {
+		// Kept beside the list, so that `lists diff` shows what it would
+		// have changed; the running list stays as it is.
+		os.Rename(tmp.Name(), d.Path+RefusedSuffix)
+		return err
+	}
+	os.Remove(d.Path + RefusedSuffix)
 	keepPrevious(d)
 	return os.Rename(tmp.Name(), d.Path)
+}
+
+// RefusedSuffix names a download the shrink guard refused.
+const RefusedSuffix = ".refused"
+
+// ShrinkError is a download refused because it would shrink the list to
+// less than half of it, or to fewer than minListNames names: a feed that
+// broke (an emptied file, a truncated mirror) must not unblock a category.
+type ShrinkError struct {
+	Old, New int
+}
+
+func (e *ShrinkError) Error() string {
+	return fmt.Sprintf("refused: the new copy has %d names where the last good one has %d (less than half, or fewer than %d); the last good copy stays (`civicdns lists diff` shows the change)", e.New, e.Old, minListNames)
+}
+
+// minListNames is the fewest names a refreshed list may have.
+const minListNames = 10
+
+// shrinkGuard compares a download's size in names with the copy in force
+// (the last download, or the bundled copy before the first).
+func shrinkGuard(d Download, names int) error {
+	old := countNames(d)
+	if old == 0 {
+		return nil
+	}
+	if names*2 < old || names < old && names < minListNames {
+		return &ShrinkError{Old: old, New: names}
+	}
+	return nil
+}
+
+// countNames counts the names of the copy in force (0 when there is none).
+func countNames(d Download) int {
+	var r io.Reader
+	if f, err := os.Open(d.Path); err == nil {
+		defer f.Close()
+		r = f
+	} else if d.BundledFS != nil && d.BundledPath != "" {
+		f, err := d.BundledFS.Open(d.BundledPath)
+		if err != nil {
+			return 0
+		}
+		defer f.Close()
+		r = f
+	} else {
+		return 0
+	}
+	st, err := Parse(d.Format, r, func([]byte, int, bool) {})
+	if err != nil {
+		return 0
+	}
+	return st.Names
 }
 
 // PreviousSuffix names the copy a download replaced, kept for `lists diff`.
@@ -182,29 +247,53 @@ type Diff struct {
 // DiffDownload compares a download's current copy with the one it replaced.
 // ok is false when there is nothing to compare (never downloaded).
 func DiffDownload(d Download) (diff Diff, ok bool, err error) {
+	return diffFiles(d, d.Path+PreviousSuffix, d.Path, false)
+}
+
+// DiffRefused compares the copy in force with a refresh the shrink guard
+// refused: what it would have changed. ok is false when none was refused.
+func DiffRefused(d Download) (diff Diff, ok bool, err error) {
+	return diffFiles(d, d.Path, d.Path+RefusedSuffix, true)
+}
+
+// diffFiles compares the names of two copies of a download; a missing
+// one means nothing to compare, but with bundled the old copy may be the
+// bundled one (before the first download).
+func diffFiles(d Download, oldPath, newPath string, bundled bool) (diff Diff, ok bool, err error) {
 	diff.Download = d
-	read := func(path string) (map[string]bool, error) {
+	read := func(path string, fallback bool) (map[string]bool, error) {
+		var r io.Reader
 		f, err := os.Open(path)
-		if err != nil {
+		switch {
+		case err == nil:
+			defer f.Close()
+			r = f
+		case errors.Is(err, fs.ErrNotExist) && fallback && d.BundledFS != nil && d.BundledPath != "":
+			bf, berr := d.BundledFS.Open(d.BundledPath)
+			if berr != nil {
+				return nil, err
+			}
+			defer bf.Close()
+			r = bf
+		default:
 			return nil, err
 		}
-		defer f.Close()
 		names := map[string]bool{}
-		_, err = Parse(d.Format, f, func(name []byte, _ int, allow bool) {
+		_, err = Parse(d.Format, r, func(name []byte, _ int, allow bool) {
 			if !allow {
 				names[string(name)] = true
 			}
 		})
 		return names, err
 	}
-	cur, err := read(d.Path)
+	cur, err := read(newPath, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return diff, false, nil
 	}
 	if err != nil {
 		return diff, false, err
 	}
-	old, err := read(d.Path + PreviousSuffix)
+	old, err := read(oldPath, bundled)
 	if errors.Is(err, fs.ErrNotExist) {
 		return diff, false, nil
 	}
@@ -229,18 +318,18 @@ func DiffDownload(d Download) (diff Diff, ok bool, err error) {
 // validateDownload parses the whole file: a list with no usable name, or
 // with more bad lines than names, is not a list of that format (an error
 // page, a moved file) and must not replace a good copy.
-func validateDownload(f *os.File, format string) error {
+func validateDownload(f *os.File, format string) (int, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return 0, err
 	}
 	st, err := Parse(format, f, func([]byte, int, bool) {})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if st.Names == 0 || len(st.Bad) > st.Names {
-		return fmt.Errorf("not a %s list: %d names, %d bad lines", format, st.Names, len(st.Bad))
+		return 0, fmt.Errorf("not a %s list: %d names, %d bad lines", format, st.Names, len(st.Bad))
 	}
-	return nil
+	return st.Names, nil
 }
 
 func (u *Updater) now() time.Time {

@@ -2,6 +2,8 @@ package blocklists
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -126,5 +128,62 @@ func TestDiffOfARefresh(t *testing.T) {
 	u.Check(context.Background(), set.Downloads)
 	if diff, _, _ := DiffDownload(d); strings.Join(diff.Added, ",") != "newest.example" || len(diff.Removed) != 0 {
 		t.Errorf("second refresh: %+v", diff)
+	}
+}
+
+// A refresh that would shrink a list to less than half (or to fewer than
+// ten names) is refused: the last good copy stays, the error says why,
+// and DiffRefused shows what it would have changed.
+func TestARefreshThatShrinksTheListIsRefused(t *testing.T) {
+	t.Parallel()
+	names := func(from, n int) string {
+		var b strings.Builder
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, "casino%d.example\n", i)
+		}
+		return b.String()
+	}
+	var body atomic.Value
+	body.Store(names(0, 30))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body.Load().(string))) }))
+	defer srv.Close()
+	dl := t.TempDir()
+	fsys := fstest.MapFS{
+		"a.toml":       {Data: []byte("category = \"a\"\n[[import]]\npath = \"bundled.list\"\nurl = \"" + srv.URL + "/a.list\"\nformat = \"domains\"\nrefresh = \"1h\"\n")},
+		"bundled.list": {Data: []byte(names(0, 100))},
+	}
+	set, err := Load(Options{FS: fsys, DisplayDir: "lists", DownloadDir: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := dnstest.NewClock()
+	var last error
+	u := &Updater{Now: clock.Now, OnResult: func(d Download, err error) { last = err }}
+	var shrink *ShrinkError
+	if n := u.Check(context.Background(), set.Downloads); n != 0 || !errors.As(last, &shrink) || shrink.Old != 100 || shrink.New != 30 {
+		t.Fatalf("100 names to 30: wrote %d, %v", n, last)
+	}
+	d := set.Downloads[0]
+	if _, err := os.Stat(d.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the refused copy took the list's place")
+	}
+	diff, ok, err := DiffRefused(d)
+	if err != nil || !ok || len(diff.Removed) != 70 || len(diff.Added) != 0 {
+		t.Fatalf("the refused refresh's diff: %v %v +%d -%d", err, ok, len(diff.Added), len(diff.Removed))
+	}
+	// Half or more is a refresh like any other, and clears the refused copy.
+	clock.Advance(2 * time.Hour)
+	body.Store(names(0, 60))
+	if n := u.Check(context.Background(), set.Downloads); n != 1 || last != nil {
+		t.Fatalf("100 names to 60: wrote %d, %v", n, last)
+	}
+	if _, ok, _ := DiffRefused(d); ok {
+		t.Error("the refused copy is still there after a good refresh")
+	}
+	// Fewer than ten is refused even when more than half.
+	clock.Advance(2 * time.Hour)
+	body.Store(names(0, 9))
+	if u.Check(context.Background(), set.Downloads); !errors.As(last, &shrink) {
+		t.Errorf("60 names to 9: %v", last)
 	}
 }

@@ -14,6 +14,7 @@ type metrics struct {
 	reloads   *prometheus.CounterVec
 	listNames *prometheus.GaugeVec
 	downloads *prometheus.CounterVec
+	refused   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *State) *metrics {
@@ -27,11 +28,14 @@ func newMetrics(reg prometheus.Registerer, s *State) *metrics {
 		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_list_downloads_total", Help: "Downloads of imported lists, by category and result (success, not_modified, failure).",
 		}, []string{"category", "result"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_list_refresh_refused_total", Help: "List refreshes refused because they would shrink a list to less than half (or fewer than 10 names): the last good copy stays.",
+		}, []string{"category"}),
 	}
 	exemptions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "civicdns_exemptions_active", Help: "Exemptions in force now (configuration and state store).",
 	}, func() float64 { return float64(s.Snapshot().Exemptions.Active(s.now())) })
-	reg.MustRegister(m.reloads, m.listNames, m.downloads, exemptions)
+	reg.MustRegister(m.reloads, m.listNames, m.downloads, m.refused, exemptions)
 	// Alerts are written against these before their first event.
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
@@ -40,7 +44,7 @@ func newMetrics(reg prometheus.Registerer, s *State) *metrics {
 }
 
 // downloadResults are the results a list download is counted under.
-var downloadResults = []string{"success", "not_modified", "failure"}
+var downloadResults = []string{"success", "not_modified", "failure", "refused"}
 
 // setPolicy publishes the sizes of a new policy's lists, and makes the
 // download series of its imports exist.
@@ -61,9 +65,13 @@ func (m *metrics) setPolicy(cfg *config.Config, p *policy.Policy) {
 // CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
 func (s *State) CountListDownload(d blocklists.Download, err error) {
 	result := "success"
+	var shrink *blocklists.ShrinkError
 	switch {
 	case errors.Is(err, blocklists.ErrNotModified):
 		result = "not_modified"
+	case errors.As(err, &shrink):
+		result = "refused"
+		s.metrics.refused.WithLabelValues(d.Category).Inc()
 	case err != nil:
 		result = "failure"
 	}

@@ -52,24 +52,36 @@ func cmdLists(args []string, stdout, stderr io.Writer) int {
 		}
 		shown++
 		fmt.Fprintf(stdout, "%s: %s: %d added, %d removed by the last refresh\n", d.Category, d.URL, len(diff.Added), len(diff.Removed))
-		for _, side := range []struct {
-			sign  string
-			names []string
-		}{{"+", diff.Added}, {"-", diff.Removed}} {
-			names := side.names
-			if !*all && len(names) > 20 {
-				names = names[:20]
-			}
-			for _, n := range names {
-				fmt.Fprintf(stdout, "  %s %s\n", side.sign, n)
-			}
-			if len(names) < len(side.names) {
-				fmt.Fprintf(stdout, "  %s … %d more (-all)\n", side.sign, len(side.names)-len(names))
-			}
+		printDiff(stdout, diff, *all)
+	}
+	for _, d := range pol.Lists().Downloads {
+		if diff, ok, err := blocklists.DiffRefused(d); err == nil && ok {
+			fmt.Fprintf(stdout, "%s: %s: a refresh was REFUSED (it would shrink the list); it would have added %d and removed %d:\n",
+				d.Category, d.URL, len(diff.Added), len(diff.Removed))
+			printDiff(stdout, diff, *all)
 		}
 	}
 	if shown == 0 && len(pol.Lists().Downloads) == 0 {
 		fmt.Fprintln(stdout, "no list has a url and a refresh period")
 	}
 	return 0
+}
+
+// printDiff lists a diff's names, 20 of each side unless all.
+func printDiff(w io.Writer, diff blocklists.Diff, all bool) {
+	for _, side := range []struct {
+		sign  string
+		names []string
+	}{{"+", diff.Added}, {"-", diff.Removed}} {
+		names := side.names
+		if !all && len(names) > 20 {
+			names = names[:20]
+		}
+		for _, n := range names {
+			fmt.Fprintf(w, "  %s %s\n", side.sign, n)
+		}
+		if len(names) < len(side.names) {
+			fmt.Fprintf(w, "  %s … %d more (-all)\n", side.sign, len(side.names)-len(names))
+		}
+	}
 }
