@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Options struct {
 	Now        func() time.Time     // default: time.Now
 	Upstream   upstream.Options     // resolv.conf path, root CAs (tests)
 	Recorder   query.Recorder       // more recorders besides the metrics (the query log)
+	// ListCheckEvery is how often the list updater looks for lists due
+	// (default a minute).
+	ListCheckEvery time.Duration
 }
 
 // Daemon is civicdns running: the live state and every component.
@@ -158,11 +162,14 @@ func New(opts Options) (*Daemon, error) {
 	if iv := cfg.Lists.Watch.D(); iv > 0 {
 		d.components = append(d.components, Background("file watcher", func(ctx context.Context) { d.Reloader.Watch(ctx, iv) }))
 	}
+	// The updater always runs: [lists] update turned on (or off) by a
+	// reload takes effect within a minute, without a restart. With it off,
+	// the policy has no downloads and the updater does nothing.
+	up := &blocklists.Updater{Log: log, OnChange: func() { d.Reload("list downloaded") }, OnResult: d.State.CountListDownload}
+	d.components = append(d.components, Background("list updater", func(ctx context.Context) {
+		up.Run(ctx, cmp.Or(opts.ListCheckEvery, listCheckEvery), d.Reloader.Downloads)
+	}))
 	if cfg.Lists.Update {
-		up := &blocklists.Updater{Log: log, OnChange: func() { d.Reload("list downloaded") }, OnResult: d.State.CountListDownload}
-		d.components = append(d.components, Background("list updater", func(ctx context.Context) {
-			up.Run(ctx, time.Minute, d.Reloader.Downloads)
-		}))
 		log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
 	}
 	return d, nil
@@ -232,6 +239,9 @@ func (d *Daemon) RefreshExemptions() error {
 	d.stamp = stamp
 	return nil
 }
+
+// listCheckEvery is how often the list updater looks for lists due.
+const listCheckEvery = time.Minute
 
 // storePoll is how often the state store is checked for other processes'
 // decisions (the CLI): they are live within it.

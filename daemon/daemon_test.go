@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,5 +262,53 @@ func TestConsoleServesHTTPSAndMetricsChecksHost(t *testing.T) {
 	mresp.Body.Close()
 	if mresp.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("/metrics for Host evil.example: %d, want 421", mresp.StatusCode)
+	}
+}
+
+// [lists] update turned on by a reload takes effect without a restart.
+func TestListUpdatesTurnOnWithAReload(t *testing.T) {
+	t.Parallel()
+	served := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("casino.example\nbet.example\n"))
+		select {
+		case served <- struct{}{}:
+		default:
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	lists := filepath.Join(dir, "lists")
+	os.MkdirAll(lists, 0o755)
+	os.WriteFile(filepath.Join(lists, "bundled.list"), []byte("casino.example\n"), 0o644)
+	os.WriteFile(filepath.Join(lists, "g.toml"), []byte("category = \"g\"\n[[import]]\npath = \"bundled.list\"\nurl = \""+srv.URL+"/g.list\"\nformat = \"domains\"\nrefresh = \"1h\"\n"), 0o644)
+	path := filepath.Join(dir, "civicdns.toml")
+	base := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"192.0.2.1:53\"]\n[state]\ndir = \"state\"\n[policy]\nblock = [\"g\"]\n[lists]\ndir = \"lists\"\nwatch = \"0s\"\n"
+	os.WriteFile(path, []byte(base), 0o644)
+	d, err := New(Options{ConfigPath: path, ListCheckEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	select {
+	case <-served:
+		t.Fatal("a list was downloaded with [lists] update off")
+	case <-time.After(200 * time.Millisecond): // ten updater rounds: none may download
+	}
+	os.WriteFile(path, []byte(base+"update = true\n"), 0o644)
+	if err := d.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no download within 10 s of turning [lists] update on by a reload")
 	}
 }
