@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,12 +26,21 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// hash is a director's bcrypt hash at cost 10, the lowest check takes.
+// testHashes keeps the tests' bcrypt hashes: one made per password for
+// the whole run (cost 10, the lowest check takes, is slow under -race).
+// Test scaffolding only.
+var testHashes sync.Map
+
+// hash is a director's bcrypt hash at cost 10.
 func hash(t *testing.T, pw string) string {
+	if h, ok := testHashes.Load(pw); ok {
+		return h.(string)
+	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), config.MinBcryptCost)
 	if err != nil {
 		t.Fatal(err)
 	}
+	testHashes.Store(pw, string(h))
 	return string(h)
 }
 
