@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,36 @@ func TestUnknownFilterValuesAreErrors(t *testing.T) {
 		if code := run(tc.args, &out, &errb); code != tc.code || !strings.Contains(errb.String(), tc.err) {
 			t.Errorf("%v: exit %d (want %d): %s", tc.args, code, tc.code, errb.String())
 		}
+	}
+}
+
+// check fails on what serve would fail on (a missing CA, a damaged state
+// journal); an address it cannot bind now is a warning.
+func TestCheckFailsOnWhatServeFailsOn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	busy, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	base := "[server]\nlisten = [\"" + busy.LocalAddr().String() + "\"]\n[upstream]\nservers = [\"192.0.2.1\"]\n"
+	noCA := writeFile(t, dir, "noca.toml", base+"[blockpage]\ntls_listen = \"127.0.0.1:0\"\nca_cert = \"nosuch/ca.pem\"\nca_key = \"nosuch/ca.key\"\n")
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", noCA}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "ca.pem") {
+		t.Errorf("a missing CA: exit %d, %s", code, errb.String())
+	}
+	stateDir := filepath.Join(dir, "state")
+	os.MkdirAll(stateDir, 0o700)
+	os.WriteFile(filepath.Join(stateDir, "workflow.journal"), []byte("12 {\"kind\":\"x\"} 00000000\n"), 0o600)
+	damaged := writeFile(t, dir, "damaged.toml", base+"[state]\ndir = \"state\"\n")
+	errb.Reset()
+	if code := run([]string{"check", damaged}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "the record at byte 0 is damaged") {
+		t.Errorf("a damaged journal: exit %d, %s", code, errb.String())
+	}
+	good := writeFile(t, dir, "good.toml", base)
+	errb.Reset()
+	if code := run([]string{"check", good}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "warning: server.listen") {
+		t.Errorf("an address in use: exit %d, %s", code, errb.String())
 	}
 }

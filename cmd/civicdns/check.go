@@ -44,6 +44,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			errs = append(errs, config.Error{File: cfg.File, Msg: err.Error()})
 		}
 	}
+	var warns []string
+	if cfg != nil {
+		more, w := serveChecks(cfg)
+		errs, warns = append(errs, more...), w
+	}
+	for _, w := range warns {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
 	if len(errs) > 0 {
 		// The main file's errors first, then each list file's, each in line order.
 		main := ""
