@@ -3,28 +3,31 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/config"
 )
 
-const accessUsage = `usage: civicdns access [-config FILE] suspend -client IP|CIDR -by NAME -reason R [-until DATE]
-       civicdns access [-config FILE] restore ID [-by NAME]
+const accessUsage = `usage: civicdns access [-config FILE] suspend -client IP|CIDR -by NAME -reason R [-until DATE] [-force]
+       civicdns access [-config FILE] restore ID -by NAME
        civicdns access [-config FILE] list [-all]
 `
 
 // cmdAccess suspends and restores devices' Internet access from a shell.
 func cmdAccess(args []string, stdout, stderr io.Writer) int {
-	store, verb, rest, sub, code := storeVerb("access", accessUsage, args, stderr)
+	cfg, store, verb, rest, sub, code := storeVerbConfig("access", accessUsage, args, stderr)
 	if store == nil {
 		return code
 	}
-	by := sub.String("by", osUser(), "who does it")
+	by := sub.String("by", "", "the [[director]] who decides (the OS user is recorded beside)")
 	switch verb {
 	case "suspend":
 		client := sub.String("client", "", "the device (IP) or network (CIDR)")
 		reason := sub.String("reason", "", "why (it is audited)")
 		until := sub.String("until", "", "last day of the suspension (YYYY-MM-DD); default until restored")
+		force := sub.Bool("force", false, "suspend a network wider than /24 (IPv6 /56)")
 		if sub.Parse(rest) != nil || *client == "" {
 			fmt.Fprint(stderr, accessUsage)
 			return 2
@@ -34,6 +37,16 @@ func cmdAccess(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "civicdns access suspend: -client: %v\n", err)
 			return 2
 		}
+		if msg := wideSuspension(cfg, pfx); msg != "" && !*force {
+			fmt.Fprintf(stderr, "civicdns access suspend: %s; add -force to suspend it all the same\n", msg)
+			return 2
+		}
+		actor, err := shellActor(cfg, *by)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns access suspend: %v\n", err)
+			return 2
+		}
+		*by = actor
 		var d config.Date
 		if *until != "" {
 			if d, err = config.ParseDate(*until); err != nil {
@@ -53,6 +66,12 @@ func cmdAccess(args []string, stdout, stderr io.Writer) int {
 		if !ok {
 			return 2
 		}
+		actor, err := shellActor(cfg, *by)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns access restore: %v\n", err)
+			return 2
+		}
+		*by = actor
 		if err := store.Restore(id, *by, ""); err != nil {
 			fmt.Fprintf(stderr, "civicdns access restore %s: %v\n", id, err)
 			return 1
@@ -100,4 +119,49 @@ func cmdAccess(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stderr, accessUsage)
 	return 2
+}
+
+// shellActor is who a decision made from a shell is recorded as: the
+// configured [[director]] -by names (case folded), and the OS user who ran
+// the command beside it.
+func shellActor(cfg *config.Config, by string) (string, error) {
+	if strings.TrimSpace(by) == "" {
+		return "", fmt.Errorf("-by NAME is needed: the [[director]] who decides (the OS user who runs the command is recorded beside it)")
+	}
+	var names []string
+	for _, d := range cfg.Director {
+		if strings.EqualFold(strings.TrimSpace(d.Name), strings.TrimSpace(by)) {
+			return d.Name + " (" + osUser() + ")", nil
+		}
+		names = append(names, d.Name)
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("-by %q: %s has no [[director]]: a decision needs someone who may make it", by, cfg.File)
+	}
+	return "", fmt.Errorf("-by %q is not a [[director]] of %s (%s)", by, cfg.File, strings.Join(names, ", "))
+}
+
+// wideSuspension says why suspending pfx needs -force: a network wider
+// than /24 (IPv6 /56), and how many departments it touches; "" otherwise.
+func wideSuspension(cfg *config.Config, pfx netip.Prefix) string {
+	if pfx.Addr().Is4() && pfx.Bits() >= 24 || pfx.Addr().Is6() && pfx.Bits() >= 56 {
+		return ""
+	}
+	var touched []string
+	for _, d := range cfg.Department {
+		for _, n := range d.Prefixes {
+			if n.Overlaps(pfx) {
+				touched = append(touched, d.Name)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s is wider than /24 (IPv6 /56): it touches %d department(s)%s and every device in it", pfx, len(touched), listIn(touched))
+}
+
+func listIn(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }

@@ -98,3 +98,35 @@ func TestCheckFailsOnWhatServeFailsOn(t *testing.T) {
 		t.Errorf("an address in use: exit %d, %s", code, errb.String())
 	}
 }
+
+// access suspend of a network wider than /24 asks for -force and says
+// which departments it touches; -by must name a [[director]], and the OS
+// user who ran the command is recorded beside it.
+func TestShellDecisionsNameADirectorAndWideSuspensionsAskForForce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[upstream]\nservers = [\"192.0.2.1\"]\n[state]\ndir = \"state\"\n"+
+		"[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n[[department]]\nname = \"Parks\"\nnetworks = [\"10.30.0.0/16\"]\n"+
+		testDirector("Chief of Police", "Police"))
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"access", "-config", cfg, "suspend", "-client", "10.0.0.0/8", "-by", "Chief of Police", "-reason", "r"}, 2, "", "touches 2 department(s) (Police, Parks)"},
+		{[]string{"access", "-config", cfg, "suspend", "-client", "10.20.3.4", "-reason", "r"}, 2, "", "-by NAME is needed"},
+		{[]string{"access", "-config", cfg, "suspend", "-client", "10.20.3.4", "-by", "Mallory", "-reason", "r"}, 2, "", `-by "Mallory" is not a [[director]]`},
+		{[]string{"access", "-config", cfg, "suspend", "-client", "10.20.3.0/24", "-by", "chief of police", "-reason", "r"}, 0, "suspended 10.20.3.0/24", ""},
+		{[]string{"access", "-config", cfg, "suspend", "-client", "10.0.0.0/8", "-by", "Chief of Police", "-reason", "r", "-force"}, 0, "suspended 10.0.0.0/8", ""},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(tc.args, &out, &errb); code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
+			t.Errorf("%v: exit %d (want %d)\n%s%s", tc.args, code, tc.code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	run([]string{"audit", cfg}, &out, &errb)
+	if !strings.Contains(out.String(), "Chief of Police ("+osUser()+")") {
+		t.Errorf("the audit trail does not name the director and the OS user:\n%s", out.String())
+	}
+}

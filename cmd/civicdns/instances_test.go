@@ -54,6 +54,10 @@ blockpage_ipv4 = "10.0.0.53"
 name = "Police"
 networks = ["127.0.0.1/32"]
 block_domains = ["example"]
+[[director]]
+name = "Chief of Police"
+department = "Police"
+password_hash = "$2a$10$PP9k2wp7rIAu5QMVyCErxuy1fPXUEzX9SDRudRlr6HueqaZkN7Z5a"
 `, up.Addr, w.pg.DSN()))
 		return startDaemon(tb, cfg), cfg, dir
 	}

@@ -49,36 +49,51 @@ func osUser() string {
 // and a flag set for them. A nil store comes with the exit code to return
 // (2: usage, printed; 1: the store would not open).
 func storeVerb(name, usage string, args []string, stderr io.Writer) (*state.Store, string, []string, *flag.FlagSet, int) {
+	_, store, verb, rest, sub, code := storeVerbConfig(name, usage, args, stderr)
+	return store, verb, rest, sub, code
+}
+
+// storeVerbConfig is storeVerb with the configuration too.
+func storeVerbConfig(name, usage string, args []string, stderr io.Writer) (*config.Config, *state.Store, string, []string, *flag.FlagSet, int) {
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
 	if err := fl.Parse(args); err != nil || fl.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
-		return nil, "", nil, nil, 2
+		return nil, nil, "", nil, nil, 2
 	}
-	_, store, err := openStore(*cfgPath)
+	cfg, store, err := openStore(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns %s: %v\n", name, err)
-		return nil, "", nil, nil, 1
+		return nil, nil, "", nil, nil, 1
 	}
 	verb := fl.Arg(0)
 	sub := flag.NewFlagSet(name+" "+verb, flag.ContinueOnError)
 	sub.SetOutput(stderr)
-	return store, verb, fl.Args()[1:], sub, 0
+	return cfg, store, verb, fl.Args()[1:], sub, 0
 }
 
 const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]
        civicdns exemptions [-config FILE] approve ID -by NAME -expires DATE [-reason R] [-reference REF] [-client] [-category]
-       civicdns exemptions [-config FILE] deny ID [-by NAME] [-note N]
-       civicdns exemptions [-config FILE] revoke ID [-by NAME]
+       civicdns exemptions [-config FILE] deny ID -by NAME [-note N]
+       civicdns exemptions [-config FILE] revoke ID -by NAME
 `
 
 func cmdExemptions(args []string, stdout, stderr io.Writer) int {
-	store, verb, rest, sub, code := storeVerb("exemptions", exemptionsUsage, args, stderr)
+	cfg, store, verb, rest, sub, code := storeVerbConfig("exemptions", exemptionsUsage, args, stderr)
 	if store == nil {
 		return code
 	}
-	by := sub.String("by", osUser(), "who decides (a director's name)")
+	by := sub.String("by", "", "the [[director]] who decides (the OS user is recorded beside)")
+	actor := func() bool {
+		a, err := shellActor(cfg, *by)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns exemptions %s: %v\n", verb, err)
+			return false
+		}
+		*by = a
+		return true
+	}
 	switch verb {
 	case "list":
 		all := sub.Bool("all", false, "also decided requests and ended exemptions")
@@ -94,6 +109,9 @@ func cmdExemptions(args []string, stdout, stderr io.Writer) int {
 		category := sub.Bool("category", false, "lift the whole category, not only the blocked name")
 		id, ok := idArg(sub, rest, stderr)
 		if !ok {
+			return 2
+		}
+		if !actor() {
 			return 2
 		}
 		d, err := config.ParseDate(*expires)
@@ -116,7 +134,7 @@ func cmdExemptions(args []string, stdout, stderr io.Writer) int {
 	case "deny":
 		note := sub.String("note", "", "why, shown to the requester")
 		id, ok := idArg(sub, rest, stderr)
-		if !ok {
+		if !ok || !actor() {
 			return 2
 		}
 		if err := store.Deny(id, *by, "", *note); err != nil {
@@ -127,7 +145,7 @@ func cmdExemptions(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "revoke":
 		id, ok := idArg(sub, rest, stderr)
-		if !ok {
+		if !ok || !actor() {
 			return 2
 		}
 		if err := store.Revoke(id, *by, ""); err != nil {

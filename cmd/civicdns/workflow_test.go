@@ -84,7 +84,7 @@ func TestExemptionsFromAShellWhileServing(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
 		"[state]\ndir = \"state\"\n[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"10.0.0.53\"\n"+
-		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n")
+		"[[department]]\nname = \"Police\"\nnetworks = [\"127.0.0.1/32\"]\n"+testDirector("Chief of Police", "Police"))
 	store, err := state.Open(filepath.Join(dir, "state"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,8 @@ func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
-		"[state]\ndir = \"state\"\n[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"10.0.0.53\"\n")
+		"[state]\ndir = \"state\"\n[block]\nanswer = \"blockpage\"\nblockpage_ipv4 = \"10.0.0.53\"\n"+
+		"[[department]]\nname = \"IT\"\nnetworks = [\"10.99.0.0/16\"]\n"+testDirector("Network admin", "IT"))
 	d := startDaemon(t, cfg)
 	waitFor := func(want string) {
 		t.Helper()
@@ -183,7 +184,7 @@ func TestAccessSuspendFromAShellWhileServing(t *testing.T) {
 	if !strings.Contains(out.String(), id) || !strings.Contains(out.String(), "malware beaconing") {
 		t.Errorf("list:\n%s", out.String())
 	}
-	if code := run([]string{"access", "-config", cfg, "restore", id}, &out, &errb); code != 0 {
+	if code := run([]string{"access", "-config", cfg, "restore", id, "-by", "network ADMIN"}, &out, &errb); code != 0 {
 		t.Fatalf("restore: %d %s", code, errb.String())
 	}
 	waitFor("192.0.2.20")
@@ -289,4 +290,9 @@ func TestSystemdNotify(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v", err)
 	}
+}
+
+// testDirector is a [[director]] block (password "test director", cost 10).
+func testDirector(name, dept string) string {
+	return "[[director]]\nname = \"" + name + "\"\ndepartment = \"" + dept + "\"\npassword_hash = \"$2a$10$PP9k2wp7rIAu5QMVyCErxuy1fPXUEzX9SDRudRlr6HueqaZkN7Z5a\"\n"
 }
