@@ -64,16 +64,7 @@ type Daemon struct {
 
 // New loads the configuration and builds every component, binding nothing yet.
 func New(opts Options) (*Daemon, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts = withDefaults(opts)
 	log := opts.Logger
 	cfg, pol, err := live.Load(opts.ConfigPath)
 	if err != nil {
@@ -88,72 +79,98 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Reloader = live.NewReloader(d.State, opts.ConfigPath, log)
-	recorder := opts.Recorder
-	if cfg.Log.Dir != "" {
-		dir := cfg.Path(cfg.Log.Dir)
-		d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, log,
-			querylog.OpenHolds(dir, cfg.State.Postgres))
-		if d.QueryLog, err = querylog.Open(querylog.Options{Dir: dir, Instance: cfg.Log.Instance,
-			Location: pol.Location(), Logger: log, Registry: opts.Registry}, func(string) { d.Retention.Kick() }); err != nil {
+	// Every step after the live state closes it when it fails.
+	for _, step := range []func(*config.Config, Options) error{d.addQueryLog, d.addDNS, d.openStore, d.addComponents} {
+		if err := step(cfg, opts); err != nil {
 			d.State.Close()
 			return nil, err
 		}
+	}
+	return d, nil
+}
+
+// withDefaults fills in the options not given.
+func withDefaults(opts Options) Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return opts
+}
+
+// addQueryLog opens the query log and its retention ([log] dir).
+func (d *Daemon) addQueryLog(cfg *config.Config, opts Options) error {
+	if cfg.Log.Dir == "" {
+		return nil
+	}
+	pol := d.State.Snapshot().Policy
+	dir := cfg.Path(cfg.Log.Dir)
+	d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, d.log,
+		querylog.OpenHolds(dir, cfg.State.Postgres))
+	var err error
+	d.QueryLog, err = querylog.Open(querylog.Options{Dir: dir, Instance: cfg.Log.Instance,
+		Location: pol.Location(), Logger: d.log, Registry: opts.Registry}, func(string) { d.Retention.Kick() })
+	return err
+}
+
+// addDNS makes the DNS server, recording to the query log and opts.Recorder.
+func (d *Daemon) addDNS(cfg *config.Config, opts Options) error {
+	recorder := opts.Recorder
+	if d.QueryLog != nil {
 		if recorder != nil {
 			recorder = query.Recorders{d.QueryLog, recorder}
 		} else {
 			recorder = d.QueryLog
 		}
 	}
-	d.DNS, err = resolver.New(resolver.Options{State: d.State, Logger: log, Registry: opts.Registry, Now: opts.Now, Recorder: recorder})
-	if err != nil {
-		d.State.Close()
-		return nil, err
-	}
+	var err error
+	d.DNS, err = resolver.New(resolver.Options{State: d.State, Logger: d.log, Registry: opts.Registry, Now: opts.Now, Recorder: recorder})
+	return err
+}
 
-	if cfg.State.Dir != "" {
-		if d.Store, err = state.OpenConfig(cfg, opts.Now); err != nil {
-			d.State.Close()
-			return nil, err
-		}
-		// A damaged record in the workflow or the audit trail stops the
-		// start (never silently skipped); a torn last one is cut off.
-		if err := d.Store.Check(); err != nil {
-			d.State.Close()
-			return nil, err
-		}
-		if err := d.RefreshExemptions(); err != nil {
-			d.State.Close()
-			return nil, err
-		}
-		if d.Store.Shared() {
-			registerSharedState(opts.Registry, d.Store)
-		}
+// openStore opens the state store ([state] dir) and makes its exemptions
+// and suspensions live.
+func (d *Daemon) openStore(cfg *config.Config, opts Options) error {
+	if cfg.State.Dir == "" {
+		return nil
 	}
+	var err error
+	if d.Store, err = state.OpenConfig(cfg, opts.Now); err != nil {
+		return err
+	}
+	// A damaged record in the workflow or the audit trail stops the
+	// start (never silently skipped); a torn last one is cut off.
+	if err := d.Store.Check(); err != nil {
+		return err
+	}
+	if err := d.RefreshExemptions(); err != nil {
+		return err
+	}
+	if d.Store.Shared() {
+		registerSharedState(opts.Registry, d.Store)
+	}
+	return nil
+}
 
+// addComponents lists every component in start order (Shutdown goes
+// backwards).
+func (d *Daemon) addComponents(cfg *config.Config, opts Options) error {
 	registerDegraded(opts.Registry, d)
-	// The start order; Shutdown goes backwards.
 	if cfg.Metrics.Listen != "" {
-		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, hostGuard(d.State, cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining, d.Degraded)), log)
+		d.Metrics = NewHTTPServer("metrics", cfg.Metrics.Listen, hostGuard(d.State, cfg.Metrics.Listen, metricsHandler(opts.Registry, &d.draining, d.Degraded)), d.log)
 		d.components = append(d.components, d.Metrics)
 	}
 	if err := d.addWorkflow(cfg, opts); err != nil {
-		d.State.Close()
-		return nil, err
+		return err
 	}
 	if d.QueryLog != nil {
-		// Before the DNS server and stopped after it: the queries it drains are logged too.
-		if cfg.Log.Postgres != "" {
-			// Stopped after the writer: the last records are shipped too.
-			d.Shipper = querylog.NewShipper(cfg.Log.Postgres, cfg.Path(cfg.Log.Dir), cfg.Log.Instance, d.log, opts.Registry)
-			d.Retention.Shipped = d.Shipper.Shipped
-			d.Retention.PruneDB = func(holds []*querylog.Hold) error {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				defer cancel()
-				return d.Shipper.Prune(ctx, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, holds, opts.Now())
-			}
-			d.components = append(d.components, Finishing("query log shipper", d.Shipper.Run))
-		}
-		d.components = append(d.components, Finishing("query log", d.QueryLog.Run), Background("query log retention", d.Retention.Run))
+		d.addQueryLogParts(cfg, opts)
 	}
 	d.components = append(d.components, d.DNS)
 	if d.Store != nil {
@@ -165,14 +182,31 @@ func New(opts Options) (*Daemon, error) {
 	// The updater always runs: [lists] update turned on (or off) by a
 	// reload takes effect within a minute, without a restart. With it off,
 	// the policy has no downloads and the updater does nothing.
-	up := &blocklists.Updater{Log: log, OnChange: func() { d.Reload("list downloaded") }, OnResult: d.State.CountListDownload}
+	up := &blocklists.Updater{Log: d.log, OnChange: func() { d.Reload("list downloaded") }, OnResult: d.State.CountListDownload}
 	d.components = append(d.components, Background("list updater", func(ctx context.Context) {
 		up.Run(ctx, cmp.Or(opts.ListCheckEvery, listCheckEvery), d.Reloader.Downloads)
 	}))
 	if cfg.Lists.Update {
-		log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
+		d.log.Info("list updates on", "dir", cfg.Lists.DownloadDir)
 	}
-	return d, nil
+	return nil
+}
+
+// addQueryLogParts adds the query log's writer, retention and shipper:
+// before the DNS server and stopped after it, so the queries it drains are
+// logged too (and the shipper after the writer: the last records shipped).
+func (d *Daemon) addQueryLogParts(cfg *config.Config, opts Options) {
+	if cfg.Log.Postgres != "" {
+		d.Shipper = querylog.NewShipper(cfg.Log.Postgres, cfg.Path(cfg.Log.Dir), cfg.Log.Instance, d.log, opts.Registry)
+		d.Retention.Shipped = d.Shipper.Shipped
+		d.Retention.PruneDB = func(holds []*querylog.Hold) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			return d.Shipper.Prune(ctx, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, holds, opts.Now())
+		}
+		d.components = append(d.components, Finishing("query log shipper", d.Shipper.Run))
+	}
+	d.components = append(d.components, Finishing("query log", d.QueryLog.Run), Background("query log retention", d.Retention.Run))
 }
 
 // addWorkflow adds the block page (HTTP, HTTPS) and the director console.

@@ -70,6 +70,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 
 func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.Time) {
 	fmt.Fprintf(w, "%s: OK\n", cfg.File)
+	printServing(w, cfg)
+	printParts(w, cfg)
+	printCategories(w, pol)
+	printDepartments(w, cfg, pol, now)
+}
+
+// printServing: the listeners, who is served, the upstreams, the cache.
+func printServing(w io.Writer, cfg *config.Config) {
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
 	fmt.Fprintf(w, "serves:    %s\n", servedSummary(cfg))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
@@ -95,6 +103,11 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 	if cfg.Metrics.Listen != "" {
 		fmt.Fprintf(w, "metrics:   http://%s/metrics\n", cfg.Metrics.Listen)
 	}
+}
+
+// printParts: the block answer, the block page, the state store, the
+// console and the query log.
+func printParts(w io.Writer, cfg *config.Config) {
 	blockAnswer := cfg.Block.Answer
 	if blockAnswer == "blockpage" {
 		var addrs []string
@@ -125,7 +138,10 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 		}
 		fmt.Fprintf(w, "query log: %s as %s, days kept %d (blocked %d; 0: all)%s\n", cfg.Path(l.Dir), l.Instance, l.RetentionDays, l.BlockedRetentionDays, central)
 	}
+}
 
+// printCategories: each category's size, overlaps, skipped lines.
+func printCategories(w io.Writer, pol *policy.Policy) {
 	lists := pol.Lists()
 	fmt.Fprintf(w, "\ncategories (%d names in all):\n", lists.Matcher.Len())
 	for _, name := range lists.Names() {
@@ -148,6 +164,10 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 			fmt.Fprintf(w, "    %s\n", e.Error())
 		}
 	}
+}
+
+// printDepartments: the citywide minimum, each department, the exemptions.
+func printDepartments(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.Time) {
 	fmt.Fprintf(w, "\ncitywide:  blocks %s", strings.Join(pol.Citywide(), ", "))
 	if len(cfg.Policy.Allow) > 0 {
 		fmt.Fprintf(w, "; never blocks %s", strings.Join(cfg.Policy.Allow, ", "))

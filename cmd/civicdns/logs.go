@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -81,65 +80,136 @@ const logsUsage = `usage: civicdns logs [-config FILE] [-client IP|CIDR] [-name 
        civicdns logs [-config FILE] holds
 `
 
-func cmdLogs(args []string, stdout, stderr io.Writer) int {
+// logsArgs are cmdLogs's flags, parsed.
+type logsArgs struct {
+	cfgPath, client, name, dept, action, category, from, to, reason *string
+	since                                                           *time.Duration
+	asJSON                                                          *bool
+	limit                                                           *int
+	verb                                                            string
+	fl                                                              *flag.FlagSet
+}
+
+// parseLogs reads "logs [flags]" and "logs hold|release|holds [flags]"
+// (the verb may stand before its flags).
+func parseLogs(args []string, stderr io.Writer) (*logsArgs, error) {
 	fl := flag.NewFlagSet("logs", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := configFlag(fl)
-	client := fl.String("client", "", "a client address or network")
-	name := fl.String("name", "", "a name, with its subdomains")
-	dept := fl.String("department", "", "a department")
-	action := fl.String("action", "", "allowed, blocked, exempted, refused or malformed")
-	category := fl.String("category", "", "a category")
-	since := durationVar(fl, "since", 0, "the last DUR (7d, 24h)")
-	from := fl.String("from", "", "from this time (RFC 3339 or YYYY-MM-DD)")
-	to := fl.String("to", "", "until this time (RFC 3339 or YYYY-MM-DD)")
-	asJSON := fl.Bool("json", false, "the records as JSON lines")
-	limit := fl.Int("limit", 0, "at most N records (0: all)")
-	reason := fl.String("reason", "", "why (hold)")
-	// "logs hold -client …": the verb may stand before its flags.
-	verb := ""
-	for i, a := range args {
-		if a == "hold" || a == "release" || a == "holds" {
-			verb = a
+	a := &logsArgs{fl: fl, cfgPath: configFlag(fl),
+		client:   fl.String("client", "", "a client address or network"),
+		name:     fl.String("name", "", "a name, with its subdomains"),
+		dept:     fl.String("department", "", "a department"),
+		action:   fl.String("action", "", "allowed, blocked, exempted, refused or malformed"),
+		category: fl.String("category", "", "a category"),
+		since:    durationVar(fl, "since", 0, "the last DUR (7d, 24h)"),
+		from:     fl.String("from", "", "from this time (RFC 3339 or YYYY-MM-DD)"),
+		to:       fl.String("to", "", "until this time (RFC 3339 or YYYY-MM-DD)"),
+		asJSON:   fl.Bool("json", false, "the records as JSON lines"),
+		limit:    fl.Int("limit", 0, "at most N records (0: all)"),
+		reason:   fl.String("reason", "", "why (hold)"),
+	}
+	for i, arg := range args {
+		if arg == "hold" || arg == "release" || arg == "holds" {
+			a.verb = arg
 			args = append(append([]string(nil), args[:i]...), args[i+1:]...)
 			break
 		}
 	}
-	if err := fl.Parse(args); err != nil {
+	return a, fl.Parse(args)
+}
+
+// filter is the search the flags describe (client and name; the rest is
+// set by the search itself).
+func (a *logsArgs) filter() (querylog.Filter, error) {
+	var f querylog.Filter
+	var err error
+	if *a.client != "" {
+		if f.Client, err = config.ParsePrefix(*a.client); err != nil {
+			return f, fmt.Errorf("-client: %v", err)
+		}
+	}
+	if *a.name != "" {
+		if f.Name, err = config.NormalizeName(*a.name); err != nil {
+			return f, fmt.Errorf("-name: %v", err)
+		}
+	}
+	return f, nil
+}
+
+func cmdLogs(args []string, stdout, stderr io.Writer) int {
+	a, err := parseLogs(args, stderr)
+	if err != nil {
 		fmt.Fprint(stderr, logsUsage)
 		return 2
 	}
-	cfg, dir, err := logDir(*cfgPath)
+	cfg, dir, err := logDir(*a.cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
 		return 1
 	}
-	if err := checkLogFilters(cfg, *dept, *action, *category); err != nil {
+	if err := checkLogFilters(cfg, *a.dept, *a.action, *a.category); err != nil {
 		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
 		return 2
 	}
-	var f querylog.Filter
-	if *client != "" {
-		if f.Client, err = config.ParsePrefix(*client); err != nil {
-			fmt.Fprintf(stderr, "civicdns logs: -client: %v\n", err)
-			return 2
-		}
+	f, err := a.filter()
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
+		return 2
 	}
-	if *name != "" {
-		if f.Name, err = config.NormalizeName(*name); err != nil {
-			fmt.Fprintf(stderr, "civicdns logs: -name: %v\n", err)
-			return 2
-		}
+	if a.verb != "" {
+		return logsHolds(cfg, dir, a, f, stdout, stderr)
 	}
+	if a.fl.NArg() > 0 {
+		fmt.Fprint(stderr, logsUsage)
+		return 2
+	}
+	f.Department, f.Action, f.Category = *a.dept, *a.action, *a.category
+	if f.From, f.To, err = timeRange(*a.since, *a.from, *a.to); err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
+		return 2
+	}
+	if err := auditLogUse(cfg, dir, "log-search", strings.Join(args, " ")); err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: nothing searched: %v\n", err)
+		return 1
+	}
+	if err := printSearch(cfg, dir, f, *a.limit, *a.asJSON, stdout); err != nil {
+		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// printSearch prints the records f selects, as text or JSON lines.
+func printSearch(cfg *config.Config, dir string, f querylog.Filter, limit int, asJSON bool, w io.Writer) error {
+	n := 0
+	return search(cfg, dir, f, limit, func(e *querylog.Entry) bool {
+		if asJSON {
+			b, _ := json.Marshal(e)
+			w.Write(append(b, '\n'))
+		} else {
+			dept := e.Department
+			if dept == "" {
+				dept = "-"
+			}
+			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", e.Time.Format("2006-01-02 15:04:05"), e.Client, esc(dept), e.Action,
+				e.Type, esc(e.Name), catOf(e.Category), e.Rcode, e.ElapsedMS)
+		}
+		n++
+		return limit == 0 || n < limit
+	})
+}
+
+// logsHolds runs logs hold, release and holds: the legal holds.
+func logsHolds(cfg *config.Config, dir string, a *logsArgs, f querylog.Filter, stdout, stderr io.Writer) int {
 	holds := querylog.OpenHolds(dir, cfg.State.Postgres)
 	defer holds.Close()
-	switch verb {
+	switch a.verb {
 	case "hold":
 		if !f.Client.IsValid() {
 			fmt.Fprint(stderr, logsUsage)
 			return 2
 		}
-		h, err := holds.Place(f.Client, f.Name, *reason, osUser(), time.Now())
+		h, err := holds.Place(f.Client, f.Name, *a.reason, osUser(), time.Now())
 		if err != nil {
 			fmt.Fprintf(stderr, "civicdns logs hold: %v\n", err)
 			return 1
@@ -151,70 +221,41 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "placed hold %s: the records of %s%s are kept past retention until `civicdns logs release %s`\n", h.ID, h.Client, nameOf(h.Name), h.ID)
 		return 0
 	case "release":
-		if fl.NArg() != 1 {
+		if a.fl.NArg() != 1 {
 			fmt.Fprint(stderr, logsUsage)
 			return 2
 		}
-		if err := holds.Release(fl.Arg(0), osUser(), time.Now()); err != nil {
+		id := a.fl.Arg(0)
+		if err := holds.Release(id, osUser(), time.Now()); err != nil {
 			fmt.Fprintf(stderr, "civicdns logs release: %v\n", err)
 			return 1
 		}
-		if err := auditLogUse(cfg, dir, "log-release", "hold "+fl.Arg(0)); err != nil {
-			fmt.Fprintf(stderr, "civicdns logs release: %s is released, but %v\n", fl.Arg(0), err)
+		if err := auditLogUse(cfg, dir, "log-release", "hold "+id); err != nil {
+			fmt.Fprintf(stderr, "civicdns logs release: %s is released, but %v\n", id, err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "released %s\n", fl.Arg(0))
-		return 0
-	case "holds":
-		list, err := holds.List()
-		if err != nil {
-			fmt.Fprintf(stderr, "civicdns logs holds: %v\n", err)
-			return 1
-		}
-		for _, h := range list {
-			status := "in force"
-			if h.Released {
-				status = "released by " + h.ReleasedBy + " " + h.ReleasedAt.Format("2006-01-02")
-			}
-			fmt.Fprintf(stdout, "%s  %s%s  placed by %s %s: %s (%s)\n", h.ID, h.Client, esc(nameOf(h.Name)), esc(h.By), h.Time.Format("2006-01-02"), esc(h.Reason), esc(status))
-		}
-		if len(list) == 0 {
-			fmt.Fprintln(stdout, "no legal holds")
-		}
+		fmt.Fprintf(stdout, "released %s\n", id)
 		return 0
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprint(stderr, logsUsage)
-		return 2
-	}
-	f.Department, f.Action, f.Category = *dept, *action, *category
-	if f.From, f.To, err = timeRange(*since, *from, *to); err != nil {
-		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
-		return 2
-	}
-	if err := auditLogUse(cfg, dir, "log-search", strings.Join(args, " ")); err != nil {
-		fmt.Fprintf(stderr, "civicdns logs: nothing searched: %v\n", err)
-		return 1
-	}
-	n := 0
-	err = search(cfg, dir, f, *limit, func(e *querylog.Entry) bool {
-		if *asJSON {
-			b, _ := json.Marshal(e)
-			stdout.Write(append(b, '\n'))
-		} else {
-			dept := e.Department
-			if dept == "" {
-				dept = "-"
-			}
-			fmt.Fprintf(stdout, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", e.Time.Format("2006-01-02 15:04:05"), e.Client, dept, e.Action,
-				e.Type, e.Name, catOf(e.Category), e.Rcode, e.ElapsedMS)
-		}
-		n++
-		return *limit == 0 || n < *limit
-	})
+	return listHolds(holds, stdout, stderr)
+}
+
+// listHolds prints every legal hold, released ones too.
+func listHolds(holds *querylog.Holds, stdout, stderr io.Writer) int {
+	list, err := holds.List()
 	if err != nil {
-		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
+		fmt.Fprintf(stderr, "civicdns logs holds: %v\n", err)
 		return 1
+	}
+	for _, h := range list {
+		status := "in force"
+		if h.Released {
+			status = "released by " + h.ReleasedBy + " " + h.ReleasedAt.Format("2006-01-02")
+		}
+		fmt.Fprintf(stdout, "%s  %s%s  placed by %s %s: %s (%s)\n", h.ID, h.Client, esc(nameOf(h.Name)), esc(h.By), h.Time.Format("2006-01-02"), esc(h.Reason), esc(status))
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no legal holds")
 	}
 	return 0
 }
@@ -272,105 +313,6 @@ type deptReport struct {
 	lookups, blocked, exempted int
 	byCategory                 map[string]int
 	names, clients             map[string]int
-}
-
-func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("report", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := configFlag(fl)
-	dept := fl.String("department", "", "one department (default every one)")
-	since := durationVar(fl, "since", 7*24*time.Hour, "the last DUR (7d, 36h)")
-	asCSV := fl.Bool("csv", false, "CSV instead of text")
-	top := fl.Int("top", 10, "how many names and clients to list")
-	if err := parseWithConfig(fl, cfgPath, args); err != nil {
-		return usageError(fl, err)
-	}
-	cfg, dir, err := logDir(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
-		return 1
-	}
-	if err := checkFilter("department", *dept, departmentNames(cfg)); err != nil {
-		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
-		return 2
-	}
-	if err := auditLogUse(cfg, dir, "log-report", strings.Join(args, " ")); err != nil {
-		fmt.Fprintf(stderr, "civicdns report: nothing read: %v\n", err)
-		return 1
-	}
-	reports := map[string]*deptReport{}
-	f := querylog.Filter{Department: *dept, From: time.Now().Add(-*since)}
-	err = search(cfg, dir, f, 0, func(e *querylog.Entry) bool {
-		d := e.Department
-		if d == "" {
-			d = "(citywide)"
-		}
-		r := reports[d]
-		if r == nil {
-			r = &deptReport{byCategory: map[string]int{}, names: map[string]int{}, clients: map[string]int{}}
-			reports[d] = r
-		}
-		r.lookups++
-		switch e.Action {
-		case "blocked":
-			r.blocked++
-			r.byCategory[e.Category]++
-			r.names[e.Name]++
-			r.clients[e.Client]++
-		case "exempted":
-			r.exempted++
-		}
-		return true
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
-		return 1
-	}
-	depts := make([]string, 0, len(reports))
-	for d := range reports {
-		depts = append(depts, d)
-	}
-	sort.Strings(depts)
-	if *asCSV {
-		w := csv.NewWriter(stdout)
-		w.Write([]string{"department", "kind", "key", "count"})
-		for _, d := range depts {
-			r := reports[d]
-			w.Write([]string{d, "lookups", "", fmt.Sprint(r.lookups)})
-			w.Write([]string{d, "blocked", "", fmt.Sprint(r.blocked)})
-			w.Write([]string{d, "exempted", "", fmt.Sprint(r.exempted)})
-			for _, kv := range topN(r.byCategory, 1<<30) {
-				w.Write([]string{d, "blocked_category", kv.k, fmt.Sprint(kv.n)})
-			}
-			for _, kv := range topN(r.names, *top) {
-				w.Write([]string{d, "top_blocked_name", kv.k, fmt.Sprint(kv.n)})
-			}
-			for _, kv := range topN(r.clients, *top) {
-				w.Write([]string{d, "top_blocked_client", kv.k, fmt.Sprint(kv.n)})
-			}
-		}
-		w.Flush()
-		return 0
-	}
-	fmt.Fprintf(stdout, "query log report, the last %s\n", *since)
-	for _, d := range depts {
-		r := reports[d]
-		fmt.Fprintf(stdout, "\n%s: %d lookups, %d blocked, %d exempted\n", d, r.lookups, r.blocked, r.exempted)
-		for _, kv := range topN(r.byCategory, 1<<30) {
-			fmt.Fprintf(stdout, "  blocked as %-14s %d\n", kv.k, kv.n)
-		}
-		if len(r.names) > 0 {
-			fmt.Fprintln(stdout, "  top blocked names:")
-			for _, kv := range topN(r.names, *top) {
-				fmt.Fprintf(stdout, "    %6d  %s\n", kv.n, kv.k)
-			}
-			fmt.Fprintln(stdout, "  clients with most blocked lookups:")
-			for _, kv := range topN(r.clients, *top) {
-				fmt.Fprintf(stdout, "    %6d  %s\n", kv.n, kv.k)
-			}
-		}
-	}
-	return 0
 }
 
 type keyCount struct {

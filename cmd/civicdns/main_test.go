@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -312,10 +313,30 @@ func TestExplainTheCanary(t *testing.T) {
 	}
 }
 
+// The README's example configuration checks once its CA is made, as the
+// quick start does (`ca init`), its /etc and /var paths moved to a
+// folder of the test's.
 func TestExampleConfigChecks(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	text, err := os.ReadFile("../../testdata/civicdns.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, _ := filepath.Abs("../../blocklists")
+	moved := strings.NewReplacer("/etc/civicdns", filepath.Join(dir, "etc"), "/var/lib/civicdns", filepath.Join(dir, "var"),
+		`"../blocklists"`, strconv.Quote(lists)).Replace(string(text))
+	cfg := writeFile(t, dir, "civicdns.toml", moved)
 	var out, errb bytes.Buffer
-	if code := run([]string{"check", "-config", "../../testdata/civicdns.example.toml"}, &out, &errb); code != 0 {
+	if code := run([]string{"check", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "ca.pem") {
+		t.Errorf("without its CA the example must not check: exit %d %s", code, errb.String())
+	}
+	if code := run([]string{"ca", "init", "-dir", filepath.Join(dir, "etc")}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"check", cfg}, &out, &errb); code != 0 {
 		t.Fatalf("the README's example does not check: %s", errb.String())
 	}
 	for _, want := range []string{"Police", "Library", "zone city.internal", ": example-research.com for clients 10.40.9.0/24",

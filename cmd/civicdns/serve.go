@@ -79,22 +79,32 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 
 	stopHUP := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stopHUP:
-				return
-			case <-hup:
-				notify.Send("RELOADING=1")
-				d.Reload("SIGHUP")
-				notify.Send("READY=1")
-			}
-		}
-	}()
+	go reloadOnHUP(d, notify, hup, stopHUP)
 	sig := <-term
 	close(stopHUP)
 	close(stopWatchdog)
 	notify.Send("STOPPING=1")
+	drain(d, log, sig)
+	return 0
+}
+
+// reloadOnHUP reloads on every SIGHUP (coalesced while one runs) until stop.
+func reloadOnHUP(d *daemon.Daemon, notify *sdnotify.Notifier, hup <-chan os.Signal, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-hup:
+			notify.Send("RELOADING=1")
+			d.Reload("SIGHUP")
+			notify.Send("READY=1")
+		}
+	}
+}
+
+// drain shuts the daemon down within its drain timeout, answering the
+// queries in flight.
+func drain(d *daemon.Daemon, log *slog.Logger, sig os.Signal) {
 	log.Info("shutting down: draining queries in flight", "signal", sig.String())
 	ctx, cancel := context.WithTimeout(context.Background(), d.DrainTimeout())
 	defer cancel()
@@ -104,7 +114,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Error("shutdown", "err", err)
 	}
 	log.Info("stopped")
-	return 0
 }
 
 // feedWatchdog sends WATCHDOG=1 every interval while the DNS server
