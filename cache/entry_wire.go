@@ -115,7 +115,21 @@ func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Li
 	}
 	e.Summary = string(sum.b)
 	e.Negative = rcode == dns.RcodeNameError || rcode == dns.RcodeSuccess && ancount == 0
-	if e.Negative {
+	e.TTL = freshness(e.Negative, wire, recs, soa, minTTL, lim)
+	if binary.BigEndian.Uint16(wire[2:])&dnswire.FlagAD != 0 {
+		e.Flags |= dnswire.FlagAD
+	}
+	wire[0], wire[1] = 0, 0
+	e.keep(kept, name, wire, offs)
+	return e, nil
+}
+
+// freshness is how long an answer stays fresh: for a negative one the
+// SOA's TTL capped by its MINIMUM and NegMax (RFC 2308; the SOA goes out
+// with it), else the lowest answer (minTTL) and authority TTL, at least
+// lim.Min.
+func freshness(negative bool, wire []byte, recs []dnswire.Record, soa *dnswire.Record, minTTL uint32, lim Limits) time.Duration {
+	if negative {
 		minTTL = 0
 		if soa != nil {
 			// RFC 2308 §5: the SOA goes out with the negative TTL.
@@ -123,24 +137,17 @@ func readWire(name string, qtype, qclass uint16, bits uint8, wire []byte, lim Li
 			minTTL = min(soa.TTL(wire), minimum, uint32(lim.NegMax/time.Second))
 			binary.BigEndian.PutUint32(wire[soa.TTLAt:], minTTL)
 		}
-		e.TTL = time.Duration(minTTL) * time.Second
-	} else {
-		for i := range recs {
-			if recs[i].Section == 1 {
-				minTTL = min(minTTL, recs[i].TTL(wire))
-			}
-		}
-		if minTTL == ^uint32(0) {
-			minTTL = 0
-		}
-		e.TTL = max(time.Duration(minTTL)*time.Second, lim.Min)
+		return time.Duration(minTTL) * time.Second
 	}
-	if binary.BigEndian.Uint16(wire[2:])&dnswire.FlagAD != 0 {
-		e.Flags |= dnswire.FlagAD
+	for i := range recs {
+		if recs[i].Section == 1 {
+			minTTL = min(minTTL, recs[i].TTL(wire))
+		}
 	}
-	wire[0], wire[1] = 0, 0
-	e.keep(kept, name, wire, offs)
-	return e, nil
+	if minTTL == ^uint32(0) {
+		minTTL = 0
+	}
+	return max(time.Duration(minTTL)*time.Second, lim.Min)
 }
 
 // summaryOf is what the log's summary is made of: the text so far, in a
