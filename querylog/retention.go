@@ -120,45 +120,9 @@ func (r *Retention) Apply() error {
 		if r.Days <= 0 {
 			continue
 		}
-		age := int(today.Sub(d).Hours() / 24)
-		level := ""
-		switch {
-		case age > r.BlockedDays:
-			level = levelHeld
-		case age > r.Days:
-			level = levelBlocked
-		default:
-			continue
-		}
-		marker := strings.TrimSuffix(plain, openSuffix) + ".level"
-		if prev, _ := os.ReadFile(marker); string(prev) == level && level == levelBlocked {
-			continue
-		}
-		keep := func(e *Entry) bool {
-			for _, h := range holds {
-				if h.Covers(e) {
-					return true
-				}
-			}
-			return level == levelBlocked && (e.Action == "blocked" || e.Action == "exempted")
-		}
-		kept, err := r.prune(day, keep)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if kept == 0 {
-			for _, f := range files[day] {
-				os.Remove(f)
-			}
-			os.Remove(marker)
-			r.Log.Info("query log: day deleted (past retention)", "day", day)
-			continue
-		}
-		if err := writeFileSync(marker, []byte(level)); err != nil {
+		if err := r.age(day, int(today.Sub(d).Hours()/24), files[day], holds); err != nil {
 			errs = append(errs, err)
 		}
-		r.Log.Info("query log: day pruned", "day", day, "kept", kept, "level", level)
 	}
 	if r.PruneDB != nil {
 		if err := r.PruneDB(holds); err != nil {
@@ -166,6 +130,50 @@ func (r *Retention) Apply() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// age applies retention to a past day of the given age: past the blocked
+// retention only held records stay, past the retention only blocked,
+// exempted and held ones; a day with none left is deleted.
+func (r *Retention) age(day string, age int, files []string, holds []*Hold) error {
+	level := ""
+	switch {
+	case age > r.BlockedDays:
+		level = levelHeld
+	case age > r.Days:
+		level = levelBlocked
+	default:
+		return nil
+	}
+	marker := strings.TrimSuffix(DayFile(r.Dir, day), openSuffix) + ".level"
+	if prev, _ := os.ReadFile(marker); string(prev) == level && level == levelBlocked {
+		return nil
+	}
+	keep := func(e *Entry) bool {
+		for _, h := range holds {
+			if h.Covers(e) {
+				return true
+			}
+		}
+		return level == levelBlocked && (e.Action == "blocked" || e.Action == "exempted")
+	}
+	kept, err := r.prune(day, keep)
+	if err != nil {
+		return err
+	}
+	if kept == 0 {
+		for _, f := range files {
+			os.Remove(f)
+		}
+		os.Remove(marker)
+		r.Log.Info("query log: day deleted (past retention)", "day", day)
+		return nil
+	}
+	if err := writeFileSync(marker, []byte(level)); err != nil {
+		return err
+	}
+	r.Log.Info("query log: day pruned", "day", day, "kept", kept, "level", level)
+	return nil
 }
 
 // prune rewrites a compacted day with only the records keep selects.
