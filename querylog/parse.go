@@ -32,71 +32,8 @@ func parseLine(line []byte, e *Entry) error {
 			return errSyntax
 		}
 		p.space()
-		switch key {
-		case "time":
-			s, err := p.str()
-			if err != nil {
-				return err
-			}
-			if e.Time, err = time.Parse(time.RFC3339Nano, s); err != nil {
-				return err
-			}
-		case "instance", "client", "department", "name", "type", "action", "category", "rule", "rcode", "error", "answer", "upstream":
-			s, err := p.str()
-			if err != nil {
-				return err
-			}
-			switch key {
-			case "instance":
-				e.Instance = s
-			case "client":
-				e.Client = s
-			case "department":
-				e.Department = s
-			case "name":
-				e.Name = s
-			case "type":
-				e.Type = s
-			case "action":
-				e.Action = s
-			case "category":
-				e.Category = s
-			case "rule":
-				e.Rule = s
-			case "rcode":
-				e.Rcode = s
-			case "error":
-				e.Error = s
-			case "answer":
-				e.Answer = s
-			case "upstream":
-				e.Upstream = s
-			}
-		case "cached", "stale", "tcp":
-			v, err := p.boolean()
-			if err != nil {
-				return err
-			}
-			switch key {
-			case "cached":
-				e.Cached = v
-			case "stale":
-				e.Stale = v
-			case "tcp":
-				e.TCP = v
-			}
-		case "elapsed_ms":
-			start := p.i
-			for p.i < len(p.b) && (p.b[p.i] == '-' || p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E' || p.b[p.i] == '+' || p.b[p.i] >= '0' && p.b[p.i] <= '9') {
-				p.i++
-			}
-			v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
-			if err != nil {
-				return err
-			}
-			e.ElapsedMS = v
-		default:
-			return errSyntax // a field of a later version: encoding/json knows what to skip
+		if err := p.field(key, e); err != nil {
+			return err
 		}
 		p.space()
 		if p.byte(',') {
@@ -107,6 +44,76 @@ func parseLine(line []byte, e *Entry) error {
 		}
 		return errSyntax
 	}
+}
+
+// field reads the value of key into e.
+func (p *parser) field(key string, e *Entry) error {
+	if dst := stringField(key, e); dst != nil {
+		s, err := p.str()
+		*dst = s
+		return err
+	}
+	switch key {
+	case "time":
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		e.Time, err = time.Parse(time.RFC3339Nano, s)
+		return err
+	case "cached":
+		v, err := p.boolean()
+		e.Cached = v
+		return err
+	case "stale":
+		v, err := p.boolean()
+		e.Stale = v
+		return err
+	case "tcp":
+		v, err := p.boolean()
+		e.TCP = v
+		return err
+	case "elapsed_ms":
+		start := p.i
+		for p.i < len(p.b) && (p.b[p.i] == '-' || p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E' || p.b[p.i] == '+' || p.b[p.i] >= '0' && p.b[p.i] <= '9') {
+			p.i++
+		}
+		v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+		e.ElapsedMS = v
+		return err
+	}
+	return errSyntax // a field of a later version: encoding/json knows what to skip
+}
+
+// stringField is where a string field of a record goes, or nil.
+func stringField(key string, e *Entry) *string {
+	switch key {
+	case "instance":
+		return &e.Instance
+	case "client":
+		return &e.Client
+	case "department":
+		return &e.Department
+	case "name":
+		return &e.Name
+	case "type":
+		return &e.Type
+	case "action":
+		return &e.Action
+	case "category":
+		return &e.Category
+	case "rule":
+		return &e.Rule
+	case "rcode":
+		return &e.Rcode
+	case "error":
+		return &e.Error
+	case "answer":
+		return &e.Answer
+	case "upstream":
+		return &e.Upstream
+	}
+	return nil
 }
 
 var errSyntax = errors.New("query log: not a record line")
