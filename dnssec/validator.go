@@ -86,52 +86,18 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 	now := v.now()
 	secure := true
 	sname := qname
-	type wildcardUse struct{ name, ce string }
 	var wildcards []wildcardUse
 	for _, s := range rrsets(r.Answer) {
 		owner := canon(s.name())
-		signer := s.signer()
-		if signer == "" && s.rtype() == dns.TypeCNAME && dnameAbove(r.Answer, owner) {
-			// A CNAME synthesised from a DNAME is never signed; the DNAME is.
-		} else if signer == "" {
-			zk := v.zoneSecurity(ctx, owner, asked)
-			if zk.err == errInsecure {
-				secure = false
-			} else if zk.err != nil {
-				return false, zk.err
-			} else {
-				return false, bogus("%s %s is unsigned in the signed zone %s", s.name(), dns.TypeToString[s.rtype()], zone)
-			}
-		} else {
-			if !under(owner, signer) || !under(signer, zone) {
-				return false, bogus("%s is signed by %s, which is not its zone", s.name(), signer)
-			}
-			zk := v.keysFor(ctx, signer, 0)
-			switch {
-			case zk.err == errInsecure:
-				secure = false
-			case zk.err != nil:
-				return false, zk.err
-			default:
-				sig, err := v.verify(s, signer, zk.keys, now)
-				if err != nil {
-					return false, err
-				}
-				if labels := dns.CountLabel(owner); int(sig.Labels) < labels && !isWildcardName(owner) {
-					wildcards = append(wildcards, wildcardUse{owner, LastLabels(owner, int(sig.Labels))})
-				}
-			}
+		ok, w, err := v.checkRRset(ctx, r, s, owner, asked, zone, now)
+		if err != nil {
+			return false, err
 		}
-		switch rr := s.rrs[0].(type) {
-		case *dns.CNAME:
-			if owner == sname {
-				sname = canon(rr.Target)
-			}
-		case *dns.DNAME:
-			if under(sname, owner) && sname != owner {
-				sname = canon(sname[:len(sname)-len(owner)] + canon(rr.Target))
-			}
+		secure = secure && ok
+		if w != nil {
+			wildcards = append(wildcards, *w)
 		}
+		sname = follow(sname, owner, s)
 	}
 	// A chain that leaves the zone goes on elsewhere: nothing to prove here.
 	chainGoesOn := sname != qname && r.Rcode == dns.RcodeSuccess && len(r.Ns) == 0
@@ -139,32 +105,90 @@ func (v *Validator) Validate(ctx context.Context, r *dns.Msg, qname string, qtyp
 	if !negative && len(wildcards) == 0 {
 		return secure, nil
 	}
-	d, dsecure, err := v.authorityIn(ctx, r, sname, asked, "", now)
-	if err != nil {
-		return false, err
+	dsecure, err := v.proveDenial(ctx, r, sname, qtype, asked, negative, wildcards, now)
+	return secure && dsecure, err
+}
+
+// wildcardUse is an answer RRset expanded from a wildcard: its owner and
+// the closest encloser the signature's label count gives.
+type wildcardUse struct{ name, ce string }
+
+// checkRRset verifies one answer RRset: signed by its zone's keys (or in
+// an insecure zone: secure is false), and whether a wildcard made it.
+func (v *Validator) checkRRset(ctx context.Context, r *dns.Msg, s *rrset, owner, asked, zone string, now time.Time) (bool, *wildcardUse, error) {
+	signer := s.signer()
+	if signer == "" && s.rtype() == dns.TypeCNAME && dnameAbove(r.Answer, owner) {
+		return true, nil, nil // a CNAME synthesised from a DNAME is never signed; the DNAME is
 	}
-	if !dsecure {
-		return false, nil
+	if signer == "" {
+		zk := v.zoneSecurity(ctx, owner, asked)
+		if zk.err == errInsecure {
+			return false, nil, nil
+		} else if zk.err != nil {
+			return false, nil, zk.err
+		}
+		return false, nil, bogus("%s %s is unsigned in the signed zone %s", s.name(), dns.TypeToString[s.rtype()], zone)
+	}
+	if !under(owner, signer) || !under(signer, zone) {
+		return false, nil, bogus("%s is signed by %s, which is not its zone", s.name(), signer)
+	}
+	zk := v.keysFor(ctx, signer, 0)
+	switch {
+	case zk.err == errInsecure:
+		return false, nil, nil
+	case zk.err != nil:
+		return false, nil, zk.err
+	}
+	sig, err := v.verify(s, signer, zk.keys, now)
+	if err != nil {
+		return false, nil, err
+	}
+	if labels := dns.CountLabel(owner); int(sig.Labels) < labels && !isWildcardName(owner) {
+		return true, &wildcardUse{owner, LastLabels(owner, int(sig.Labels))}, nil
+	}
+	return true, nil, nil
+}
+
+// follow moves the name the answer is about along a CNAME or DNAME.
+func follow(sname, owner string, s *rrset) string {
+	switch rr := s.rrs[0].(type) {
+	case *dns.CNAME:
+		if owner == sname {
+			return canon(rr.Target)
+		}
+	case *dns.DNAME:
+		if under(sname, owner) && sname != owner {
+			return canon(sname[:len(sname)-len(owner)] + canon(rr.Target))
+		}
+	}
+	return sname
+}
+
+// proveDenial checks the authority section's proofs: that the wildcards
+// used were the closest, and for a negative answer that the name (or the
+// type) does not exist. false without error: an insecure delegation.
+func (v *Validator) proveDenial(ctx context.Context, r *dns.Msg, sname string, qtype uint16, asked string, negative bool, wildcards []wildcardUse, now time.Time) (bool, error) {
+	d, dsecure, err := v.authorityIn(ctx, r, sname, asked, "", now)
+	if err != nil || !dsecure {
+		return false, err
 	}
 	for _, w := range wildcards {
 		if err := d.wildcard(w.name, w.ce); err != nil {
 			return false, err
 		}
 	}
-	if negative {
-		if r.Rcode == dns.RcodeNameError {
-			err = d.nxdomain(sname)
-		} else {
-			err = d.nodata(sname, qtype)
-		}
-		if err == errInsecure {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
+	if !negative {
+		return true, nil
 	}
-	return secure, nil
+	if r.Rcode == dns.RcodeNameError {
+		err = d.nxdomain(sname)
+	} else {
+		err = d.nodata(sname, qtype)
+	}
+	if err == errInsecure {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // dnameAbove reports whether the answer has a DNAME at a proper ancestor of name.
