@@ -43,58 +43,16 @@ func (z *Zone) rrs(name string, t uint16, do bool) []dns.RR {
 // chase, or "".
 func (z *Zone) answerName(m *dns.Msg, qname string, qtype uint16, do bool) string {
 	if c := z.cutAbove(qname); c != "" && !(qtype == dns.TypeDS && c == qname) {
-		if len(m.Answer) > 0 {
-			return "" // a CNAME into a delegated zone: the resolver goes on from there
-		}
-		m.Authoritative = false
-		m.Ns = append(m.Ns, z.sets[key{c, dns.TypeNS}]...)
-		if do {
-			if ds := z.rrs(c, dns.TypeDS, true); len(ds) > 0 {
-				m.Ns = append(m.Ns, ds...)
-			} else if z.signed {
-				m.Ns = append(m.Ns, z.noDataProof(c)...)
-			}
-		}
-		for _, rr := range z.sets[key{c, dns.TypeNS}] {
-			target := dns.CanonicalName(rr.(*dns.NS).Ns)
-			if dns.IsSubDomain(z.Origin, target) {
-				m.Extra = append(m.Extra, z.sets[key{target, dns.TypeA}]...)
-				m.Extra = append(m.Extra, z.sets[key{target, dns.TypeAAAA}]...)
-			}
+		if len(m.Answer) == 0 { // else a CNAME into a delegated zone: the resolver goes on from there
+			z.referral(m, c, do)
 		}
 		return ""
 	}
-	for a := dnssec.Parent(qname); dns.IsSubDomain(z.Origin, a); a = dnssec.Parent(a) {
-		if d := z.sets[key{a, dns.TypeDNAME}]; len(d) > 0 {
-			m.Answer = append(m.Answer, z.rrs(a, dns.TypeDNAME, do)...)
-			target := strings.TrimSuffix(qname, a) + dns.CanonicalName(d[0].(*dns.DNAME).Target)
-			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d[0].Header().Ttl}, Target: target})
-			return ""
-		}
-		if a == z.Origin {
-			break
-		}
+	if z.dname(m, qname, do) {
+		return ""
 	}
 	if len(z.types(qname)) > 0 {
-		if set := z.rrs(qname, qtype, do); len(set) > 0 {
-			m.Answer = append(m.Answer, set...)
-			if qtype == dns.TypeNS { // the addresses of the zone's own name servers, as servers add them
-				for _, rr := range z.sets[key{qname, dns.TypeNS}] {
-					target := dns.CanonicalName(rr.(*dns.NS).Ns)
-					if dns.IsSubDomain(z.Origin, target) && !z.glue(target) {
-						m.Extra = append(m.Extra, z.sets[key{target, dns.TypeA}]...)
-						m.Extra = append(m.Extra, z.sets[key{target, dns.TypeAAAA}]...)
-					}
-				}
-			}
-			return ""
-		}
-		if c := z.sets[key{qname, dns.TypeCNAME}]; len(c) > 0 {
-			m.Answer = append(m.Answer, z.rrs(qname, dns.TypeCNAME, do)...)
-			return dns.CanonicalName(c[0].(*dns.CNAME).Target)
-		}
-		z.negative(m, do, z.noDataProof(qname))
-		return ""
+		return z.atName(m, qname, qtype, do)
 	}
 	if z.ent(qname) {
 		z.negative(m, do, z.noDataProof(qname))
@@ -103,25 +61,7 @@ func (z *Zone) answerName(m *dns.Msg, qname string, qtype uint16, do bool) strin
 	ce := z.closestEncloser(qname)
 	wc := "*." + ce
 	if len(z.types(wc)) > 0 {
-		proof := z.coverProof(qname, ce)
-		set := z.sets[key{wc, qtype}]
-		if len(set) == 0 {
-			z.negative(m, do, append(proof, z.noDataProof(wc)...))
-			return ""
-		}
-		for _, rr := range set {
-			c := dns.Copy(rr)
-			c.Header().Name = qname
-			m.Answer = append(m.Answer, c)
-		}
-		if do {
-			for _, rr := range z.sigs[key{wc, qtype}] {
-				c := dns.Copy(rr)
-				c.Header().Name = qname
-				m.Answer = append(m.Answer, c)
-			}
-			m.Ns = append(m.Ns, proof...)
-		}
+		z.wildcard(m, qname, qtype, ce, wc, do)
 		return ""
 	}
 	m.Rcode = dns.RcodeNameError
@@ -133,6 +73,91 @@ func (z *Zone) answerName(m *dns.Msg, qname string, qtype uint16, do bool) strin
 	}
 	z.negative(m, do, proof)
 	return ""
+}
+
+// referral answers with the delegation at cut c: its NS, DS (or the proof
+// there is none) and the glue.
+func (z *Zone) referral(m *dns.Msg, c string, do bool) {
+	m.Authoritative = false
+	m.Ns = append(m.Ns, z.sets[key{c, dns.TypeNS}]...)
+	if do {
+		if ds := z.rrs(c, dns.TypeDS, true); len(ds) > 0 {
+			m.Ns = append(m.Ns, ds...)
+		} else if z.signed {
+			m.Ns = append(m.Ns, z.noDataProof(c)...)
+		}
+	}
+	z.addresses(m, c, false)
+}
+
+// addresses adds the A and AAAA of the name servers of owner inside the
+// zone (skipping glue when noGlue).
+func (z *Zone) addresses(m *dns.Msg, owner string, noGlue bool) {
+	for _, rr := range z.sets[key{owner, dns.TypeNS}] {
+		target := dns.CanonicalName(rr.(*dns.NS).Ns)
+		if dns.IsSubDomain(z.Origin, target) && !(noGlue && z.glue(target)) {
+			m.Extra = append(m.Extra, z.sets[key{target, dns.TypeA}]...)
+			m.Extra = append(m.Extra, z.sets[key{target, dns.TypeAAAA}]...)
+		}
+	}
+}
+
+// dname answers from a DNAME above qname (and the CNAME it makes), when
+// there is one.
+func (z *Zone) dname(m *dns.Msg, qname string, do bool) bool {
+	for a := dnssec.Parent(qname); dns.IsSubDomain(z.Origin, a); a = dnssec.Parent(a) {
+		if d := z.sets[key{a, dns.TypeDNAME}]; len(d) > 0 {
+			m.Answer = append(m.Answer, z.rrs(a, dns.TypeDNAME, do)...)
+			target := strings.TrimSuffix(qname, a) + dns.CanonicalName(d[0].(*dns.DNAME).Target)
+			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d[0].Header().Ttl}, Target: target})
+			return true
+		}
+		if a == z.Origin {
+			break
+		}
+	}
+	return false
+}
+
+// atName answers for a name that has records: the type asked, a CNAME
+// (whose target it returns), or no data.
+func (z *Zone) atName(m *dns.Msg, qname string, qtype uint16, do bool) string {
+	if set := z.rrs(qname, qtype, do); len(set) > 0 {
+		m.Answer = append(m.Answer, set...)
+		if qtype == dns.TypeNS { // the addresses of the zone's own name servers, as servers add them
+			z.addresses(m, qname, true)
+		}
+		return ""
+	}
+	if c := z.sets[key{qname, dns.TypeCNAME}]; len(c) > 0 {
+		m.Answer = append(m.Answer, z.rrs(qname, dns.TypeCNAME, do)...)
+		return dns.CanonicalName(c[0].(*dns.CNAME).Target)
+	}
+	z.negative(m, do, z.noDataProof(qname))
+	return ""
+}
+
+// wildcard answers from the wildcard wc under closest encloser ce.
+func (z *Zone) wildcard(m *dns.Msg, qname string, qtype uint16, ce, wc string, do bool) {
+	proof := z.coverProof(qname, ce)
+	set := z.sets[key{wc, qtype}]
+	if len(set) == 0 {
+		z.negative(m, do, append(proof, z.noDataProof(wc)...))
+		return
+	}
+	for _, rr := range set {
+		c := dns.Copy(rr)
+		c.Header().Name = qname
+		m.Answer = append(m.Answer, c)
+	}
+	if do {
+		for _, rr := range z.sigs[key{wc, qtype}] {
+			c := dns.Copy(rr)
+			c.Header().Name = qname
+			m.Answer = append(m.Answer, c)
+		}
+		m.Ns = append(m.Ns, proof...)
+	}
 }
 
 func (z *Zone) negative(m *dns.Msg, do bool, proof []dns.RR) {
