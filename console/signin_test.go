@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -237,5 +238,49 @@ func TestHostCheckAndTrustedProxies(t *testing.T) {
 		if got := from(tc.peer, tc.xff); got != tc.want {
 			t.Errorf("from %s with X-Forwarded-For %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
 		}
+	}
+}
+
+// Failed sign-ins slow the address down (three free, then a doubling
+// wait); the name is never locked: the director signs in from elsewhere
+// meanwhile, and from the same address once the wait is over.
+func TestFailedSignInsSlowTheAddressNotTheName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	signin := func(from, password string) int {
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8053/signin", strings.NewReader(url.Values{"name": {"Parks Director"}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = from + ":40000"
+		rec := httptest.NewRecorder()
+		f.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	var codes []int
+	for i := range 6 {
+		codes = append(codes, signin("10.0.0.1", "guess"+string(rune('a'+i))))
+	}
+	if fmt.Sprint(codes) != "[401 401 401 401 429 429]" {
+		t.Errorf("codes %v: four failures, then 429 while the wait runs", codes)
+	}
+	if code := signin("10.0.0.1", "green fields forever"); code != http.StatusTooManyRequests {
+		t.Errorf("the right password during the wait: %d", code)
+	}
+	if code := signin("10.0.0.2", "green fields forever"); code != http.StatusSeeOther {
+		t.Errorf("the director from another device during the wait: %d (locked out)", code)
+	}
+	f.clock.Advance(2 * time.Second)
+	if code := signin("10.0.0.1", "green fields forever"); code != http.StatusSeeOther {
+		t.Errorf("after the wait: %d", code)
+	}
+	// The refused tries are audited once, with their count, not each.
+	ev, _ := f.store.AuditSince(time.Time{})
+	refused := 0
+	for _, e := range ev {
+		if e.Action == "sign-in-refused" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d sign-in-refused events for 3 refused tries, want 1", refused)
 	}
 }
