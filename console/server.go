@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -26,6 +24,8 @@ type Options struct {
 	Now    func() time.Time
 	// OnChange is called after a decision, so that it is live at once.
 	OnChange func()
+	// Status reports the running server for `civicdns status` (nil: none).
+	Status func() any
 }
 
 // Server is the director console and its API.
@@ -35,6 +35,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	onChange func()
+	status   func() any
 	sessions *sessions
 	attempts *attempts // failed sign-ins per address: the backoff
 	dummies  *dummies  // hashes an unknown name is compared against
@@ -53,7 +54,7 @@ func New(opts Options) *Server {
 		opts.OnChange = func() {}
 	}
 	s := &Server{
-		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now, onChange: opts.OnChange,
+		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now, onChange: opts.OnChange, status: opts.Status,
 		sessions: &sessions{m: map[string]*session{}, now: opts.Now},
 		attempts: &attempts{m: map[string]*tries{}, now: opts.Now},
 		dummies:  &dummies{m: map[int][]byte{}},
@@ -74,6 +75,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("POST /api/v1/suspensions", s.signedIn(s.suspend))
 	m.HandleFunc("POST /api/v1/suspensions/{id}/restore", s.signedIn(s.restore))
 	m.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
+	m.HandleFunc("GET /api/v1/status", s.apiStatus)
 	m.HandleFunc("GET /api/v1/requests", s.signedIn(s.apiRequests))
 	m.HandleFunc("GET /api/v1/exemptions", s.signedIn(s.apiExemptions))
 	m.HandleFunc("POST /api/v1/requests/{id}/approve", s.signedIn(s.approve))
@@ -100,54 +102,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
-
-// clientOf is the address a request came from: the connection's, or,
-// when that is one of [admin] trusted_proxies, the nearest address in
-// X-Forwarded-For that is not a trusted proxy (the one the proxy saw).
-// A client cannot make itself someone else by sending the header.
-func (s *Server) clientOf(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	addr := ap.Addr().Unmap()
-	trusted := s.state.Snapshot().Config.Admin.TrustedProxyPrefixes
-	if !inPrefixes(addr, trusted) {
-		return addr.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // a hop that is not an address: believe nothing further
-		}
-		addr = a.Unmap()
-		if !inPrefixes(addr, trusted) {
-			break
-		}
-	}
-	return addr.String()
-}
-
-// viaTLS reports whether the browser reached the console over TLS: its own,
-// or a trusted proxy's that says so (X-Forwarded-Proto: https).
-func (s *Server) viaTLS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && inPrefixes(ap.Addr().Unmap(), s.state.Snapshot().Config.Admin.TrustedProxyPrefixes) &&
-		strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-}
-
-func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
 
 // fail answers an error as JSON for the API and as a page otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
@@ -483,13 +437,4 @@ func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"granted": s.grantViews(grants), "configuration": s.configExemptions(sess.department)})
-}
-
-// hostOf is the host part of a host:port.
-func hostOf(hostport string) string {
-	h, _, _ := strings.Cut(hostport, ":")
-	if sh, _, err := net.SplitHostPort(hostport); err == nil {
-		h = sh
-	}
-	return h
 }

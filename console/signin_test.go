@@ -284,3 +284,26 @@ func TestFailedSignInsSlowTheAddressNotTheName(t *testing.T) {
 		t.Errorf("%d sign-in-refused events for 3 refused tries, want 1", refused)
 	}
 }
+
+// /api/v1/status answers this machine itself (loopback, no proxy) and a
+// signed-in director; nobody else.
+func TestStatusIsForThisMachineOrADirector(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	con := New(Options{State: f.state, Store: f.store, Now: f.clock.Now, Status: func() any { return map[string]string{"state": "serving"} }})
+	for _, tc := range []struct {
+		peer, xff string
+		want      int
+	}{{"127.0.0.1", "", 200}, {"[::1]", "", 200}, {"10.20.1.1", "", 401}, {"127.0.0.1", "10.20.1.1", 401}} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1:8053/api/v1/status", nil)
+		req.RemoteAddr = tc.peer + ":40000"
+		if tc.xff != "" {
+			req.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		rec := httptest.NewRecorder()
+		con.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("from %s (X-Forwarded-For %q): %d, want %d", tc.peer, tc.xff, rec.Code, tc.want)
+		}
+	}
+}

@@ -237,7 +237,8 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 		}
 	}
 	if cfg.Admin.Listen != "" {
-		con := console.New(console.Options{State: d.State, Store: d.Store, Logger: d.log, Now: opts.Now, OnChange: func() { d.RefreshExemptions() }})
+		con := console.New(console.Options{State: d.State, Store: d.Store, Logger: d.log, Now: opts.Now, OnChange: func() { d.RefreshExemptions() },
+			Status: func() any { return d.Status() }})
 		d.Console = NewHTTPServer("console", cfg.Admin.Listen, con, d.log)
 		tlsCfg, err := consoleTLS(cfg, opts.Now)
 		if err != nil {

@@ -64,6 +64,7 @@ func (m *metrics) setPolicy(cfg *config.Config, p *policy.Policy) {
 
 // CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
 func (s *State) CountListDownload(d blocklists.Download, err error) {
+	s.noteDownload(d, err)
 	result := "success"
 	var shrink *blocklists.ShrinkError
 	switch {

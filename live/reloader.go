@@ -39,6 +39,26 @@ type Reloader struct {
 
 	mu      sync.Mutex
 	watched map[string]fileStamp
+	// What `civicdns status` tells of reloads: when the configuration in
+	// force was loaded, and the last failure (cleared by a success).
+	loadedAt  time.Time
+	lastError string
+	lastAt    time.Time
+}
+
+// ReloadStatus is what the reloader tells `civicdns status`.
+type ReloadStatus struct {
+	LoadedAt      time.Time `json:"loaded_at"`
+	LastError     string    `json:"last_reload_error,omitempty"`
+	LastErrorTime time.Time `json:"last_reload_error_at,omitzero"`
+}
+
+// Status says when the configuration in force was loaded and why the last
+// reload failed, if it did.
+func (r *Reloader) Status() ReloadStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ReloadStatus{LoadedAt: r.loadedAt, LastError: r.lastError, LastErrorTime: r.lastAt}
 }
 
 type fileStamp struct {
@@ -51,7 +71,7 @@ func NewReloader(state *State, path string, log *slog.Logger) *Reloader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Reloader{state: state, path: path, log: log}
+	r := &Reloader{state: state, path: path, log: log, loadedAt: state.now()}
 	r.watched = r.stamps()
 	return r
 }
@@ -74,8 +94,10 @@ func (r *Reloader) Reload(why string) error {
 	}
 	if err != nil {
 		r.log.Error("reload failed; the running configuration stays", "why", why, "err", err)
+		r.lastError, r.lastAt = err.Error(), r.state.now()
 		return err
 	}
+	r.loadedAt, r.lastError, r.lastAt = r.state.now(), "", time.Time{}
 	// The new policy may read other files: watch them from now on, keeping
 	// the stamps taken before the reload for the files already known.
 	after := r.stamps()

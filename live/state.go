@@ -63,6 +63,9 @@ type State struct {
 	plan      upstream.Plan
 	store     []*policy.Exemption
 	suspended *policy.Suspensions
+
+	downloadsMu sync.Mutex
+	downloads   map[string]ListStatus // by URL: each list's last refresh
 }
 
 // New makes the state from a validated configuration and its compiled

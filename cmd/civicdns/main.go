@@ -28,6 +28,7 @@ commands:
   access     [-config FILE] suspend|restore|list   suspend a device's Internet access
   lists      [-config FILE] diff [-all]        what the last list refresh added and removed, per category
   state      [-config FILE] verify|repair      check the state store's journals; repair damaged ones
+  status     [-config FILE] [-json]            ask the running server how it is (over [admin] listen, from this machine)
   ca init    -dir DIR                          make a city CA for the HTTPS block page
   passwd                                       read a password, print its bcrypt hash for [[director]]
   version                                      print the version
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdLists(args[1:], stdout, stderr)
 	case "state":
 		return cmdState(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
 	case "passwd":
 		return cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -89,6 +90,41 @@ func TestTypedFieldsCannotForgeOutput(t *testing.T) {
 		}
 		if !strings.Contains(text, `ok\n2026-12-02T09:15:00Z`) || !strings.Contains(text, `\x1b[2J`) {
 			t.Errorf("%v does not show the escaped field:\n%s", args, text)
+		}
+	}
+}
+
+// civicdns status asks the running server over its console's listener,
+// from this machine without a sign-in, and says what it runs; with no
+// server there it says so and exits 1.
+func TestStatusAsksTheRunningServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := ln.Addr().String()
+	ln.Close() // a free port for the console (the CLI reads it from the configuration)
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"127.0.0.1:9\"]\n"+
+		"[state]\ndir = \"state\"\n[admin]\nlisten = \""+admin+"\"\n[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n"+testDirector("Chief of Police", "Police"))
+	var out, errb bytes.Buffer
+	if code := run([]string{"status", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no civicdns server answers on "+admin) {
+		t.Fatalf("with no server: exit %d, %s", code, errb.String())
+	}
+	store, _ := state.Open(filepath.Join(dir, "state"), nil)
+	store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Department: "Police", Name: "www.casino.example", Category: "gambling",
+		Matched: "casino.example", Requester: "Pat", Email: "pat@city.example", Reason: "fraud case 12"})
+	d := startDaemon(t, cfg)
+	t.Cleanup(func() { d.cmd.Process.Signal(syscall.SIGTERM); d.cmd.Wait() })
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"status", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("status: exit %d, %s", code, errb.String())
+	}
+	for _, want := range []string{"civicdns: serving", "dns ", d.addr, "console", admin, "policy loaded:", "state store:      files", "pending requests police", "exemptions in force: 0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
 		}
 	}
 }

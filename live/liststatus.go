@@ -1,0 +1,56 @@
+package live
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/civicdns/civicdns/blocklists"
+)
+
+// ListStatus is what `civicdns status` tells of one downloaded list: when
+// it was last tried and how that went.
+type ListStatus struct {
+	Category string    `json:"category"`
+	URL      string    `json:"url"`
+	Time     time.Time `json:"time"`
+	Result   string    `json:"result"` // success, not_modified, failure, refused
+	Error    string    `json:"error,omitempty"`
+}
+
+// noteDownload keeps the result of a list download for ListStatuses.
+func (s *State) noteDownload(d blocklists.Download, err error) {
+	st := ListStatus{Category: d.Category, URL: d.URL, Time: s.now(), Result: "success"}
+	var shrink *blocklists.ShrinkError
+	switch {
+	case errors.Is(err, blocklists.ErrNotModified):
+		st.Result = "not_modified"
+	case errors.As(err, &shrink):
+		st.Result, st.Error = "refused", err.Error()
+	case err != nil:
+		st.Result, st.Error = "failure", err.Error()
+	}
+	s.downloadsMu.Lock()
+	defer s.downloadsMu.Unlock()
+	if s.downloads == nil {
+		s.downloads = map[string]ListStatus{}
+	}
+	s.downloads[d.URL] = st
+}
+
+// ListStatuses are the lists' last refreshes, by category and URL.
+func (s *State) ListStatuses() []ListStatus {
+	s.downloadsMu.Lock()
+	defer s.downloadsMu.Unlock()
+	out := make([]ListStatus, 0, len(s.downloads))
+	for _, st := range s.downloads {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Category != out[j].Category {
+			return out[i].Category < out[j].Category
+		}
+		return out[i].URL < out[j].URL
+	})
+	return out
+}
