@@ -55,7 +55,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		state: opts.State, store: opts.Store, log: opts.Logger, now: opts.Now, onChange: opts.OnChange, status: opts.Status,
-		sessions: &sessions{m: map[string]*session{}, now: opts.Now},
+		sessions: &sessions{m: map[string]*session{}, now: opts.Now, store: opts.Store.Sessions()},
 		attempts: &attempts{m: map[string]*tries{}, now: opts.Now},
 		dummies:  &dummies{m: map[int][]byte{}},
 		mux:      http.NewServeMux(),

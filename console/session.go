@@ -2,11 +2,15 @@ package console
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/civicdns/civicdns/state"
 )
 
 // session is a signed-in director.
@@ -19,17 +23,25 @@ type session struct {
 	entry      string // the director's entry at sign-in (entryOf)
 }
 
-// sessions are kept in memory: a restart signs everyone out.
+// sessions are the signed-in directors: in memory, and in the state store
+// (only each token's hash), so that a restart signs nobody out and, with
+// [state] postgres, a session opened on one instance works on every one.
 type sessions struct {
-	mu  sync.Mutex
-	m   map[string]*session
-	now func() time.Time
+	store *state.Sessions
+	now   func() time.Time
+
+	mu       sync.Mutex
+	m        map[string]*session // by the token's hash
+	reloaded time.Time           // when the store was last read for a token not in m
 }
 
 const (
 	sessionCookie = "civicdns_session"
 	sessionLife   = 8 * time.Hour
 	maxSessions   = 10000
+	// reloadEvery bounds how often an unknown token makes the store be
+	// read again (a session another instance opened, or a forged cookie).
+	reloadEvery = time.Second
 )
 
 func randomToken() string {
@@ -38,46 +50,94 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (ss *sessions) create(director, department, entry string) (string, *session) {
+// tokenHash is how a token is kept: its SHA-256, never itself.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// csrfOf derives a session's CSRF token from its session token, so that
+// nothing more is stored and every instance derives the same.
+func csrfOf(token string) string {
+	sum := sha256.Sum256([]byte("civicdns console csrf\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// create opens a session, durably: a session the store cannot keep is no
+// session (the sign-in is refused).
+func (ss *sessions) create(director, department, entry string) (string, *session, error) {
+	now := ss.now()
+	token := randomToken()
+	s := &session{token: token, director: director, department: department, csrf: csrfOf(token), expires: now.Add(sessionLife), entry: entry}
+	if err := ss.store.Append(state.SessionRecord{Kind: "open", Hash: tokenHash(token), Director: director, Department: department,
+		Entry: entry, Expires: s.expires}); err != nil {
+		return "", nil, err
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	now := ss.now()
 	if len(ss.m) >= maxSessions {
-		for t, s := range ss.m {
-			if now.After(s.expires) {
-				delete(ss.m, t)
+		for h, old := range ss.m {
+			if now.After(old.expires) {
+				delete(ss.m, h)
 			}
 		}
 	}
-	token := randomToken()
-	s := &session{token: token, director: director, department: department, csrf: randomToken(), expires: now.Add(sessionLife), entry: entry}
-	ss.m[token] = s
-	return token, s
+	ss.m[tokenHash(token)] = s
+	return token, s, nil
 }
 
 // get returns the session of a request's cookie, or nil.
 func (ss *sessions) get(r *http.Request) (string, *session) {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	if err != nil || c.Value == "" || len(c.Value) > 64 {
 		return "", nil
 	}
+	h := tokenHash(c.Value)
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s := ss.m[c.Value]
+	s := ss.m[h]
+	if s == nil {
+		s = ss.reload(h, c.Value)
+	}
 	if s == nil {
 		return "", nil
 	}
 	if ss.now().After(s.expires) {
-		delete(ss.m, c.Value)
+		delete(ss.m, h)
 		return "", nil
 	}
 	return c.Value, s
 }
 
+// reload reads the store for a token not in memory (opened before a
+// restart, or on another instance), at most once every reloadEvery.
+// ss.mu is held.
+func (ss *sessions) reload(h, token string) *session {
+	now := ss.now()
+	if now.Sub(ss.reloaded) < reloadEvery && !ss.reloaded.IsZero() {
+		return nil
+	}
+	ss.reloaded = now
+	open, err := ss.store.Open(now)
+	if err != nil {
+		return nil
+	}
+	r, ok := open[h]
+	if !ok {
+		return nil
+	}
+	s := &session{token: token, director: r.Director, department: r.Department, csrf: csrfOf(token), expires: r.Expires, entry: r.Entry}
+	ss.m[h] = s
+	return s
+}
+
+// drop closes a session, in memory and in the store.
 func (ss *sessions) drop(token string) {
+	h := tokenHash(token)
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, token)
+	delete(ss.m, h)
+	ss.mu.Unlock()
+	ss.store.Append(state.SessionRecord{Kind: "close", Hash: h})
 }
 
 // csrfOK compares a form's or header's token with the session's, in constant time.

@@ -119,14 +119,20 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.renderSignin(w, http.StatusUnauthorized, name, "The name or the password is wrong.")
 		return
 	}
-	// A sign-in that cannot be audited does not happen.
+	token, _, err := s.sessions.create(d.Name, dept, entryOf(d))
+	if err != nil {
+		s.log.Error("console: sign-in refused: the session cannot be stored", "err", err)
+		s.renderSignin(w, http.StatusServiceUnavailable, name, "The session cannot be stored now, so the sign-in is refused. Tell the network admins.")
+		return
+	}
+	// A sign-in that cannot be audited does not happen: its session ends.
 	if err := s.store.Audit(state.AuditEvent{Who: d.Name, From: from, Action: "sign-in", What: "department " + dept}); err != nil {
+		s.sessions.drop(token)
 		s.log.Error("console: sign-in refused: the audit trail cannot be written", "err", err)
 		s.renderSignin(w, http.StatusServiceUnavailable, name, "The sign-in cannot be recorded in the audit trail now, so it is refused. Tell the network admins.")
 		return
 	}
 	s.attempts.succeeded(from)
-	token, _ := s.sessions.create(d.Name, dept, entryOf(d))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.viaTLS(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife / time.Second)})
 	http.Redirect(w, r, "/", http.StatusSeeOther)

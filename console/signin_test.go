@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/pgtest"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/state"
 	"golang.org/x/crypto/bcrypt"
@@ -305,5 +306,78 @@ func TestStatusIsForThisMachineOrADirector(t *testing.T) {
 		if rec.Code != tc.want {
 			t.Errorf("from %s (X-Forwarded-For %q): %d, want %d", tc.peer, tc.xff, rec.Code, tc.want)
 		}
+	}
+}
+
+// A restart signs nobody out: the session is in the state store (its
+// token's hash only), and a new console on the same store knows it; a
+// signed-out session stays out.
+func TestSessionsOutliveARestart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	restarted := httptest.NewServer(New(Options{State: f.state, Store: f.store, Now: f.clock.Now}))
+	defer restarted.Close()
+	cookies := chief.Jar.Cookies(mustURL(t, f.srv.URL))
+	ask := func(c *http.Cookie) int {
+		req, _ := http.NewRequest("GET", restarted.URL+"/api/v1/session", nil)
+		req.AddCookie(c)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && !strings.Contains(string(b), csrf) {
+			t.Errorf("the CSRF token changed with the restart: %s", b)
+		}
+		return resp.StatusCode
+	}
+	if len(cookies) != 1 || ask(cookies[0]) != http.StatusOK {
+		t.Fatal("the session did not outlive the restart")
+	}
+	data, _ := os.ReadFile(filepath.Join(f.store.Dir(), state.SessionsFile))
+	if strings.Contains(string(data), cookies[0].Value) {
+		t.Error("the session token itself is in the store")
+	}
+	if code, _ := do(t, chief, "POST", f.srv.URL+"/signout", strings.NewReader("csrf="+url.QueryEscape(csrf)), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); code != http.StatusOK && code != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", code)
+	}
+	third := New(Options{State: f.state, Store: f.store, Now: f.clock.Now})
+	req := httptest.NewRequest("GET", "http://127.0.0.1:8053/api/v1/session", nil)
+	req.AddCookie(cookies[0])
+	rec := httptest.NewRecorder()
+	third.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("a signed-out session after a restart: %d", rec.Code)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// With [state] postgres a session opened on one instance works on another.
+func TestSessionsWorkOnEveryInstance(t *testing.T) {
+	c := pgtest.Start(t)
+	f := newFixture(t, false, c.DSN())
+	chief, _ := f.client(t, "Chief of Police", "correct horse battery")
+	other, err := state.OpenShared(filepath.Join(t.TempDir(), "b"), c.DSN(), f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(Options{State: f.state, Store: other, Now: f.clock.Now})
+	req := httptest.NewRequest("GET", "http://127.0.0.1:8053/api/v1/session", nil)
+	for _, ck := range chief.Jar.Cookies(mustURL(t, f.srv.URL)) {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Chief of Police") {
+		t.Errorf("the session on the other instance: %d %s", rec.Code, rec.Body.String())
 	}
 }

@@ -55,7 +55,8 @@ type eventLog interface {
 const (
 	workflowTable = "civicdns_state_workflow"
 	auditTable    = "civicdns_state_audit"
-	holdsTable    = "civicdns_state_holds" // the query log's legal holds
+	holdsTable    = "civicdns_state_holds"    // the query log's legal holds
+	sessionsTable = "civicdns_state_sessions" // the console's sessions
 	notifyChannel = "civicdns_state"
 	appendLock    = 7411_0003 // pg_advisory_xact_lock key of every append
 	// opTimeout bounds one database operation: past it the database counts
@@ -79,6 +80,10 @@ var migrations = []string{
 		key text UNIQUE,
 		data jsonb NOT NULL);
 	CREATE TABLE civicdns_state_holds (
+		seq bigserial PRIMARY KEY,
+		time timestamptz NOT NULL DEFAULT now(),
+		data jsonb NOT NULL);`,
+	2: `CREATE TABLE civicdns_state_sessions (
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
 		data jsonb NOT NULL);`,
@@ -155,6 +160,8 @@ func insert(ctx context.Context, tx pgx.Tx, table string, rec any) ([]byte, int6
 		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_audit (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING seq`, key, data)
 	case table == holdsTable:
 		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_holds (data) VALUES ($1) RETURNING seq`, data)
+	case table == sessionsTable:
+		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_sessions (data) VALUES ($1) RETURNING seq`, data)
 	default:
 		if k.Kind == "request" && k.Request != nil {
 			key = &k.Request.ID

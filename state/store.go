@@ -38,10 +38,12 @@ type Store struct {
 	// say (the CLI's); 0: no bound.
 	maxDays int
 
-	mu     sync.RWMutex
-	idx    *index
-	read1  bool // the workflow was read once (from a snapshot when there is one)
-	snapAt int  // idx.applied when the last snapshot was read or written
+	mu    sync.RWMutex
+	idx   *index
+	read1 bool // the workflow was read once (from a snapshot when there is one)
+
+	sessions sessionsOnce // the console's sessions (Sessions)
+	snapAt   int          // idx.applied when the last snapshot was read or written
 }
 
 // The files of a store.
