@@ -233,6 +233,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	if pd, ok := data.(pageData); ok {
+		// Every time on the page in the city's zone (citytime).
+		loc := s.state.Snapshot().Policy.Location()
+		pd.Facts.Time = pd.Facts.Time.In(loc)
+		if pd.Request != nil {
+			r := *pd.Request
+			r.Time, r.DecidedAt = r.Time.In(loc), r.DecidedAt.In(loc)
+			pd.Request = &r
+		}
+		data = pd
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, data); err != nil {

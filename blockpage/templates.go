@@ -1,12 +1,17 @@
 package blockpage
 
-import "html/template"
+import (
+	"html/template"
+	"time"
+
+	"github.com/civicdns/civicdns/internal/citytime"
+)
 
 // pages are the block page's HTML: self-contained (no outside assets, the
 // CSP forbids them), readable on a phone, with headings, labels and
 // contrast a screen reader and a low-vision reader can use.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"when": func(t interface{ Format(string) string }) string { return t.Format("Monday 2 January 2006, 15:04 MST") },
+	"when": func(t time.Time) string { return t.Format(citytime.Layout) }, // t in the city's zone (render)
 }).Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en">

@@ -229,6 +229,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	suspended, _ := s.ownSuspensions(sess)
+	// Every time on the page in the city's zone (citytime): the lists are copies.
+	loc := s.state.Snapshot().Policy.Location()
+	for _, q := range append(pending, decided...) {
+		q.Time, q.DecidedAt = q.Time.In(loc), q.DecidedAt.In(loc)
+	}
+	for _, sus := range suspended {
+		sus.Time = sus.Time.In(loc)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Suspended": suspended,

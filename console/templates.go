@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"time"
 
+	"github.com/civicdns/civicdns/internal/citytime"
 	"github.com/civicdns/civicdns/internal/safetext"
 )
 
@@ -14,7 +15,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		if t.IsZero() {
 			return ""
 		}
-		return t.Format("2006-01-02 15:04")
+		return t.Format(citytime.Layout) // t in the city's zone (dashboard)
 	},
 }).Parse(`
 {{define "head"}}<!doctype html>

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"github.com/civicdns/civicdns/state"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -128,5 +131,27 @@ func TestShellDecisionsNameADirectorAndWideSuspensionsAskForForce(t *testing.T) 
 	run([]string{"audit", cfg}, &out, &errb)
 	if !strings.Contains(out.String(), "Chief of Police ("+osUser()+")") {
 		t.Errorf("the audit trail does not name the director and the OS user:\n%s", out.String())
+	}
+}
+
+// Every time a person reads is in the city's zone with its zone's name.
+func TestTimesAreShownInTheCitysZone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[upstream]\nservers = [\"192.0.2.1\"]\n[state]\ndir = \"state\"\n[policy]\ntimezone = \"America/Chicago\"\n")
+	store, _ := state.Open(filepath.Join(dir, "state"), nil)
+	if _, err := store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Name: "www.casino.example", Category: "gambling",
+		Matched: "casino.example", Requester: "Pat", Email: "pat@city.example", Reason: "fraud case 12"}); err != nil {
+		t.Fatal(err)
+	}
+	zoned := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d C[SD]T`)
+	for _, args := range [][]string{{"exemptions", cfg, "list"}, {"audit", cfg}} {
+		var out, errb bytes.Buffer
+		if args[0] == "exemptions" {
+			args = []string{"exemptions", "-config", cfg, "list"}
+		}
+		if code := run(args, &out, &errb); code != 0 || !zoned.MatchString(out.String()) {
+			t.Errorf("%v: exit %d, no time in the city's zone:\n%s%s", args, code, out.String(), errb.String())
+		}
 	}
 }

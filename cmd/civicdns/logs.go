@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/citytime"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/state"
@@ -191,7 +192,7 @@ func printSearch(cfg *config.Config, dir string, f querylog.Filter, limit int, a
 			if dept == "" {
 				dept = "-"
 			}
-			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", e.Time.Format("2006-01-02 15:04:05"), e.Client, esc(dept), e.Action,
+			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", citytime.Format(e.Time, cfg.Policy.Location), e.Client, esc(dept), e.Action,
 				e.Type, esc(e.Name), catOf(e.Category), e.Rcode, e.ElapsedMS)
 		}
 		n++

@@ -16,6 +16,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/daemon"
+	"github.com/civicdns/civicdns/internal/citytime"
 )
 
 // cmdStatus asks the running server, over its console's listener (from
@@ -51,7 +52,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns status: the server's answer does not read: %v\n", err)
 		return 1
 	}
-	printStatus(stdout, &st)
+	printStatus(stdout, &st, cfg.Policy.Location)
 	return 0
 }
 
@@ -107,12 +108,12 @@ func cmpOr(a, b string) string {
 }
 
 // printStatus prints the status for a person.
-func printStatus(w io.Writer, st *daemon.Status) {
+func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 	state := "serving"
 	if st.Draining {
 		state = "shutting down"
 	}
-	fmt.Fprintf(w, "civicdns: %s (asked %s)\n", state, st.Time.Format(time.RFC3339))
+	fmt.Fprintf(w, "civicdns: %s (asked %s)\n", state, citytime.Format(st.Time, loc))
 	parts := make([]string, 0, len(st.Listeners))
 	for part := range st.Listeners {
 		parts = append(parts, part)
@@ -121,12 +122,12 @@ func printStatus(w io.Writer, st *daemon.Status) {
 	for _, p := range parts {
 		fmt.Fprintf(w, "  %-16s %s\n", p, st.Listeners[p])
 	}
-	fmt.Fprintf(w, "policy loaded:    %s\n", st.Reload.LoadedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "policy loaded:    %s\n", citytime.Format(st.Reload.LoadedAt, loc))
 	if st.Reload.LastError != "" {
-		fmt.Fprintf(w, "LAST RELOAD FAILED (%s): %s\n", st.Reload.LastErrorTime.Format(time.RFC3339), esc(st.Reload.LastError))
+		fmt.Fprintf(w, "LAST RELOAD FAILED (%s): %s\n", citytime.Format(st.Reload.LastErrorTime, loc), esc(st.Reload.LastError))
 	}
 	for _, l := range st.Lists {
-		fmt.Fprintf(w, "list %-12s %s: %s %s %s\n", l.Category, l.URL, l.Result, l.Time.Format(time.RFC3339), esc(l.Error))
+		fmt.Fprintf(w, "list %-12s %s: %s %s %s\n", l.Category, l.URL, l.Result, citytime.Format(l.Time, loc), esc(l.Error))
 	}
 	for part, why := range st.Degraded {
 		fmt.Fprintf(w, "DEGRADED %s: %s\n", part, esc(why))

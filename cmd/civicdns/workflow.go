@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/citytime"
 	"github.com/civicdns/civicdns/internal/safetext"
 	"github.com/civicdns/civicdns/state"
 	"golang.org/x/crypto/bcrypt"
@@ -100,7 +101,7 @@ func cmdExemptions(args []string, stdout, stderr io.Writer) int {
 		if sub.Parse(rest) != nil {
 			return 2
 		}
-		return listWorkflow(store, *all, stdout, stderr)
+		return listWorkflow(store, *all, cfg.Policy.Location, stdout, stderr)
 	case "approve":
 		expires := sub.String("expires", "", "last day the exemption applies (YYYY-MM-DD)")
 		reason := sub.String("reason", "", "why (the written authorization); default the request's reason")
@@ -178,7 +179,7 @@ func idArg(fl *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
 	return id, true
 }
 
-func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
+func listWorkflow(store *state.Store, all bool, loc *time.Location, stdout, stderr io.Writer) int {
 	st, err := store.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns exemptions: %v\n", err)
@@ -197,7 +198,7 @@ func listWorkflow(store *state.Store, all bool, stdout, stderr io.Writer) int {
 			dept = "citywide"
 		}
 		fmt.Fprintf(stdout, "  %s  %-8s %s  %s (%s) for %s, department %s, by %s <%s>: %s\n",
-			q.ID, q.Status, q.Time.Format("2006-01-02 15:04"), esc(q.Name), q.Category, q.Client, esc(dept), esc(q.Requester), esc(q.Email), esc(q.Reason))
+			q.ID, q.Status, citytime.Format(q.Time, loc), esc(q.Name), q.Category, q.Client, esc(dept), esc(q.Requester), esc(q.Email), esc(q.Reason))
 	}
 	if n == 0 {
 		fmt.Fprintln(stdout, "  none pending")
@@ -361,7 +362,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 	if err := parseWithConfig(fl, cfgPath, args); err != nil {
 		return usageError(fl, err)
 	}
-	_, store, err := openStore(*cfgPath)
+	cfg, store, err := openStore(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns audit: %v\n", err)
 		return 1
@@ -380,7 +381,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 		if where == "" {
 			where = "shell"
 		}
-		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", ev.Time.Format(time.RFC3339), esc(ev.Action), esc(ev.Who), esc(where), esc(ev.What))
+		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", citytime.Format(ev.Time, cfg.Policy.Location), esc(ev.Action), esc(ev.Who), esc(where), esc(ev.What))
 	}
 	return 0
 }
