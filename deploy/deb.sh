@@ -17,7 +17,17 @@ install -m 0644 deploy/civicdns.service "$ROOT/lib/systemd/system/civicdns.servi
 install -m 0640 deploy/debian/civicdns.toml "$ROOT/etc/civicdns/civicdns.toml"
 install -m 0755 deploy/debian/postinst deploy/debian/prerm "$ROOT/DEBIAN/"
 cp -r deploy/prometheus deploy/grafana "$ROOT/usr/share/civicdns/"
-install -m 0644 README.md blocklists/data/SOURCES.md "$ROOT/usr/share/doc/civicdns/"
+install -m 0644 README.md blocklists/data/SOURCES.md deploy/debian/copyright "$ROOT/usr/share/doc/civicdns/"
+cp -r docs "$ROOT/usr/share/doc/civicdns/"
+# The shipped category lists (also built into the binary): to read, or to
+# copy into a [lists] dir of the city's own and edit.
+install -d "$ROOT/usr/share/civicdns/blocklists/data"
+install -m 0644 blocklists/*.toml "$ROOT/usr/share/civicdns/blocklists/"
+install -m 0644 blocklists/data/* "$ROOT/usr/share/civicdns/blocklists/data/"
+# An example of every section, that check accepts as it is once `ca init`
+# has made its CA (it reads the shipped lists from /usr/share/civicdns).
+install -d "$ROOT/usr/share/doc/civicdns/examples"
+sed 's#^dir = "../blocklists" #dir = "/usr/share/civicdns/blocklists"#' testdata/civicdns.example.toml > "$ROOT/usr/share/doc/civicdns/examples/civicdns.example.toml"
 echo /etc/civicdns/civicdns.toml > "$ROOT/DEBIAN/conffiles"
 cat > "$ROOT/DEBIAN/control" <<CONTROL
 Package: civicdns

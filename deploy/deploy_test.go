@@ -219,7 +219,9 @@ func TestDebianPackage(t *testing.T) {
 		t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
 	}
 	for _, f := range []string{"usr/bin/civicdns", "lib/systemd/system/civicdns.service", "etc/civicdns/civicdns.toml",
-		"usr/share/civicdns/prometheus/civicdns-alerts.yml", "usr/share/civicdns/grafana/civicdns-dashboard.json", "usr/share/doc/civicdns/SOURCES.md"} {
+		"usr/share/civicdns/prometheus/civicdns-alerts.yml", "usr/share/civicdns/grafana/civicdns-dashboard.json", "usr/share/doc/civicdns/SOURCES.md",
+		"usr/share/doc/civicdns/copyright", "usr/share/civicdns/blocklists/gambling.toml", "usr/share/civicdns/blocklists/data/SOURCES.md",
+		"usr/share/doc/civicdns/examples/civicdns.example.toml", "usr/share/doc/civicdns/docs/security.md"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("the package lacks %s", f)
 		}
@@ -231,6 +233,12 @@ func TestDebianPackage(t *testing.T) {
 	conf := filepath.Join(root, "etc/civicdns/civicdns.toml")
 	if out, err := exec.Command(bin, "check", "-config", conf).CombinedOutput(); err != nil {
 		t.Fatalf("the packaged configuration does not check: %v\n%s", err, out)
+	}
+	if cp, _ := os.ReadFile(filepath.Join(root, "usr/share/doc/civicdns/copyright")); !strings.Contains(string(cp), "CC-BY-SA-4.0") || !strings.Contains(string(cp), "GPL-3.0") {
+		t.Error("copyright does not name the lists' licences")
+	}
+	if ex, _ := os.ReadFile(filepath.Join(root, "usr/share/doc/civicdns/examples/civicdns.example.toml")); !strings.Contains(string(ex), `dir = "/usr/share/civicdns/blocklists"`) {
+		t.Error("the example does not read the shipped lists from /usr/share/civicdns/blocklists")
 	}
 	// Served on loopback (the packaged one listens on port 53 of every address).
 	text, _ := os.ReadFile(conf)
