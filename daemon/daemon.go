@@ -79,6 +79,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Reloader = live.NewReloader(d.State, opts.ConfigPath, log)
+	d.Reloader.Check = CheckFiles
 	// Every step after the live state closes it when it fails.
 	for _, step := range []func(*config.Config, Options) error{d.addQueryLog, d.addDNS, d.openStore, d.addComponents} {
 		if err := step(cfg, opts); err != nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -310,5 +311,59 @@ func TestListUpdatesTurnOnWithAReload(t *testing.T) {
 	case <-served:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no download within 10 s of turning [lists] update on by a reload")
+	}
+}
+
+// A reload fails on what serve would fail on (a CA that cannot be read):
+// the running configuration stays. A list file that failed to load is
+// still watched, and loads once fixed.
+func TestReloadRefusesWhatServeRefusesAndWatchesABrokenList(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lists := filepath.Join(dir, "lists")
+	os.MkdirAll(lists, 0o755)
+	listFile := filepath.Join(lists, "g.toml")
+	os.WriteFile(listFile, []byte("category = \"g\"\nblock = [\"casino.example\"]\n"), 0o644)
+	path := filepath.Join(dir, "civicdns.toml")
+	base := "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"192.0.2.1:53\"]\n[policy]\nblock = [\"g\"]\n[lists]\ndir = \"lists\"\nwatch = \"20ms\"\n"
+	os.WriteFile(path, []byte(base), 0o644)
+	d, err := New(Options{ConfigPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	os.WriteFile(path, []byte(base+"[blockpage]\ntls_listen = \"127.0.0.1:0\"\nca_cert = \"nosuch/ca.pem\"\nca_key = \"nosuch/ca.key\"\n"), 0o644)
+	if err := d.Reload("test"); err == nil || !strings.Contains(err.Error(), "ca.pem") {
+		t.Errorf("a reload naming a missing CA: %v", err)
+	}
+	if d.State.Snapshot().Config.Blockpage.TLSListen != "" {
+		t.Error("the configuration naming a missing CA was applied")
+	}
+	os.WriteFile(path, []byte(base), 0o644)
+	if err := d.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	blocked := func(name string) bool {
+		snap := d.State.Snapshot()
+		return snap.Decide(nil, netip.MustParseAddr("127.0.0.1"), name, time.Now()).Action == "blocked"
+	}
+	os.WriteFile(listFile, []byte("category = \"g\"\nblock = [\"casino.example\", \"bet.example\"\nbroken\n"), 0o644)
+	if err := d.Reload("test"); err == nil {
+		t.Fatal("a broken list file reloaded")
+	}
+	os.WriteFile(listFile, []byte("category = \"g\"\nblock = [\"casino.example\", \"bet.example\"]\n"), 0o644)
+	deadline := time.Now().Add(10 * time.Second)
+	for !blocked("bet.example") { // the watcher, polling every 20 ms, reloads the fixed file
+		if time.Now().After(deadline) {
+			t.Fatal("the fixed list file was not loaded")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the condition
 	}
 }

@@ -36,6 +36,10 @@ type Reloader struct {
 	state *State
 	path  string // as given to Load ("" for civicdns.toml or the default)
 	log   *slog.Logger
+	// Check, when set, is asked about a new configuration before it is
+	// applied: what serve would refuse at start (a CA that cannot be read)
+	// a reload refuses too, and the running configuration stays.
+	Check func(*config.Config) error
 
 	mu      sync.Mutex
 	watched map[string]fileStamp
@@ -87,6 +91,9 @@ func (r *Reloader) Reload(why string) error {
 	before := r.stamps()
 	r.watched = before
 	cfg, pol, err := Load(r.path)
+	if err == nil && r.Check != nil {
+		err = r.Check(cfg)
+	}
 	if err == nil {
 		err = r.state.Apply(cfg, pol)
 	} else {

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net"
 
-	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/daemon"
 	"github.com/civicdns/civicdns/state"
 )
 
@@ -18,16 +17,8 @@ import (
 // warnings: the service may have the right, or the address may be its own.
 func serveChecks(cfg *config.Config) (errs []config.Error, warns []string) {
 	bad := func(err error) { errs = append(errs, config.Error{File: cfg.File, Msg: err.Error()}) }
-	bp := cfg.Blockpage
-	if bp.CACert != "" && bp.CAKey != "" {
-		if _, err := blockpage.LoadCA(cfg.Path(bp.CACert), cfg.Path(bp.CAKey)); err != nil {
-			bad(err)
-		}
-	}
-	if a := cfg.Admin; a.TLSCert != "" && a.TLSKey != "" {
-		if _, err := tls.LoadX509KeyPair(cfg.Path(a.TLSCert), cfg.Path(a.TLSKey)); err != nil {
-			bad(fmt.Errorf("admin.tls_cert: %w", err))
-		}
+	if err := daemon.CheckFiles(cfg); err != nil {
+		bad(err)
 	}
 	if cfg.State.Dir != "" {
 		found, err := state.Verify(cfg.Path(cfg.State.Dir))

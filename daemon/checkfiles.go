@@ -1,0 +1,29 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+
+	"github.com/civicdns/civicdns/blockpage"
+	"github.com/civicdns/civicdns/config"
+)
+
+// CheckFiles reads the files a configuration names that serve reads at
+// start beyond the configuration and the lists: the block page's CA and
+// the console's certificate. `civicdns check` and every reload ask it, so
+// that nothing passes them that serve would refuse.
+func CheckFiles(cfg *config.Config) error {
+	var errs []error
+	if bp := cfg.Blockpage; bp.CACert != "" && bp.CAKey != "" {
+		if _, err := blockpage.LoadCA(cfg.Path(bp.CACert), cfg.Path(bp.CAKey)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a := cfg.Admin; a.TLSCert != "" && a.TLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.Path(a.TLSCert), cfg.Path(a.TLSKey)); err != nil {
+			errs = append(errs, fmt.Errorf("admin.tls_cert: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
