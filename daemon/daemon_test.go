@@ -181,14 +181,7 @@ func TestHealthzSaysDegradedOnAFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newTestDaemon(t, "[upstream]\nservers = [\""+up.Addr+"\"]\n[log]\ndir = \""+logDir+"\"\n[policy]\ntimezone = \"Local\"\n")
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
+	startStopped(t, d)
 	base := "http://" + d.Metrics.Addr().String()
 	dnsAddr := d.DNS.Addrs()[0].String()
 	deadline := time.Now().Add(15 * time.Second)
@@ -226,14 +219,7 @@ func TestConsoleServesHTTPSAndMetricsChecksHost(t *testing.T) {
 	d := newTestDaemon(t, fmt.Sprintf("[blockpage]\nca_cert = %q\nca_key = %q\n[state]\ndir = %q\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
 		"[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n[[director]]\nname = \"Chief\"\ndepartment = \"Police\"\npassword_hash = %q\n",
 		caFile, keyFile, filepath.Join(dir, "state"), hash))
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
+	startStopped(t, d)
 	pool := x509.NewCertPool()
 	caPEM, _ := os.ReadFile(caFile)
 	pool.AppendCertsFromPEM(caPEM)
@@ -290,14 +276,7 @@ func TestListUpdatesTurnOnWithAReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
+	startStopped(t, d)
 	select {
 	case <-served:
 		t.Fatal("a list was downloaded with [lists] update off")
@@ -331,14 +310,7 @@ func TestReloadRefusesWhatServeRefusesAndWatchesABrokenList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d.Shutdown(ctx)
-	})
+	startStopped(t, d)
 	os.WriteFile(path, []byte(base+"[blockpage]\ntls_listen = \"127.0.0.1:0\"\nca_cert = \"nosuch/ca.pem\"\nca_key = \"nosuch/ca.key\"\n"), 0o644)
 	if err := d.Reload("test"); err == nil || !strings.Contains(err.Error(), "ca.pem") {
 		t.Errorf("a reload naming a missing CA: %v", err)
@@ -366,4 +338,17 @@ func TestReloadRefusesWhatServeRefusesAndWatchesABrokenList(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the condition
 	}
+}
+
+// startStopped starts d, and shuts it down (5 s at most) when the test ends.
+func startStopped(t *testing.T, d *Daemon) {
+	t.Helper()
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
 }
