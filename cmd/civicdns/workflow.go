@@ -45,16 +45,10 @@ func osUser() string {
 	return "uid " + fmt.Sprint(os.Getuid()) + " (shell)"
 }
 
-// storeVerb reads "civicdns NAME [-config FILE] VERB ARGS..." for the
-// commands that act on the state store: the store, the verb, its arguments
-// and a flag set for them. A nil store comes with the exit code to return
-// (2: usage, printed; 1: the store would not open).
-func storeVerb(name, usage string, args []string, stderr io.Writer) (*state.Store, string, []string, *flag.FlagSet, int) {
-	_, store, verb, rest, sub, code := storeVerbConfig(name, usage, args, stderr)
-	return store, verb, rest, sub, code
-}
-
-// storeVerbConfig is storeVerb with the configuration too.
+// storeVerbConfig reads "civicdns NAME [-config FILE] VERB ARGS..." for
+// the commands that act on the state store: the configuration, the store,
+// the verb, its arguments and a flag set for them. A nil store comes with
+// the exit code to return (2: usage, printed; 1: the store would not open).
 func storeVerbConfig(name, usage string, args []string, stderr io.Writer) (*config.Config, *state.Store, string, []string, *flag.FlagSet, int) {
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(stderr)
