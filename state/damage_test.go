@@ -184,3 +184,32 @@ func TestFieldsAndExemptionsAreBounded(t *testing.T) {
 		t.Errorf("a 2001-character note: %v", err)
 	}
 }
+
+// The console's sessions journal is verified and repaired with the rest:
+// a damaged one would otherwise refuse every sign-in.
+func TestSessionsJournalIsVerifiedAndRepaired(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, _ := Open(dir, nil)
+	for _, h := range []string{"a", "b"} {
+		if err := s.Sessions().Append(SessionRecord{Kind: "open", Hash: h, Director: "Chief", Expires: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, SessionsFile)
+	data, _ := os.ReadFile(path)
+	data[5] ^= 0x01
+	os.WriteFile(path, data, 0o600)
+	found, err := Verify(dir)
+	if err != nil || len(found) != 1 || found[0].File != path || found[0].OK() {
+		t.Fatalf("verify: %v %+v", err, found)
+	}
+	if _, kept, err := Repair(dir, time.Now()); err != nil || len(kept) != 1 {
+		t.Fatalf("repair: %v %v", err, kept)
+	}
+	again, _ := Open(dir, nil)
+	open, err := again.Sessions().Open(time.Now())
+	if err != nil || len(open) != 1 || open["b"].Director != "Chief" {
+		t.Fatalf("after repair: %v %+v", err, open)
+	}
+}

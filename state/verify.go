@@ -32,7 +32,7 @@ type Finding struct {
 func (f *Finding) OK() bool { return len(f.Damage) == 0 }
 
 // Journals are the files of a store folder that Verify and Repair look at.
-func journals() []string { return []string{WorkflowFile, AuditFile, OutboxFile} }
+func journals() []string { return []string{WorkflowFile, AuditFile, OutboxFile, SessionsFile} }
 
 // Verify reads every journal of the store folder dir, whole, and says
 // what is intact, torn and damaged. It changes nothing.
