@@ -5,12 +5,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -158,35 +154,16 @@ func (m *Minter) Certificate(name, client string) (*tls.Certificate, error) {
 }
 
 func (m *Minter) mint(name string, now time.Time) (*tls.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
+	var ips []netip.Addr
+	dnsName := name
+	if ip, err := netip.ParseAddr(name); err == nil {
+		ips, dnsName = []netip.Addr{ip}, ""
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    now.Add(-time.Hour), // clocks of devices run a little behind
-		NotAfter:     now.Add(m.validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if tmpl.NotAfter.After(m.ca.Cert.NotAfter) {
-		tmpl.NotAfter = m.ca.Cert.NotAfter // never outlive the CA
-	}
-	if ip := net.ParseIP(name); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	} else {
-		tmpl.DNSNames = []string{name}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, m.ca.Cert, &m.key.PublicKey, m.ca.Key)
+	c, err := signLeaf(m.ca, m.key, dnsName, ips, now, m.validity)
 	if err != nil {
 		return nil, fmt.Errorf("block page: minting for %s: %w", name, err)
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Certificate{Certificate: [][]byte{der, m.ca.Cert.Raw}, PrivateKey: m.key, Leaf: leaf}, nil
+	return c, nil
 }
 
 // TLSConfig is the HTTPS block page's TLS configuration.

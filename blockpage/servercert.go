@@ -16,13 +16,21 @@ import (
 
 // IssueServerCert makes a certificate signed by ca for a server of the
 // city's own: name and the addresses it listens on (IP SANs, so that a
-// client that knows only the address verifies it too), server
-// authentication only, valid for validity (never past the CA's end).
+// client that knows only the address verifies it too), with a key of its
+// own, valid for validity.
 func IssueServerCert(ca *CA, name string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
+	return signLeaf(ca, key, name, ips, now, validity)
+}
+
+// signLeaf signs key's certificate for name ("" none) and ips with ca:
+// server authentication only, from an hour ago (devices' clocks run a
+// little behind) for validity, never past the CA's end. The block page's
+// minted certificates and the console's are both made here.
+func signLeaf(ca *CA, key *ecdsa.PrivateKey, name string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, err
@@ -35,14 +43,17 @@ func IssueServerCert(ca *CA, name string, ips []netip.Addr, now time.Time, valid
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter // never outlive the CA
+	}
 	if name != "" {
 		tmpl.DNSNames = []string{name}
 	}
 	for _, ip := range ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(ip.AsSlice()))
 	}
-	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
-		tmpl.NotAfter = ca.Cert.NotAfter
+	if tmpl.Subject.CommonName == "" && len(ips) > 0 {
+		tmpl.Subject.CommonName = ips[0].String()
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
