@@ -1,7 +1,6 @@
 package live
 
 import (
-	"errors"
 	"sort"
 	"time"
 
@@ -19,16 +18,10 @@ type ListStatus struct {
 }
 
 // noteDownload keeps the result of a list download for ListStatuses.
-func (s *State) noteDownload(d blocklists.Download, err error) {
-	st := ListStatus{Category: d.Category, URL: d.URL, Time: s.now(), Result: "success"}
-	var shrink *blocklists.ShrinkError
-	switch {
-	case errors.Is(err, blocklists.ErrNotModified):
-		st.Result = "not_modified"
-	case errors.As(err, &shrink):
-		st.Result, st.Error = "refused", err.Error()
-	case err != nil:
-		st.Result, st.Error = "failure", err.Error()
+func (s *State) noteDownload(d blocklists.Download, result string, err error) {
+	st := ListStatus{Category: d.Category, URL: d.URL, Time: s.now(), Result: result}
+	if err != nil && result != "not_modified" {
+		st.Error = err.Error()
 	}
 	s.downloadsMu.Lock()
 	defer s.downloadsMu.Unlock()

@@ -62,19 +62,27 @@ func (m *metrics) setPolicy(cfg *config.Config, p *policy.Policy) {
 	}
 }
 
-// CountListDownload counts a list download attempt (blocklists.Updater.OnResult).
+// CountListDownload counts a list download attempt (blocklists.Updater.OnResult)
+// and keeps it for `civicdns status`.
 func (s *State) CountListDownload(d blocklists.Download, err error) {
-	s.noteDownload(d, err)
-	result := "success"
-	var shrink *blocklists.ShrinkError
-	switch {
-	case errors.Is(err, blocklists.ErrNotModified):
-		result = "not_modified"
-	case errors.As(err, &shrink):
-		result = "refused"
+	result := downloadResult(err)
+	s.noteDownload(d, result, err)
+	if result == "refused" {
 		s.metrics.refused.WithLabelValues(d.Category).Inc()
-	case err != nil:
-		result = "failure"
 	}
 	s.metrics.downloads.WithLabelValues(d.Category, result).Inc()
+}
+
+// downloadResult names how a download went, one of downloadResults.
+func downloadResult(err error) string {
+	var shrink *blocklists.ShrinkError
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, blocklists.ErrNotModified):
+		return "not_modified"
+	case errors.As(err, &shrink):
+		return "refused"
+	}
+	return "failure"
 }
