@@ -199,25 +199,28 @@ func shrinkGuard(d Download, names int) error {
 
 // countNames counts the names of the copy in force (0 when there is none).
 func countNames(d Download) int {
-	var r io.Reader
-	if f, err := os.Open(d.Path); err == nil {
-		defer f.Close()
-		r = f
-	} else if d.BundledFS != nil && d.BundledPath != "" {
-		f, err := d.BundledFS.Open(d.BundledPath)
-		if err != nil {
-			return 0
-		}
-		defer f.Close()
-		r = f
-	} else {
+	f, err := openCopy(d, d.Path, true)
+	if err != nil {
 		return 0
 	}
-	st, err := Parse(d.Format, r, func([]byte, int, bool) {})
+	defer f.Close()
+	st, err := Parse(d.Format, f, func([]byte, int, bool) {})
 	if err != nil {
 		return 0
 	}
 	return st.Names
+}
+
+// openCopy opens a copy of a download; with bundled, a missing path
+// falls back to the bundled copy (in force before the first download).
+func openCopy(d Download, path string, bundled bool) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) && bundled && d.BundledFS != nil && d.BundledPath != "" {
+		if bf, berr := d.BundledFS.Open(d.BundledPath); berr == nil {
+			return bf, nil
+		}
+	}
+	return f, err
 }
 
 // PreviousSuffix names the copy a download replaced, kept for `lists diff`.
@@ -262,22 +265,11 @@ func DiffRefused(d Download) (diff Diff, ok bool, err error) {
 func diffFiles(d Download, oldPath, newPath string, bundled bool) (diff Diff, ok bool, err error) {
 	diff.Download = d
 	read := func(path string, fallback bool) (map[string]bool, error) {
-		var r io.Reader
-		f, err := os.Open(path)
-		switch {
-		case err == nil:
-			defer f.Close()
-			r = f
-		case errors.Is(err, fs.ErrNotExist) && fallback && d.BundledFS != nil && d.BundledPath != "":
-			bf, berr := d.BundledFS.Open(d.BundledPath)
-			if berr != nil {
-				return nil, err
-			}
-			defer bf.Close()
-			r = bf
-		default:
+		r, err := openCopy(d, path, fallback)
+		if err != nil {
 			return nil, err
 		}
+		defer r.Close()
 		names := map[string]bool{}
 		_, err = Parse(d.Format, r, func(name []byte, _ int, allow bool) {
 			if !allow {
