@@ -228,22 +228,10 @@ func (j *journal) all() ([]entry, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", j.path, err)
 	}
-	var out []entry
-	d := newDecoder(f, 0)
-	for {
-		e, err := d.next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			var dmg *DamageError
-			if errors.As(err, &dmg) {
-				dmg.Path = j.path
-			}
-			return out, err
-		}
-		out = append(out, e)
-	}
+	// A reader of its own from the start: this journal's cursor stays.
+	var c collect
+	_, err = (&journal{path: j.path, log: j.log, last: -1}).catchUp(f, &c)
+	return c.entries, err
 }
 
 // drain runs fn on every intact record under an exclusive lock and, when

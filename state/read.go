@@ -50,58 +50,56 @@ func (s *Store) Refresh() error { return s.refresh() }
 func (s *Store) Load() (*State, error) {
 	out := &State{}
 	err := s.read(func(x *index) {
-		out.Requests = make([]*RequestState, len(x.st.Requests))
-		for i, q := range x.st.Requests {
-			c := *q
-			out.Requests[i] = &c
-		}
-		out.Grants = make([]*GrantState, len(x.st.Grants))
-		for i, g := range x.st.Grants {
-			c := *g
-			out.Grants[i] = &c
-		}
-		out.Suspensions = make([]*Suspension, len(x.st.Suspensions))
-		for i, sus := range x.st.Suspensions {
-			c := *sus
-			out.Suspensions[i] = &c
-		}
+		out.Requests, out.Grants, out.Suspensions = copies(x.st.Requests), copies(x.st.Grants), copies(x.st.Suspensions)
 	})
 	return out, err
+}
+
+// copyOf is a copy of *p the caller owns, or nil.
+func copyOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+// copies copies every item of list, in order.
+func copies[T any](list []*T) []*T {
+	out := make([]*T, len(list))
+	for i, p := range list {
+		out[i] = copyOf(p)
+	}
+	return out
+}
+
+// newest copies up to n of list's last items, newest first.
+func newest[T any](list []*T, n int) []*T {
+	var out []*T
+	for i := len(list) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, copyOf(list[i]))
+	}
+	return out
 }
 
 // Request returns a copy of the request with that ID, or nil.
 func (s *Store) Request(id string) (*RequestState, error) {
 	var out *RequestState
-	err := s.read(func(x *index) {
-		if q := x.requests[id]; q != nil {
-			c := *q
-			out = &c
-		}
-	})
+	err := s.read(func(x *index) { out = copyOf(x.requests[id]) })
 	return out, err
 }
 
 // Grant returns a copy of the exemption with that ID, or nil.
 func (s *Store) Grant(id string) (*GrantState, error) {
 	var out *GrantState
-	err := s.read(func(x *index) {
-		if g := x.grants[id]; g != nil {
-			c := *g
-			out = &c
-		}
-	})
+	err := s.read(func(x *index) { out = copyOf(x.grants[id]) })
 	return out, err
 }
 
 // Suspension returns a copy of the suspension with that ID, or nil.
 func (s *Store) Suspension(id string) (*Suspension, error) {
 	var out *Suspension
-	err := s.read(func(x *index) {
-		if sus := x.susp[id]; sus != nil {
-			c := *sus
-			out = &c
-		}
-	})
+	err := s.read(func(x *index) { out = copyOf(x.susp[id]) })
 	return out, err
 }
 
@@ -109,13 +107,7 @@ func (s *Store) Suspension(id string) (*Suspension, error) {
 // first, every status.
 func (s *Store) Requests(dept string, n int) ([]*RequestState, error) {
 	var out []*RequestState
-	err := s.read(func(x *index) {
-		list := x.deptRequests[deptKey(dept)]
-		for i := len(list) - 1; i >= 0 && len(out) < n; i-- {
-			c := *list[i]
-			out = append(out, &c)
-		}
-	})
+	err := s.read(func(x *index) { out = newest(x.deptRequests[deptKey(dept)], n) })
 	return out, err
 }
 
@@ -126,8 +118,7 @@ func (s *Store) Pending(dept string, n int) ([]*RequestState, int, error) {
 	var total int
 	err := s.read(func(x *index) {
 		for _, q := range x.newestPending(dept, n) {
-			c := *q
-			out = append(out, &c)
+			out = append(out, copyOf(q))
 		}
 		total = x.pendingCount[deptKey(dept)]
 	})
@@ -152,13 +143,7 @@ func (s *Store) PendingByDepartment() (map[string]int, error) {
 // directors granted, newest first.
 func (s *Store) Grants(dept string, n int) ([]*GrantState, error) {
 	var out []*GrantState
-	err := s.read(func(x *index) {
-		list := x.deptGrants[deptKey(dept)]
-		for i := len(list) - 1; i >= 0 && len(out) < n; i-- {
-			c := *list[i]
-			out = append(out, &c)
-		}
-	})
+	err := s.read(func(x *index) { out = newest(x.deptGrants[deptKey(dept)], n) })
 	return out, err
 }
 
@@ -166,13 +151,7 @@ func (s *Store) Grants(dept string, n int) ([]*GrantState, error) {
 // ones included.
 func (s *Store) Suspensions(n int) ([]*Suspension, error) {
 	var out []*Suspension
-	err := s.read(func(x *index) {
-		list := x.st.Suspensions
-		for i := len(list) - 1; i >= 0 && len(out) < n; i-- {
-			c := *list[i]
-			out = append(out, &c)
-		}
-	})
+	err := s.read(func(x *index) { out = newest(x.st.Suspensions, n) })
 	return out, err
 }
 
