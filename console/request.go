@@ -1,7 +1,6 @@
 package console
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -53,15 +52,6 @@ func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-// hostOf is the host part of a host:port.
-func hostOf(hostport string) string {
-	h, _, _ := strings.Cut(hostport, ":")
-	if sh, _, err := net.SplitHostPort(hostport); err == nil {
-		h = sh
-	}
-	return h
 }
 
 // apiStatus is the running server's status (`civicdns status`): for a

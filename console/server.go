@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,7 +93,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// get no referrer.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	snap := s.state.Snapshot()
-	if !webhdr.HostAllowed(r.Host, snap.Config.Server.Name, hostOf(snap.Config.Admin.Listen)) {
+	listenHost, _, _ := net.SplitHostPort(snap.Config.Admin.Listen) // validated: host:port
+	if !webhdr.HostAllowed(r.Host, snap.Config.Server.Name, listenHost) {
 		// DNS rebinding: a name someone else's DNS points at this console.
 		http.Error(w, "this console answers only to its own names and addresses", http.StatusMisdirectedRequest)
 		return

@@ -84,7 +84,7 @@ func auditName(name string) string {
 		return name
 	}
 	cut := []rune(name)[:maxAuditName]
-	return string(cut) + "… (" + itoa(len(name)) + " bytes)"
+	return string(cut) + "… (" + strconv.Itoa(len(name)) + " bytes)"
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
@@ -98,9 +98,9 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		if refused > 0 {
 			// One audit event a minute per address, with the count since.
 			s.store.Audit(state.AuditEvent{Who: auditName(name), From: from, Action: "sign-in-refused",
-				What: itoa(refused) + " attempts refused by the backoff"})
+				What: strconv.Itoa(refused) + " attempts refused by the backoff"})
 		}
-		w.Header().Set("Retry-After", itoa(int(wait.Seconds())+1))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderSignin(w, http.StatusTooManyRequests, name, "Too many failed sign-ins from this device. Wait "+wait.Round(time.Second).String()+".")
 		return
 	}
@@ -171,5 +171,3 @@ func bcryptCost(hash string) int {
 	}
 	return c
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

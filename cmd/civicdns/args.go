@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -30,18 +31,25 @@ func parseWithConfig(fl *flag.FlagSet, cfgPath *string, args []string) error {
 	case len(pos) == 0:
 		return nil
 	case len(pos) > 1:
-		return fmt.Errorf("one configuration file at most; got %s", strings.Join(pos, " "))
+		return &argError{"one configuration file at most; got " + strings.Join(pos, " ")}
 	case *cfgPath != "":
-		return fmt.Errorf("the configuration is given twice: -config %s and %s", *cfgPath, pos[0])
+		return &argError{"the configuration is given twice: -config " + *cfgPath + " and " + pos[0]}
 	}
 	*cfgPath = pos[0]
 	return nil
 }
 
-// usageError prints why the arguments do not fit, then the usage, and
-// returns the exit code for it.
+// argError is an argument parseWithConfig refuses (the flag package has
+// already printed its own errors, with the usage).
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+// usageError prints why the arguments do not fit and the usage when the
+// flag package has not already, and returns the exit code: 0 for -h.
 func usageError(fl *flag.FlagSet, err error) int {
-	if err != flag.ErrHelp && !strings.Contains(err.Error(), "flag provided but not defined") && !strings.HasPrefix(err.Error(), "invalid value") {
+	var ae *argError
+	if errors.As(err, &ae) {
 		fmt.Fprintf(fl.Output(), "civicdns %s: %v\n", fl.Name(), err)
 		fl.Usage()
 	}

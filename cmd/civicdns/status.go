@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -69,7 +70,7 @@ func fetchStatus(cfg *config.Config) ([]byte, error) {
 	scheme := "http"
 	if roots, ok := consoleRoots(cfg); ok {
 		scheme = "https"
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: cmpOr(cfg.Server.Name, host)}}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: cmp.Or(cfg.Server.Name, host)}}
 	}
 	resp, err := client.Get(scheme + "://" + net.JoinHostPort(host, port) + "/api/v1/status")
 	if err != nil {
@@ -100,13 +101,6 @@ func consoleRoots(cfg *config.Config) (*x509.CertPool, bool) {
 	return pool, true
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // printStatus prints the status for a person.
 func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 	state := "serving"
@@ -134,8 +128,11 @@ func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 	}
 	if s := st.State; s != nil {
 		db := "files"
-		if s.Shared {
-			db = map[bool]string{true: "PostgreSQL online", false: "PostgreSQL AWAY (decisions wait)"}[s.Online]
+		switch {
+		case s.Shared && s.Online:
+			db = "PostgreSQL online"
+		case s.Shared:
+			db = "PostgreSQL AWAY (decisions wait)"
 		}
 		fmt.Fprintf(w, "state store:      %s, %d waiting in the outbox\n", db, s.Queued)
 		depts := make([]string, 0, len(s.Pending))
@@ -144,7 +141,7 @@ func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 		}
 		sort.Strings(depts)
 		for _, d := range depts {
-			fmt.Fprintf(w, "  pending requests %-12s %d\n", cmpOr(d, "(citywide)"), s.Pending[d])
+			fmt.Fprintf(w, "  pending requests %-12s %d\n", cmp.Or(d, "(citywide)"), s.Pending[d])
 		}
 	}
 	if q := st.QueryLog; q != nil {

@@ -51,8 +51,8 @@ func Escape(s string) string {
 
 // needsEscape: C0 and C1 controls, DEL, format characters (Cf: the bidi
 // overrides and isolates, zero-width joiners and spaces), line and
-// paragraph separators, invalid UTF-8, and the backslash once anything is
-// escaped (so an escape cannot be typed to look like another).
+// paragraph separators, and invalid UTF-8. (Once anything is escaped,
+// Escape doubles backslashes too, so a typed escape cannot pass for one.)
 func needsEscape(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar
 }
