@@ -20,13 +20,8 @@ import (
 // its intact records and audits it; serve then starts.
 func TestDamagedStateStopsServeUntilRepaired(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
-	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"127.0.0.1:9\"]\n[state]\ndir = \""+stateDir+"\"\n")
-	store, err := state.Open(stateDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, store := withStateStore(t)
+	stateDir := store.Dir()
 	if _, err := store.Suspend(netip.MustParsePrefix("10.20.3.4/32"), "Chief", "", "investigation", "", config.Date{}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +62,7 @@ func TestDamagedStateStopsServeUntilRepaired(t *testing.T) {
 // terminal control.
 func TestTypedFieldsCannotForgeOutput(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
-	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"127.0.0.1:9\"]\n[state]\ndir = \""+stateDir+"\"\n")
-	store, err := state.Open(stateDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, store := withStateStore(t)
 	forged := "ok\n2026-12-02T09:15:00Z  approve          Chief of Police                from shell           all clear\x1b[2J\x1b[31m\u202e"
 	if _, err := store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Name: "www.casino.example", Category: "gambling",
 		Matched: "casino.example", Requester: forged, Email: "pat@city.example", Reason: forged}); err != nil {
@@ -127,4 +116,18 @@ func TestStatusAsksTheRunningServer(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// withStateStore writes a configuration with a state store in a folder of
+// the test's, and opens that store.
+func withStateStore(t *testing.T) (string, *state.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\"127.0.0.1:9\"]\n[state]\ndir = \""+stateDir+"\"\n")
+	store, err := state.Open(stateDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, store
 }
