@@ -16,8 +16,11 @@ import (
 // entry lifts a category for the whole city.
 var reviewedAllow = map[string][]string{
 	"adult": {"tmz.com", "vice.com", "etonline.com", "urbandictionary.com", "match.com", "istockphoto.com",
-		"hearstmags.com", "stylebistro.com", "imageshack.us", "mediafire.com", "51.la", "rtalabel.org"},
-	"gambling": {"mnlottery.com", "mn.gov"},
+		"hearstmags.com", "stylebistro.com", "imageshack.us", "mediafire.com", "51.la", "rtalabel.org",
+		"scarleteen.com", "sexetc.org", "onsexprime.fr", "amazonlogistics.eu", "gaylordhospital.com",
+		"gov", "mil", "int", "edu", "gov.uk", "gov.au", "govt.nz", "gc.ca", "gov.in", "gov.bd", "gov.la", "gob.mx", "gob.pe", "gouv.fr", "europa.eu", "ac.uk", "edu.au", "edu.mx", "edu.co", "edu.ph", "edu.bd", "ac.th", "ac.ke"},
+	"gambling": {"mnlottery.com", "mn.gov", "goodgamestudios.com",
+		"gov", "mil", "int", "edu", "gov.uk", "gov.au", "govt.nz", "gc.ca", "gov.in", "gov.bd", "gov.la", "gob.mx", "gob.pe", "gouv.fr", "europa.eu", "ac.uk", "edu.au", "edu.mx", "edu.co", "edu.ph", "edu.bd", "ac.th", "ac.ke"},
 	"chat": {"teams.microsoft.com", "teams.microsoft.us", "teams.office.com", "teams.office.net", "teams.cdn.office.net",
 		"teams-msedge.net", "teams.events.data.microsoft.com", "lync.com", "skypeforbusiness.com", "sfbassets.com",
 		"trouter.io", "skype.com", "msecnd.net", "msedge.net", "msn.com", "live.com", "live.net",
@@ -30,7 +33,7 @@ var reviewedAllow = map[string][]string{
 		"github.com", "githubusercontent.com", "gitlab.com", "sourceforge.net", "amazonaws.com", "cloudfront.net",
 		"llnwd.net", "akamaized.net", "akamaihd.net", "fastly.net", "adobe.com", "behance.net",
 		"istockphoto.com", "gettyimages.com", "shutterstock.com", "imgur.com", "wetransfer.com",
-		"ubuntu.com", "debian.org", "linuxmint.com", "fedoraproject.org", "mozilla.org", "videolan.org"},
+		"ubuntu.com", "debian.org", "linuxmint.com", "fedoraproject.org", "mozilla.org", "videolan.org", "comixology.com"},
 	"social":    {"linkedin.com", "licdn.com", "nextdoor.com"},
 	"streaming": {"pbs.org", "npr.org", "c-span.org", "house.gov", "senate.gov", "vimeo.com", "microsoftstream.com"},
 	"bypass":    nil,

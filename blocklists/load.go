@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/civicdns/civicdns/config"
 )
@@ -97,6 +98,9 @@ func Load(opts Options) (*Set, error) {
 		for _, im := range pf.Import {
 			if fi, err := fs.Stat(opts.FS, im.Path); err == nil {
 				hint += int(fi.Size() / 16)
+				if strings.HasSuffix(im.Path, GzipSuffix) {
+					hint += int(fi.Size() / 4) // about four times as big decompressed
+				}
 			}
 		}
 		hint += len(pf.Block) + len(pf.Allow)
@@ -178,7 +182,7 @@ func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, 
 		if im.Path == "" {
 			return info, fmt.Errorf("import of %s: no copy downloaded yet and no bundled path", im.URL)
 		}
-		f, err := opts.FS.Open(im.Path)
+		f, err := openList(opts.FS, im.Path)
 		if err != nil {
 			return info, fmt.Errorf("import %q: %v", im.Path, err)
 		}

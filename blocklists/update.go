@@ -216,7 +216,7 @@ func countNames(d Download) int {
 func openCopy(d Download, path string, bundled bool) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) && bundled && d.BundledFS != nil && d.BundledPath != "" {
-		if bf, berr := d.BundledFS.Open(d.BundledPath); berr == nil {
+		if bf, berr := openList(d.BundledFS, d.BundledPath); berr == nil {
 			return bf, nil
 		}
 	}
@@ -235,7 +235,7 @@ func keepPrevious(d Download) {
 		return
 	}
 	if d.BundledFS != nil && d.BundledPath != "" {
-		if data, err := fs.ReadFile(d.BundledFS, d.BundledPath); err == nil {
+		if data, err := readList(d.BundledFS, d.BundledPath); err == nil {
 			os.WriteFile(prev, data, 0o644)
 		}
 	}

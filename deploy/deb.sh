@@ -17,7 +17,7 @@ install -m 0644 deploy/civicdns.service "$ROOT/lib/systemd/system/civicdns.servi
 install -m 0640 deploy/debian/civicdns.toml "$ROOT/etc/civicdns/civicdns.toml"
 install -m 0755 deploy/debian/postinst deploy/debian/prerm "$ROOT/DEBIAN/"
 cp -r deploy/prometheus deploy/grafana "$ROOT/usr/share/civicdns/"
-install -m 0644 README.md blocklists/data/SOURCES.md deploy/debian/copyright "$ROOT/usr/share/doc/civicdns/"
+install -m 0644 README.md LICENSE blocklists/data/SOURCES.md deploy/debian/copyright "$ROOT/usr/share/doc/civicdns/"
 cp -r docs "$ROOT/usr/share/doc/civicdns/"
 # The shipped category lists (also built into the binary): to read, or to
 # copy into a [lists] dir of the city's own and edit.

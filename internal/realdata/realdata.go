@@ -7,6 +7,7 @@ package realdata
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +38,7 @@ func BlockNames(root string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	var files []string
-	for _, pat := range []string{"*.domains", "*.txt", "*.list"} {
+	for _, pat := range []string{"*.domains", "*.txt", "*.list", "*.gz"} {
 		more, _ := filepath.Glob(filepath.Join(root, "blocklists", "data", pat))
 		files = append(files, more...)
 	}
@@ -49,7 +50,14 @@ func BlockNames(root string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc := bufio.NewScanner(fh)
+		var r io.Reader = fh
+		if strings.HasSuffix(f, ".gz") { // the big bundled lists are kept compressed
+			if r, err = gzip.NewReader(fh); err != nil {
+				fh.Close()
+				return nil, fmt.Errorf("%s: %v", f, err)
+			}
+		}
+		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			fields := strings.Fields(sc.Text())
 			if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
