@@ -47,9 +47,35 @@ func (b *Builder) AddFile(name string) (int, error) {
 
 // Add puts name in category's block list (or allow list), from file:line.
 func (b *Builder) Add(name []byte, category string, allow bool, file, line int) {
+	b.add(name, category, allow, file, line)
+}
+
+// AddService puts name in category's block list as a domain of service
+// (an index in Set.Services). A name belongs to one service: when another
+// already holds it, ok is false and other is that service.
+func (b *Builder) AddService(name []byte, category string, service, file, line int) (other int, ok bool) {
+	ref, added := b.add(name, category, false, file, line)
+	if !added {
+		return 0, true // not a name the matcher holds (checked when read)
+	}
+	if prev, dup := b.m.services[ref]; dup && int(prev) != service {
+		return int(prev), false
+	}
+	if service > maxServices {
+		return 0, true
+	}
+	if b.m.services == nil {
+		b.m.services = map[uint32]uint16{}
+	}
+	b.m.services[ref] = uint16(service)
+	return 0, true
+}
+
+// add is Add, returning the name's arena reference (ok false: not added).
+func (b *Builder) add(name []byte, category string, allow bool, file, line int) (ref uint32, ok bool) {
 	cat, ok := b.catID[category]
 	if !ok || len(name) == 0 || len(name) > 253 {
-		return
+		return 0, false
 	}
 	src := makeSource(file, line)
 	bit := uint32(1) << cat
@@ -61,18 +87,19 @@ func (b *Builder) Add(name []byte, category string, allow bool, file, line int) 
 		rec := b.m.record(ref)
 		mask := binary.LittleEndian.Uint32(rec[maskAt:])
 		if mask&bit != 0 {
-			return // listed twice in one category: the first place counts
+			return ref, true // listed twice in one category: the first place counts
 		}
 		binary.LittleEndian.PutUint32(rec[maskAt:], mask|bit)
 		b.m.extra[extraKey{ref, uint8(cat), allow}] = src
-		return
+		return ref, true
 	}
-	ref := b.appendRecord(name)
+	ref = b.appendRecord(name)
 	rec := b.m.record(ref)
 	binary.LittleEndian.PutUint32(rec[maskAt:], bit)
 	binary.LittleEndian.PutUint32(rec[1+len(name)+8:], uint32(src))
 	b.insert(ref, name)
 	b.m.names++
+	return ref, true
 }
 
 func (b *Builder) appendRecord(name []byte) uint32 {

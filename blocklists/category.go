@@ -24,6 +24,8 @@ type ListFile struct {
 	Block    []string `toml:"block"`
 	Allow    []string `toml:"allow"`
 	Import   []Import `toml:"import"`
+	// Service is the category's catalogue of named services (chat).
+	Service []serviceEntry `toml:"service"`
 }
 
 // Import is one [[import]] of a third-party list.
@@ -96,6 +98,7 @@ func readListFiles(fsys fs.FS, displayDir string) ([]*parsedFile, config.Errors)
 		}
 		pf.pos = pos
 		errs = append(errs, pf.check()...)
+		errs = append(errs, pf.checkServices()...)
 		files = append(files, pf)
 	}
 	return files, errs

@@ -26,6 +26,10 @@ type Set struct {
 	Files []string
 	// Downloads are the imports that a refresher keeps up to date.
 	Downloads []Download
+	// Services are the named services of every catalogue, in file order;
+	// Matcher.Service gives a hit's index here.
+	Services    []*Service
+	ServiceByID map[string]*Service
 }
 
 // Download is an import with a url and refresh period.
@@ -74,7 +78,7 @@ func Load(opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	set := &Set{Categories: map[string]*Category{}}
+	set := &Set{Categories: map[string]*Category{}, ServiceByID: map[string]*Service{}}
 	hint := 0
 	for _, pf := range files {
 		if c := set.Categories[pf.Category]; c != nil {
@@ -104,6 +108,9 @@ func Load(opts Options) (*Set, error) {
 			}
 		}
 		hint += len(pf.Block) + len(pf.Allow)
+		for _, s := range pf.Service {
+			hint += len(s.Domains)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -137,6 +144,7 @@ func Load(opts Options) (*Set, error) {
 				}
 			}
 		}
+		errs = append(errs, set.addServices(b, pf, fileIdx, c)...)
 		for i, im := range pf.Import {
 			info, err := set.loadImport(b, opts, pf, im, c)
 			if err != nil {

@@ -28,6 +28,20 @@ type Matcher struct {
 	categories []string            // bit i is categories[i], sorted by name
 	files      []string            // source file of each source index
 	extra      map[extraKey]Source // sources of the 2nd, 3rd… category of one name
+	services   map[uint32]uint16   // the service (index in Set.Services) of a catalogue's names
+}
+
+// maxServices bounds the services of every catalogue together.
+const maxServices = 1<<16 - 1
+
+// Service is the index in Set.Services of the service whose domain a hit
+// is, or -1 (a name of a list, not of a catalogue). A map lookup, done only
+// for names the lists hold.
+func (m *Matcher) Service(h Hit) int {
+	if s, ok := m.services[h.ref]; ok {
+		return int(s)
+	}
+	return -1
 }
 
 // Source is where an entry comes from: a file index and a line number.

@@ -467,3 +467,22 @@ func TestBlockPageForASuspendedDevice(t *testing.T) {
 		t.Errorf("%d\n%s", code, body)
 	}
 }
+
+// An unapproved messenger's page names the service; the approved one opens.
+func TestBlockPageNamesTheChatService(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	code, body := f.get(t, "web.telegram.org", "", "")
+	if code != http.StatusForbidden || !strings.Contains(body, "<dd>Telegram (not a service the city approved)</dd>") ||
+		!strings.Contains(body, "web.telegram.org</span> (Telegram)") {
+		t.Errorf("%d %s", code, body)
+	}
+	_, body = f.get(t, "web.telegram.org", "?format=json", "")
+	var facts Facts
+	if err := json.Unmarshal([]byte(body), &facts); err != nil || facts.Service != "Telegram" || facts.Category != "chat" {
+		t.Errorf("facts %+v %v", facts, err)
+	}
+	if code, _ := f.get(t, "teams.microsoft.com", "", ""); code != http.StatusOK {
+		t.Errorf("Microsoft Teams, approved by default: %d", code)
+	}
+}

@@ -86,6 +86,7 @@ type Facts struct {
 	Blocked    bool      `json:"blocked"`
 	Exempted   bool      `json:"exempted,omitempty"`
 	Category   string    `json:"category,omitempty"`
+	Service    string    `json:"service,omitempty"` // the chat catalogue's service ("Telegram")
 	Title      string    `json:"title,omitempty"`
 	Policy     string    `json:"policy,omitempty"`
 	Department string    `json:"department"` // "citywide" for a client of no department
@@ -160,7 +161,7 @@ func (s *Server) facts(client netip.Addr, name string) Facts {
 		return f
 	}
 	d := snap.Decide(dept, client, name, now)
-	f.Category, f.Matched = d.Category, d.Matched
+	f.Category, f.Matched, f.Service = d.Category, d.Matched, d.Service
 	switch d.Action {
 	case policy.Blocked:
 		f.Blocked = true

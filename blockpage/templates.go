@@ -46,6 +46,7 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 <dl>
 <dt>Site</dt><dd class="name">{{.Name}}</dd>
 {{if .Title}}<dt>Category</dt><dd>{{.Title}}</dd>{{end}}
+{{if .Service}}<dt>Service</dt><dd>{{.Service}} (not a service the city approved)</dd>{{end}}
 {{if .Policy}}<dt>Policy</dt><dd>{{.Policy}}</dd>{{end}}
 <dt>Your department</dt><dd>{{.Department}}</dd>
 <dt>Your device</dt><dd>{{.Client}}</dd>
@@ -67,7 +68,7 @@ button { margin-top: 1.25rem; font: inherit; font-weight: 600; color: #fff; back
 {{else if .Blocked}}
 <main aria-labelledby="title">
 <h1 id="title">This site is blocked by the city's Internet-use policy</h1>
-<p>The city network does not open <span class="name">{{.Name}}</span>{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}.{{if .Policy}} The rule: <em>{{.Policy}}</em>.{{end}}</p>
+<p>The city network does not open <span class="name">{{.Name}}</span>{{if .Service}} ({{.Service}}){{end}}{{if .Title}}: it is listed as <strong>{{.Title}}</strong>{{end}}.{{if .Policy}} The rule: <em>{{.Policy}}</em>.{{end}}</p>
 {{if .OpensAt}}<p><strong>Personal use of this category is allowed for your department from {{.OpensAt}}.</strong></p>{{end}}
 {{template "facts" .}}
 {{if .CanRequest}}

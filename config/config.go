@@ -180,6 +180,10 @@ type Policy struct {
 	// MaxExemption bounds every exemption, from any path (a file, the
 	// console, the CLI, the API): none runs longer. Default 365 days.
 	MaxExemption Duration `toml:"max_exemption"`
+	// ApprovedChat names the services of the chat catalogue the city
+	// approved (ids, as `civicdns lists services` prints them); every
+	// other messenger is "unapproved IM". Default: ["microsoft_teams"].
+	ApprovedChat []string `toml:"approved_chat"`
 
 	Location *time.Location `toml:"-"`
 }
@@ -195,6 +199,8 @@ type Department struct {
 	BlockDomains []string `toml:"block_domains"`
 	SafeSearch   bool     `toml:"safesearch"`
 	Hours        []Hours  `toml:"hours"`
+	// ApprovedChat: more chat services this department approved (never fewer than the city's).
+	ApprovedChat []string `toml:"approved_chat"`
 
 	Prefixes []netip.Prefix `toml:"-"`
 }
@@ -248,6 +254,7 @@ func defaults() Config {
 		Block:   Block{Answer: "nxdomain", TTL: Duration(60 * time.Second)},
 		Lists:   Lists{Watch: Duration(2 * time.Second)},
 		Metrics: Metrics{Listen: "127.0.0.1:9153"},
-		Policy:  Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}, MaxExemption: Duration(365 * 24 * time.Hour)},
+		Policy: Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}, MaxExemption: Duration(365 * 24 * time.Hour),
+			ApprovedChat: []string{"microsoft_teams"}},
 	}
 }

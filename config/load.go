@@ -231,6 +231,10 @@ func (c *Config) Where(path string) string {
 	return c.File
 }
 
+// Written reports whether the key path itself is given in the file (not
+// left to its default).
+func (c *Config) Written(path string) bool { return c.pos.Has(path) }
+
 // ErrorAt makes an Error located at a key path.
 func (c *Config) ErrorAt(path, format string, args ...any) Error {
 	return Error{File: c.File, Line: c.pos.Line(path), Msg: fmt.Sprintf(format, args...)}

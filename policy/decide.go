@@ -35,6 +35,7 @@ type Decision struct {
 	Exemption  *Exemption  // the exemption that lifted the block
 	Matched    string      // the listed name that matched (the name or a parent)
 	EDEText    string      // the Extended DNS Error text for a block
+	Service    string      // the catalogue's service that blocked ("Telegram"), or ""
 	SafeSearch string      // the safe-search host to answer with (CNAME)
 	NXDomain   bool        // answer NXDOMAIN whatever [block] answer says
 
@@ -146,7 +147,7 @@ func (p *Policy) Decide(ex *Exemptions, d *Department, client netip.Addr, name s
 // block them), less those whose allow entries cover the name.
 func (p *Policy) blockedSet(d *Department, hits []blocklists.Hit, now time.Time) uint32 {
 	blocked := p.deptBlocked(d, now)
-	var allowMask uint32
+	allowMask := p.approvedMask(d, hits)
 	for _, h := range hits {
 		allowMask |= h.Allow
 	}
@@ -274,6 +275,9 @@ func (dec *Decision) fill(p *Policy, d *Department, name string, hits []blocklis
 		dec.Category, dec.EDEText, dec.where, dec.hasSrc = d.Name, d.edeText, d.domains[dec.Matched], false
 		return
 	}
-	dec.Category, dec.EDEText = p.categories[m.cat].name, p.categories[m.cat].edeText
+	dec.Category, dec.EDEText, dec.Service = p.categories[m.cat].name, p.categories[m.cat].edeText, ""
 	dec.source, dec.hasSrc = p.m.Source(hits[m.hit], m.cat, false)
+	if s := p.m.Service(hits[m.hit]); s >= 0 && p.services[s].cat == m.cat {
+		dec.Service, dec.EDEText = p.services[s].name, p.services[s].edeText
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/config"
 )
 
@@ -18,6 +19,7 @@ type Explanation struct {
 	Listings    []Listing    // every list entry for the name or a parent
 	Exemptions  []ExemptionCheck
 	Windows     []WindowCheck // the department's personal-use hours at that time
+	Service     *ServiceCheck // the catalogue's service whose domain the name is
 	Decision    Decision
 }
 
@@ -33,6 +35,14 @@ type Listing struct {
 	Entry      Entry
 	Allow      bool // an allow entry of the category (it then never matches)
 	InBlockSet bool // the category is in the client's blocked set
+}
+
+// ServiceCheck is the named service a name belongs to, and whether the
+// client's department (or the city) approved it.
+type ServiceCheck struct {
+	*blocklists.Service
+	Approved bool
+	By       string // where the approval is written
 }
 
 // ExemptionCheck is an exemption for the client's department or address.
@@ -80,6 +90,7 @@ func (p *Policy) Explain(ex *Exemptions, client netip.Addr, name string, now tim
 			x.Listings = append(x.Listings, Listing{Category: d.Name, Entry: Entry{Name: n[s:], Where: d.domains[n[s:]]}, InBlockSet: true})
 		}
 	}
+	x.Service = p.serviceCheck(x.Department, n)
 	x.Decision = p.Decide(ex, x.Department, client, n, now)
 	for _, e := range ex.For(x.Department, client) {
 		x.Exemptions = append(x.Exemptions, ExemptionCheck{Exemption: e, Active: e.Active(now), Applies: x.Decision.Exemption == e})

@@ -29,7 +29,11 @@ type Policy struct {
 	hasWindows bool                        // some department has personal-use hours
 	windowMemo atomic.Pointer[windowState] // the windows in force this minute
 	cfg        *config.Config
-	quietNames *quietNames // names nothing in the policy touches
+	quietNames *quietNames   // names nothing in the policy touches
+	services   []serviceInfo // by index in lists.Services
+	approved   serviceSet    // [policy] approved_chat
+	// ApprovedChat lists the ids of the chat services the city approved.
+	ApprovedChat []string
 }
 
 type categoryInfo struct {
@@ -44,13 +48,18 @@ type Department struct {
 	Block        []string // its own categories beyond the citywide set
 	BlockDomains []string // its own names, a category named after it
 	SafeSearch   bool
-	Where        string // file:line of its [[department]]
+	Where        string   // file:line of its [[department]]
+	ApprovedChat []string // the chat services it may use: the city's and its own
 
 	index   int       // in Policy.depts, and in Exemptions.byDept
 	windows []window  // personal-use hours
 	blocked uint32    // citywide plus its own categories
 	domains suffixSet // block_domains: a category of its own, named after it
 	edeText string
+	// approved: the chat services the city and the department approved;
+	// approvedIDs the department's own.
+	approved    serviceSet
+	approvedIDs []string
 }
 
 // Compile builds the policy from a validated configuration and the loaded
@@ -82,6 +91,7 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	sort.SliceStable(p.order, func(a, b int) bool { return prio(p.order[a]) > prio(p.order[b]) })
 	var errs config.Errors
 	p.citywide = p.categoryMask(cfg, "policy.block", cfg.Policy.Block, &errs)
+	p.compileServices(cfg, &errs)
 	for _, a := range cfg.Policy.Allow {
 		p.allow[a] = cfg.Where("policy.allow")
 	}
@@ -130,6 +140,8 @@ func (p *Policy) addDepartment(cfg *config.Config, i int, dc config.Department, 
 		*errs = append(*errs, cfg.ErrorAt(path+".name", "department %q has the name of a category: its block_domains would be confused with it", dc.Name))
 	}
 	d.blocked = p.citywide | p.categoryMask(cfg, path+".block", dc.Block, errs)
+	d.approved = p.approved.union(p.approvedSet(cfg, path+".approved_chat", dc.ApprovedChat, errs))
+	d.approvedIDs, d.ApprovedChat = dc.ApprovedChat, p.serviceNames(d.approved)
 	for _, n := range dc.BlockDomains {
 		d.domains[n] = cfg.Where(path + ".block_domains")
 	}

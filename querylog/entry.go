@@ -21,6 +21,7 @@ type Entry struct {
 	Type       string    `json:"type"`
 	Action     string    `json:"action"` // allowed, blocked, exempted, refused, malformed
 	Category   string    `json:"category"`
+	Service    string    `json:"service,omitempty"`  // the catalogue's service that blocked ("Telegram")
 	Rule       string    `json:"rule"`               // the list file:line, the configuration line, or the exemption ID
 	Answer     string    `json:"answer,omitempty"`   // addresses and CNAME targets
 	Upstream   string    `json:"upstream,omitempty"` // the server that gave the answer
@@ -47,6 +48,7 @@ type slot struct {
 	elapsed  int64 // nanoseconds
 	action   string
 	category string
+	service  string
 	dept     string
 	rule     policy.Rule
 	answer   string
@@ -124,6 +126,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, st *stamps) []
 	b = appendString(b, s.action)
 	b = append(b, `,"category":`...)
 	b = appendString(b, s.category)
+	if s.service != "" {
+		b = append(b, `,"service":`...)
+		b = appendString(b, s.service)
+	}
 	b = append(b, `,"rule":`...)
 	b = appendString(b, s.rule.String())
 	if s.answer != "" {

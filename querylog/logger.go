@@ -110,7 +110,7 @@ func slotOf(r *query.Record) slot {
 		action: r.Action, category: r.Category, dept: r.Department, answer: r.Answer, upstream: r.Upstream,
 	}
 	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted") {
-		s.rule = r.Decision.Rule()
+		s.rule, s.service = r.Decision.Rule(), r.Decision.Service
 	}
 	if r.Err != nil && r.Rcode != 0 {
 		s.err = r.Err.Error()

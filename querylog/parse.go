@@ -102,6 +102,8 @@ func stringField(key string, e *Entry) *string {
 		return &e.Action
 	case "category":
 		return &e.Category
+	case "service":
+		return &e.Service
 	case "rule":
 		return &e.Rule
 	case "rcode":

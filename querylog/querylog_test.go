@@ -354,6 +354,9 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 			r.Rcode = 2
 		}
 		s := slotOf(r)
+		if i%5 == 0 {
+			s.service = "Telegram \"Web\"" // the chat catalogue's service that blocked
+		}
 		line := appendEntry(nil, &s, r.Name, "dns1", newStamps(time.UTC))
 		var fast, slow Entry
 		if err := parseLine(line, &fast); err != nil {
@@ -362,7 +365,7 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(line, &slow); err != nil {
 			t.Fatal(err)
 		}
-		if fast != slow {
+		if fast != slow || i%5 == 0 && fast.Service != s.service {
 			t.Fatalf("%s:\n%+v\n%+v", line, fast, slow)
 		}
 	}

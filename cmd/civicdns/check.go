@@ -173,6 +173,9 @@ func printDepartments(w io.Writer, cfg *config.Config, pol *policy.Policy, now t
 		fmt.Fprintf(w, "; never blocks %s", strings.Join(cfg.Policy.Allow, ", "))
 	}
 	fmt.Fprintln(w)
+	if len(pol.Lists().Services) > 0 {
+		fmt.Fprintf(w, "approved chat services: %s (every other service of the catalogue is unapproved IM: `civicdns lists services`)\n", approvedText(pol, nil))
+	}
 	fmt.Fprintf(w, "\ndepartments (%d):\n", len(pol.Departments()))
 	for _, d := range pol.Departments() {
 		nets := make([]string, len(d.Networks))
@@ -188,6 +191,9 @@ func printDepartments(w io.Writer, cfg *config.Config, pol *policy.Policy, now t
 		}
 		if d.SafeSearch {
 			extra += "; safe search"
+		}
+		if len(d.ApprovedChat) > len(pol.ApprovedChat) {
+			extra += "; chat services approved: " + approvedText(pol, d)
 		}
 		fmt.Fprintf(w, "  %-16s %s%s\n", d.Name, strings.Join(nets, ", "), extra)
 	}

@@ -88,7 +88,7 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 	d := ex.Decision
 	verdict := strings.ToUpper(d.Action)
 	if d.Category != "" {
-		verdict += " (" + d.Category + ")"
+		verdict += catOf(d.Category, d.Service)
 	}
 	fmt.Fprintf(w, "%s for %s: %s\n\n", ex.Name, ex.Client, verdict)
 	if ex.Department != nil {
@@ -111,6 +111,13 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 		}
 		fmt.Fprintf(w, "hours:        %s %s%s (%s): %s\n", strings.Join(win.Days, ","), win.Hours, what, win.Where, state)
 	}
+	if s := ex.Service; s != nil {
+		state := "not approved: unapproved IM, blocked with " + s.Category
+		if s.Approved {
+			state = "approved by " + s.By + ": open"
+		}
+		fmt.Fprintf(w, "service:      %s (%s, %s; %s): %s\n", s.Name, s.ID, s.Kind, s.Where, state)
+	}
 	if ex.PolicyAllow != nil {
 		fmt.Fprintf(w, "policy allow: %s (%s): never blocked\n", ex.PolicyAllow.Name, ex.PolicyAllow.Where)
 	}
@@ -126,6 +133,8 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 				kind, note = "allow", " (lifts this category)"
 			case !l.InBlockSet:
 				note = " (category not blocked for this client)"
+			case ex.Service != nil && ex.Service.Approved && l.Category == ex.Service.Category:
+				note = " (an approved service's: open)"
 			}
 			fmt.Fprintf(w, "  %-12s %-5s %s  %s%s\n", l.Category, kind, l.Entry.Name, l.Entry.Where, note)
 		}
@@ -147,7 +156,7 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 			fmt.Fprintln(w, "          whether bypass is blocked for the client.")
 			break
 		}
-		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", d.Category, d.Matched, d.Where())
+		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", catName(d.Category, d.Service), d.Matched, d.Where())
 	case policy.Exempted:
 		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption %s\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
 	default:

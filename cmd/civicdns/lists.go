@@ -9,26 +9,36 @@ import (
 	"github.com/civicdns/civicdns/live"
 )
 
-// cmdLists is `civicdns lists diff`: what the last refresh of each
-// downloaded list added and removed, per category, to review an update
-// before trusting it.
+const listsUsage = `usage: civicdns lists [-config FILE] diff [-all]
+       civicdns lists [-config FILE] services [-category C] [-department D]
+       civicdns lists [-config FILE] review [-since 7d] [-top N] [-resolve=false]
+       civicdns lists [-config FILE] add -category C -by WHO [-reason TEXT] NAME...`
+
+// cmdLists dispatches the lists commands: diff (what a refresh changed),
+// services (the catalogue), review (what the lists miss) and add.
 func cmdLists(args []string, stdout, stderr io.Writer) int {
-	verb := -1
+	verbs := map[string]func([]string, io.Writer, io.Writer) int{
+		"diff": cmdListsDiff, "services": cmdListsServices, "review": cmdListsReview, "add": cmdListsAdd,
+	}
 	for i, a := range args {
-		if a == "diff" {
-			verb = i
+		if run, ok := verbs[a]; ok {
+			return run(append(append([]string(nil), args[:i]...), args[i+1:]...), stdout, stderr)
 		}
 	}
-	if verb < 0 {
-		fmt.Fprintln(stderr, "usage: civicdns lists [-config FILE] diff [-all]")
-		return 2
-	}
+	fmt.Fprintln(stderr, listsUsage)
+	return 2
+}
+
+// cmdListsDiff is `civicdns lists diff`: what the last refresh of each
+// downloaded list added and removed, per category, to review an update
+// before trusting it.
+func cmdListsDiff(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("lists diff", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cfgPath := configFlag(fl)
 	all := fl.Bool("all", false, "every name (default: the first 20 of each side)")
-	if err := fl.Parse(append(append([]string(nil), args[:verb]...), args[verb+1:]...)); err != nil || fl.NArg() > 0 {
-		return 2
+	if err := parseWithConfig(fl, cfgPath, args); err != nil {
+		return usageError(fl, err)
 	}
 	cfg, pol, err := live.Load(*cfgPath)
 	if err != nil {

@@ -193,7 +193,7 @@ func printSearch(cfg *config.Config, dir string, f querylog.Filter, limit int, a
 				dept = "-"
 			}
 			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", citytime.Format(e.Time, cfg.Policy.Location), e.Client, esc(dept), e.Action,
-				e.Type, esc(e.Name), catOf(e.Category), e.Rcode, e.ElapsedMS)
+				e.Type, esc(e.Name), catOf(e.Category, e.Service), e.Rcode, e.ElapsedMS)
 		}
 		n++
 		return limit == 0 || n < limit
@@ -283,11 +283,20 @@ func nameOf(n string) string {
 	return " for " + n
 }
 
-func catOf(c string) string {
+// catOf is how a record's category (and service) follow its name.
+func catOf(c, service string) string {
 	if c == "" {
 		return ""
 	}
-	return " (" + c + ")"
+	return " (" + catName(c, service) + ")"
+}
+
+// catName is a category with the service that blocked ("chat: Telegram").
+func catName(c, service string) string {
+	if service != "" {
+		return c + ": " + esc(service)
+	}
+	return c
 }
 
 func timeRange(since time.Duration, from, to string) (time.Time, time.Time, error) {

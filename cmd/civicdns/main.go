@@ -26,7 +26,7 @@ commands:
   logs       [-config FILE] [filters]          search the query log; logs hold|release|holds: legal holds
   report     [-config FILE] [-department D] [-since DUR] [-csv]   per-department figures from the query log
   access     [-config FILE] suspend|restore|list   suspend a device's Internet access
-  lists      [-config FILE] diff [-all]        what the last list refresh added and removed, per category
+  lists      [-config FILE] diff|services|review|add   list refreshes, the chat catalogue, what the lists miss, add a name
   state      [-config FILE] verify|repair      check the state store's journals; repair damaged ones
   status     [-config FILE] [-json]            ask the running server how it is (over [admin] listen, from this machine)
   ca init    -dir DIR                          make a city CA for the HTTPS block page
