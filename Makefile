@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BIN      := bin/civicdns
 
-.PHONY: build run test test-deps bench bench-deps fuzz lint check clean deb
+.PHONY: build run test test-deps bench bench-deps fuzz lint check clean deb eval
 
 # Debian packages a target needs, installed when missing (as root, or with sudo).
 APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
@@ -41,6 +41,12 @@ bench: bench-deps
 	$(GO) test -run '^$$' -bench ApprovalPropagation -benchtime 100x ./cmd/civicdns
 	bash bench/bench.sh
 	bash bench/recursion.sh
+
+# How the category lists generalise: recall on the hand-written evaluation
+# sets (review and held-out) and each list held out against the others.
+eval:
+	$(GO) test -count=1 -run 'TestWellKnownRecall|TestWorkSitesNeverBlocked' -v ./policy | grep -E 'recall|blocked \(|FAIL|^ok'
+	$(GO) run ./bench/listeval
 
 # Every fuzz target for FUZZTIME each; the seeds live in the tests and testdata/fuzz.
 fuzz:

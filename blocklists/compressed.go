@@ -12,8 +12,8 @@ import (
 // are read. A download is always kept plain.
 const GzipSuffix = ".gz"
 
-// openList opens a list file of fsys, decompressing a .gz one as it is read.
-func openList(fsys fs.FS, name string) (io.ReadCloser, error) {
+// OpenList opens a list file of fsys, decompressing a .gz one as it is read.
+func OpenList(fsys fs.FS, name string) (io.ReadCloser, error) {
 	f, err := fsys.Open(name)
 	if err != nil || !strings.HasSuffix(name, GzipSuffix) {
 		return f, err
@@ -42,7 +42,7 @@ func (g gzipFile) Close() error {
 
 // readList reads a whole list file of fsys, decompressed.
 func readList(fsys fs.FS, name string) ([]byte, error) {
-	r, err := openList(fsys, name)
+	r, err := OpenList(fsys, name)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, 
 		if im.Path == "" {
 			return info, fmt.Errorf("import of %s: no copy downloaded yet and no bundled path", im.URL)
 		}
-		f, err := openList(opts.FS, im.Path)
+		f, err := OpenList(opts.FS, im.Path)
 		if err != nil {
 			return info, fmt.Errorf("import %q: %v", im.Path, err)
 		}

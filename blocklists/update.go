@@ -216,7 +216,7 @@ func countNames(d Download) int {
 func openCopy(d Download, path string, bundled bool) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) && bundled && d.BundledFS != nil && d.BundledPath != "" {
-		if bf, berr := openList(d.BundledFS, d.BundledPath); berr == nil {
+		if bf, berr := OpenList(d.BundledFS, d.BundledPath); berr == nil {
 			return bf, nil
 		}
 	}
