@@ -33,6 +33,11 @@ func cmdListsAdd(args []string, stdout, stderr io.Writer) int {
 		}
 		names, args = append(names, fl.Arg(0)), fl.Args()[1:]
 	}
+	// The configuration may come first as a positional argument, like every
+	// command's: a .toml file, never a domain name.
+	if *cfgPath == "" && len(names) > 0 && strings.HasSuffix(names[0], ".toml") {
+		*cfgPath, names = names[0], names[1:]
+	}
 	if err := addNames(*cfgPath, *category, *by, *reason, names, stdout); err != nil {
 		fmt.Fprintln(stderr, "civicdns lists add:", err)
 		return 1

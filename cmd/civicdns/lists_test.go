@@ -61,7 +61,8 @@ func TestListsReviewThenAdd(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if code := run([]string{"lists", "add", "-config", cfg, "-category", "gambling", "-by", "Pat Doe", "-reason", "white-label casino", "newluck-brand.com"}, &out, &errb); code != 0 {
+	// The configuration as the first argument, as every command takes it.
+	if code := run([]string{"lists", "add", cfg, "-category", "gambling", "-by", "Pat Doe", "-reason", "white-label casino", "newluck-brand.com"}, &out, &errb); code != 0 {
 		t.Fatalf("add: %d %s", code, errb.String())
 	}
 	list, _ := os.ReadFile(filepath.Join(dir, "lists", "gambling.toml"))
