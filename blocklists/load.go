@@ -79,39 +79,7 @@ func Load(opts Options) (*Set, error) {
 		return nil, errs
 	}
 	set := &Set{Categories: map[string]*Category{}, ServiceByID: map[string]*Service{}}
-	hint := 0
-	for _, pf := range files {
-		if c := set.Categories[pf.Category]; c != nil {
-			// Which file's title and policy clause would the block page show?
-			errs = append(errs, config.Error{File: pf.display, Line: pf.pos.Line("category"), Msg: fmt.Sprintf(
-				"category %q is also defined by %s: one file per category (merge them, or give this one another name)", pf.Category, c.Files[0])})
-			continue
-		}
-		c := &Category{Name: pf.Category, Title: pf.Category, Priority: pf.Priority}
-		set.Categories[pf.Category] = c
-		if pf.Title != "" {
-			c.Title = pf.Title
-		}
-		if pf.Policy != "" {
-			c.Policy = pf.Policy
-		}
-		c.Files = append(c.Files, pf.display)
-		if opts.OSDir != "" {
-			set.Files = append(set.Files, filepath.Join(opts.OSDir, filepath.FromSlash(relPath(pf.display, opts.DisplayDir))))
-		}
-		for _, im := range pf.Import {
-			if fi, err := fs.Stat(opts.FS, im.Path); err == nil {
-				hint += int(fi.Size() / 16)
-				if strings.HasSuffix(im.Path, GzipSuffix) {
-					hint += int(fi.Size() / 4) // about four times as big decompressed
-				}
-			}
-		}
-		hint += len(pf.Block) + len(pf.Allow)
-		for _, s := range pf.Service {
-			hint += len(s.Domains)
-		}
-	}
+	hint, errs := set.addCategories(files, opts)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -159,6 +127,44 @@ func Load(opts Options) (*Set, error) {
 	}
 	set.Matcher = b.Matcher()
 	return set, nil
+}
+
+// addCategories registers the category of each list file, and returns how
+// many names the files will give, for sizing the matcher.
+func (set *Set) addCategories(files []*parsedFile, opts Options) (hint int, errs config.Errors) {
+	for _, pf := range files {
+		if c := set.Categories[pf.Category]; c != nil {
+			// Which file's title and policy clause would the block page show?
+			errs = append(errs, config.Error{File: pf.display, Line: pf.pos.Line("category"), Msg: fmt.Sprintf(
+				"category %q is also defined by %s: one file per category (merge them, or give this one another name)", pf.Category, c.Files[0])})
+			continue
+		}
+		c := &Category{Name: pf.Category, Title: pf.Category, Priority: pf.Priority}
+		set.Categories[pf.Category] = c
+		if pf.Title != "" {
+			c.Title = pf.Title
+		}
+		if pf.Policy != "" {
+			c.Policy = pf.Policy
+		}
+		c.Files = append(c.Files, pf.display)
+		if opts.OSDir != "" {
+			set.Files = append(set.Files, filepath.Join(opts.OSDir, filepath.FromSlash(relPath(pf.display, opts.DisplayDir))))
+		}
+		for _, im := range pf.Import {
+			if fi, err := fs.Stat(opts.FS, im.Path); err == nil {
+				hint += int(fi.Size() / 16)
+				if strings.HasSuffix(im.Path, GzipSuffix) {
+					hint += int(fi.Size() / 4) // about four times as big decompressed
+				}
+			}
+		}
+		hint += len(pf.Block) + len(pf.Allow)
+		for _, s := range pf.Service {
+			hint += len(s.Domains)
+		}
+	}
+	return hint, errs
 }
 
 // relPath gives display relative to dir.

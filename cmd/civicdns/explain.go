@@ -121,24 +121,7 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 	if ex.PolicyAllow != nil {
 		fmt.Fprintf(w, "policy allow: %s (%s): never blocked\n", ex.PolicyAllow.Name, ex.PolicyAllow.Where)
 	}
-	if len(ex.Listings) == 0 {
-		fmt.Fprintln(w, "lists:        the name and its parents are in no list")
-	} else {
-		fmt.Fprintln(w, "lists:")
-		for _, l := range ex.Listings {
-			kind := "block"
-			note := ""
-			switch {
-			case l.Allow:
-				kind, note = "allow", " (lifts this category)"
-			case !l.InBlockSet:
-				note = " (category not blocked for this client)"
-			case ex.Service != nil && ex.Service.Approved && l.Category == ex.Service.Category:
-				note = " (an approved service's: open)"
-			}
-			fmt.Fprintf(w, "  %-12s %-5s %s  %s%s\n", l.Category, kind, l.Entry.Name, l.Entry.Where, note)
-		}
-	}
+	printListings(w, ex)
 	for _, c := range ex.Exemptions {
 		applies := ""
 		if c.Applies {
@@ -163,6 +146,29 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 		fmt.Fprintln(w, "decision: allowed")
 		if d.SafeSearch != "" {
 			fmt.Fprintf(w, "          answered with the safe-search host %s\n", d.SafeSearch)
+		}
+	}
+}
+
+// printListings writes every list entry for the name or a parent, and what
+// it does for this client.
+func printListings(w io.Writer, ex policy.Explanation) {
+	if len(ex.Listings) == 0 {
+		fmt.Fprintln(w, "lists:        the name and its parents are in no list")
+	} else {
+		fmt.Fprintln(w, "lists:")
+		for _, l := range ex.Listings {
+			kind := "block"
+			note := ""
+			switch {
+			case l.Allow:
+				kind, note = "allow", " (lifts this category)"
+			case !l.InBlockSet:
+				note = " (category not blocked for this client)"
+			case ex.Service != nil && ex.Service.Approved && l.Category == ex.Service.Category:
+				note = " (an approved service's: open)"
+			}
+			fmt.Fprintf(w, "  %-12s %-5s %s  %s%s\n", l.Category, kind, l.Entry.Name, l.Entry.Where, note)
 		}
 	}
 }
