@@ -97,6 +97,18 @@ func TestShipperSurvivesADatabaseKill(t *testing.T) {
 			t.Errorf("%+v: %d in the database, %d in the files", f, fromDB, fromFiles)
 		}
 	}
+	// The chat catalogue's service is a column of its own.
+	var chat int
+	SearchDatabase(context.Background(), pool, Filter{Category: "chat"}, 0, func(e *Entry) bool {
+		if chat++; e.Service != "Telegram" {
+			t.Errorf("a chat record without its service: %+v", e)
+			return false
+		}
+		return true
+	})
+	if chat != n/12 {
+		t.Errorf("%d chat records in the database, want %d", chat, n/12)
+	}
 	var first Entry
 	SearchDatabase(context.Background(), pool, Filter{}, 1, func(e *Entry) bool { first = *e; return false })
 	if first.Instance != "dns1" || first.Name == "" {

@@ -34,6 +34,10 @@ func record(i int, t time.Time) *query.Record {
 	if r.Action == policy.Blocked || r.Action == policy.Exempted {
 		r.Category = "gambling"
 	}
+	if i%12 == 3 { // a blocked messenger of the chat catalogue, named
+		r.Category = "chat"
+		r.Decision = &policy.Decision{Action: policy.Blocked, Category: "chat", Service: "Telegram"}
+	}
 	return r
 }
 
