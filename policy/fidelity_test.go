@@ -56,13 +56,13 @@ func readEvalSet(t testing.TB, name string) []string {
 
 // TestWellKnownRecall: the shipped lists block at least 98% of the
 // well-known services of each prohibited category in the sets the lists
-// were reviewed against (eval/*.txt, eval/review2/*.txt), and no fewer of
+// were reviewed against (eval/*.txt, eval/review2/, eval/review3/), and no fewer of
 // the held-out set (eval/holdout/*.txt: written after the last review and
 // measured once, the lists never changed for it) than they did then.
 func TestWellKnownRecall(t *testing.T) {
 	t.Parallel()
 	p := shippedPolicy(t)
-	for _, set := range []string{"", "review2/"} {
+	for _, set := range []string{"", "review2/", "review3/"} {
 		for cat, got := range recall(t, p, set) {
 			if got < 0.98 {
 				t.Errorf("%s%s: recall %.1f%% < 98%%", set, cat, 100*got)
@@ -71,7 +71,7 @@ func TestWellKnownRecall(t *testing.T) {
 	}
 	// What the held-out set measured (docs/policy.md reports it): a floor
 	// that a list update must not lower.
-	measured := map[string]float64{"gambling": 51.0 / 57, "adult": 35.0 / 36, "filesharing": 29.0 / 40, "chat": 8.0 / 35}
+	measured := map[string]float64{"gambling": 47.0 / 52, "adult": 34.0 / 35, "filesharing": 32.0 / 44, "chat": 12.0 / 23}
 	for cat, got := range recall(t, p, "holdout/") {
 		if got < measured[cat] {
 			t.Errorf("holdout/%s: recall %.1f%%, below the %.1f%% measured when the set was written", cat, 100*got, 100*measured[cat])
