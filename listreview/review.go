@@ -15,9 +15,10 @@ type Candidate struct {
 	Domain   string
 	Queries  int
 	Clients  int
-	Examples []string // names asked under it (a few)
-	Words    []Word   // category words in the name
-	Shared   []Shared // a CNAME target or name servers shared with blocked names
+	Examples []string  // names asked under it (a few)
+	Words    []Word    // category words in the name
+	Shared   []Shared  // a CNAME target or name servers shared with blocked names
+	Siblings []Sibling // the same name, listed under another suffix
 }
 
 // Word is a category word found in a candidate's name.
@@ -31,10 +32,14 @@ type Shared struct {
 }
 
 // Suggest is the category the evidence points at: the one of shared
-// infrastructure first, else of a word ("" when there is no evidence).
+// infrastructure first, then of a sibling, then of a word ("" when there is
+// no evidence).
 func (c *Candidate) Suggest() string {
 	if len(c.Shared) > 0 {
 		return c.Shared[0].Category
+	}
+	if len(c.Siblings) > 0 {
+		return c.Siblings[0].Category
 	}
 	if len(c.Words) > 0 {
 		return c.Words[0].Category
@@ -130,7 +135,7 @@ func (r *Reviewer) Ranked(top int) []Candidate {
 	out := make([]Candidate, 0, len(r.misses))
 	for d, t := range r.misses {
 		sort.Strings(t.examples)
-		out = append(out, Candidate{Domain: d, Queries: t.queries, Clients: len(t.clients), Examples: t.examples, Words: wordsIn(d)})
+		out = append(out, Candidate{Domain: d, Queries: t.queries, Clients: len(t.clients), Examples: t.examples})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -144,6 +149,9 @@ func (r *Reviewer) Ranked(top int) []Candidate {
 	})
 	if top > 0 && len(out) > top {
 		out = out[:top]
+	}
+	for i := range out {
+		out[i].Words, out[i].Siblings = wordsIn(out[i].Domain), siblingsOf(r.m, out[i].Domain)
 	}
 	return out
 }

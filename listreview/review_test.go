@@ -62,6 +62,7 @@ func TestReviewRanksMissesWithTheirEvidence(t *testing.T) {
 	add(4, "10.0.0.5", "www.freshtube.com", "allowed", "")
 	add(20, "10.0.0.6", "www.ordinary-news.com", "allowed", "")
 	add(1, "10.0.0.7", "bet-arena.com", "allowed", "")
+	add(1, "10.0.0.9", "www.knowncasino.de", "allowed", "")     // the casino's national site
 	add(50, "10.0.0.8", "www.state-lottery.gov", "allowed", "") // an allow entry: decided already
 	add(50, "10.0.0.8", "8.3.0.10.in-addr.arpa", "allowed", "") // never leaves the city
 	cands := r.Ranked(10)
@@ -74,6 +75,9 @@ func TestReviewRanksMissesWithTheirEvidence(t *testing.T) {
 		for _, s := range c.Shared {
 			line += " [" + s.Category + " " + s.With + " " + s.Via + "]"
 		}
+		for _, s := range c.Siblings {
+			line += " {" + s.Category + " " + s.Domain + "}"
+		}
 		for _, w := range c.Words {
 			line += " <" + w.Category + ":" + w.Word + ">"
 		}
@@ -84,6 +88,7 @@ func TestReviewRanksMissesWithTheirEvidence(t *testing.T) {
 		"newcasino-brand.com 9/1 suggest=gambling [gambling knowncasino.com name servers ns2.whitelabel-op.net] <gambling:casino>",
 		"freshtube.com 8/2 suggest=adult [adult knowntube.com CNAME target edge7.tubeplatform.net (edge1.tubeplatform.net)]",
 		"bet-arena.com 1/1 suggest=gambling <gambling:bet>",
+		"knowncasino.de 1/1 suggest=gambling {gambling knowncasino.com} <gambling:casino>",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -94,6 +94,9 @@ func printReview(w io.Writer, cands []listreview.Candidate, since time.Duration)
 		for _, s := range c.Shared {
 			fmt.Fprintf(w, "     shares %s with %s (%s)\n", esc(s.Via), esc(s.With), s.Category)
 		}
+		for _, s := range c.Siblings {
+			fmt.Fprintf(w, "     the same name is listed under another suffix: %s (%s)\n", esc(s.Domain), s.Category)
+		}
 		for _, word := range c.Words {
 			fmt.Fprintf(w, "     the name holds %q (%s)\n", word.Word, word.Category)
 		}
