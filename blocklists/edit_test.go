@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/civicdns/civicdns/config"
 )
 
 func writeLists(t *testing.T, files map[string]string) string {
@@ -78,4 +80,39 @@ func TestAdditionRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want %s", c.a, err, c.want)
 		}
 	}
+}
+
+// Whatever shape a category file that loads has, adding names keeps it
+// loading, with the new names in its block list and the old ones kept.
+func FuzzInsertBlock(f *testing.F) {
+	for _, seed := range []string{
+		"category = \"gambling\"\nblock = [\n  \"casino.example\", # a casino\n]\n",
+		"category = \"gambling\"\nblock = [\"casino.example\"] # ours\n",
+		"category = \"gambling\"\nblock = []\n",
+		"category = \"gambling\"\nblock = [ # the list\n\"a.example\"]\n[[import]]\npath = \"l\"\nformat = \"domains\"\n",
+		"category = \"gambling\"\n\n[[import]]\npath = \"l.domains\"\nformat = \"domains\"\n",
+		"block=['casino.example']\ncategory='gambling'",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var before ListFile
+		pos, errs := config.DecodeStrict("gambling.toml", []byte(text), &before)
+		if pos == nil || len(errs) > 0 {
+			return
+		}
+		out := insertBlock(text, pos.Line("block"), entryLines([]string{"new.example"}, "added by fuzz"))
+		var after ListFile
+		if p, errs := config.DecodeStrict("gambling.toml", []byte(out), &after); p == nil || len(errs) > 0 {
+			t.Fatalf("%q\nbecame\n%q: %v", text, out, errs)
+		}
+		if len(after.Block) != len(before.Block)+1 || after.Block[0] != "new.example" {
+			t.Fatalf("%q\nbecame\n%q: block %q", text, out, after.Block)
+		}
+		for i, b := range before.Block {
+			if after.Block[i+1] != b {
+				t.Fatalf("%q\nbecame\n%q: block %q", text, out, after.Block)
+			}
+		}
+	})
 }
