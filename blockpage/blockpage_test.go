@@ -471,7 +471,7 @@ func TestBlockPageForASuspendedDevice(t *testing.T) {
 // An unapproved messenger's page names the service; the approved one opens.
 func TestBlockPageNamesTheChatService(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, false)
+	f := newFixture(t, true)
 	code, body := f.get(t, "web.telegram.org", "", "")
 	if code != http.StatusForbidden || !strings.Contains(body, "<dd>Telegram (not a service the city approved)</dd>") ||
 		!strings.Contains(body, "web.telegram.org</span> (Telegram)") {
@@ -484,5 +484,12 @@ func TestBlockPageNamesTheChatService(t *testing.T) {
 	}
 	if code, _ := f.get(t, "teams.microsoft.com", "", ""); code != http.StatusOK {
 		t.Errorf("Microsoft Teams, approved by default: %d", code)
+	}
+	// A request keeps the service, for the director to grant it whole.
+	if code, body := f.post(t, "web.telegram.org", f.form(t, "web.telegram.org")); code != http.StatusCreated {
+		t.Fatalf("request: %d %s", code, body)
+	}
+	if p, _, _ := f.store.Pending("Police", 10); len(p) != 1 || p[0].Service != "Telegram" || p[0].ServiceID != "telegram" {
+		t.Errorf("pending %+v", p)
 	}
 }

@@ -87,6 +87,7 @@ type Facts struct {
 	Exempted   bool      `json:"exempted,omitempty"`
 	Category   string    `json:"category,omitempty"`
 	Service    string    `json:"service,omitempty"` // the chat catalogue's service ("Telegram")
+	ServiceID  string    `json:"service_id,omitempty"`
 	Title      string    `json:"title,omitempty"`
 	Policy     string    `json:"policy,omitempty"`
 	Department string    `json:"department"` // "citywide" for a client of no department
@@ -161,7 +162,7 @@ func (s *Server) facts(client netip.Addr, name string) Facts {
 		return f
 	}
 	d := snap.Decide(dept, client, name, now)
-	f.Category, f.Matched, f.Service = d.Category, d.Matched, d.Service
+	f.Category, f.Matched, f.Service, f.ServiceID = d.Category, d.Matched, d.Service, d.ServiceID
 	switch d.Action {
 	case policy.Blocked:
 		f.Blocked = true
@@ -297,7 +298,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		dept = f.Department
 	}
 	q, err := s.store.Submit(state.Request{Client: client, Department: dept, Name: name, Category: f.Category, Matched: f.Matched,
-		Reference: r.PostForm.Get("reference"), Requester: form["requester"], Email: form["email"], Reason: form["reason"]})
+		Service: f.Service, ServiceID: f.ServiceID, Reference: r.PostForm.Get("reference"), Requester: form["requester"], Email: form["email"], Reason: form["reason"]})
 	if err != nil {
 		s.log.Error("storing an exemption request", "err", err)
 		s.refuse(w, r, http.StatusInternalServerError, "error", "The request could not be stored. Please contact the help desk.", form)

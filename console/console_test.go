@@ -468,3 +468,39 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A request blocked by a chat service can be granted for the whole
+// service: every domain of it opens for the department, nothing else.
+func TestApprovalOfAWholeChatService(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	q, err := f.store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Department: "Police", Name: "web.telegram.org",
+		Category: "chat", Matched: "telegram.org", Service: "Telegram", ServiceID: "telegram", Requester: "Pat", Email: "pat@city.example", Reason: "tip line"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chief, csrf := f.client(t, "Chief of Police", "correct horse battery")
+	_, page := do(t, chief, "GET", f.srv.URL+"/", nil, nil)
+	if !strings.Contains(page, "(chat: Telegram)") || !strings.Contains(page, `<option value="service">all of Telegram (every domain of the service)</option>`) {
+		t.Errorf("the request's form:\n%s", page)
+	}
+	code, body := do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+q.ID+"/approve",
+		strings.NewReader(`{"expires":"2026-11-30","reason":"Tip line","lifts":"service"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+	if code != http.StatusCreated {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	client := netip.MustParseAddr("10.20.9.9")
+	snap := f.state.Snapshot()
+	for name, want := range map[string]string{"web.telegram.org": policy.Exempted, "t.me": policy.Exempted, "cdn4.telegram-cdn.org": policy.Exempted,
+		"signal.org": policy.Blocked, "www.pokerstars.com": policy.Blocked} {
+		if got := snap.Decide(snap.Policy.Department(client), client, name, f.clock.Now()).Action; got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	// A request without a service cannot be granted for one.
+	code, body = do(t, chief, "POST", f.srv.URL+"/api/v1/requests/"+f.police.ID+"/approve",
+		strings.NewReader(`{"expires":"2026-11-30","reason":"x","lifts":"service"}`), map[string]string{"Content-Type": "application/json", "X-CSRF-Token": csrf})
+	if code != http.StatusBadRequest || !strings.Contains(body, "names no service") {
+		t.Errorf("lifts service without one: %d %s", code, body)
+	}
+}

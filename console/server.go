@@ -263,7 +263,7 @@ type decisionInput struct {
 	Reason    string `json:"reason"`
 	Reference string `json:"reference"`
 	Scope     string `json:"scope"` // "department" (default) or "client"
-	Lifts     string `json:"lifts"` // "name" (default) or "category"
+	Lifts     string `json:"lifts"` // "name" (default), "service" (every domain of the chat service that blocked it) or "category"
 	Note      string `json:"note"`
 }
 
@@ -375,12 +375,21 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, http.StatusBadRequest, "An approval needs a reason (it is the written authorization).")
 		return
 	}
-	if (in.Scope != "" && in.Scope != "department" && in.Scope != "client") || (in.Lifts != "" && in.Lifts != "name" && in.Lifts != "category") {
-		s.fail(w, r, http.StatusBadRequest, `scope is "department" or "client"; lifts is "name" or "category"`)
+	if (in.Scope != "" && in.Scope != "department" && in.Scope != "client") || (in.Lifts != "" && in.Lifts != "name" && in.Lifts != "category" && in.Lifts != "service") {
+		s.fail(w, r, http.StatusBadRequest, `scope is "department" or "client"; lifts is "name", "service" or "category"`)
 		return
 	}
+	var domains []string
+	if in.Lifts == "service" {
+		svc := s.state.Snapshot().Policy.Lists().ServiceByID[q.ServiceID]
+		if svc == nil {
+			s.fail(w, r, http.StatusBadRequest, "This request names no service of the lists in force: lift the name or the category.")
+			return
+		}
+		domains = svc.Domains
+	}
 	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: s.clientOf(r), ForClient: in.Scope == "client",
-		Category: in.Lifts == "category", Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference),
+		Category: in.Lifts == "category", Domains: domains, Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference),
 		MaxDays: s.state.Snapshot().Config.Policy.MaxExemptionDays()})
 	if err != nil {
 		var we *state.WriteError

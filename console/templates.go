@@ -73,7 +73,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <section aria-labelledby="pending"><h2 id="pending">Requests waiting for you ({{len .Pending}})</h2>
 {{if not .Pending}}<p class="muted">No request is waiting.</p>{{end}}
 {{range .Pending}}
-<fieldset><legend><strong class="name">{{typed .Name}}</strong> ({{.Category}}) — {{.ID}}</legend>
+<fieldset><legend><strong class="name">{{typed .Name}}</strong> ({{.Category}}{{with .Service}}: {{.}}{{end}}) — {{.ID}}</legend>
 <p>From <strong>{{typed .Requester}}</strong> &lt;{{typed .Email}}&gt;, device {{.Client}}, {{when .Time}}.<br>Reason: {{typed .Reason}}</p>
 <form method="post" action="/requests/{{.ID}}/approve">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">
@@ -81,7 +81,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <label for="why-{{.ID}}">Reason</label><input type="text" id="why-{{.ID}}" name="reason" required>
 <label for="ref-{{.ID}}">Reference</label><input type="text" id="ref-{{.ID}}" name="reference">
 <label for="scope-{{.ID}}">For</label><select id="scope-{{.ID}}" name="scope"><option value="department">the whole department</option><option value="client">this device only</option></select>
-<label for="lifts-{{.ID}}">Lifts</label><select id="lifts-{{.ID}}" name="lifts"><option value="name">{{.Matched}} only</option><option value="category">all of {{.Category}}</option></select>
+<label for="lifts-{{.ID}}">Lifts</label><select id="lifts-{{.ID}}" name="lifts"><option value="name">{{.Matched}} only</option>{{with .Service}}<option value="service">all of {{.}} (every domain of the service)</option>{{end}}<option value="category">all of {{.Category}}</option></select>
 <button type="submit">Approve</button></form>
 <form method="post" action="/requests/{{.ID}}/deny">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">

@@ -36,6 +36,7 @@ type Decision struct {
 	Matched    string      // the listed name that matched (the name or a parent)
 	EDEText    string      // the Extended DNS Error text for a block
 	Service    string      // the catalogue's service that blocked ("Telegram"), or ""
+	ServiceID  string      // its id ("telegram")
 	SafeSearch string      // the safe-search host to answer with (CNAME)
 	NXDomain   bool        // answer NXDOMAIN whatever [block] answer says
 
@@ -275,9 +276,9 @@ func (dec *Decision) fill(p *Policy, d *Department, name string, hits []blocklis
 		dec.Category, dec.EDEText, dec.where, dec.hasSrc = d.Name, d.edeText, d.domains[dec.Matched], false
 		return
 	}
-	dec.Category, dec.EDEText, dec.Service = p.categories[m.cat].name, p.categories[m.cat].edeText, ""
+	dec.Category, dec.EDEText, dec.Service, dec.ServiceID = p.categories[m.cat].name, p.categories[m.cat].edeText, "", ""
 	dec.source, dec.hasSrc = p.m.Source(hits[m.hit], m.cat, false)
 	if s := p.m.Service(hits[m.hit]); s >= 0 && p.services[s].cat == m.cat {
-		dec.Service, dec.EDEText = p.services[s].name, p.services[s].edeText
+		dec.Service, dec.ServiceID, dec.EDEText = p.services[s].name, p.services[s].id, p.services[s].edeText
 	}
 }

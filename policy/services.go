@@ -42,6 +42,7 @@ func (s serviceSet) union(o serviceSet) serviceSet {
 
 // serviceInfo is what the policy keeps of each service of the catalogues.
 type serviceInfo struct {
+	id      string // "telegram"
 	cat     int    // its category's matcher bit
 	name    string // "Telegram"
 	edeText string // "Blocked (chat: Telegram)", made once
@@ -51,7 +52,7 @@ type serviceInfo struct {
 // approved_chat.
 func (p *Policy) compileServices(cfg *config.Config, errs *config.Errors) {
 	for _, s := range p.lists.Services {
-		p.services = append(p.services, serviceInfo{cat: p.m.Category(s.Category), name: s.Name,
+		p.services = append(p.services, serviceInfo{id: s.ID, cat: p.m.Category(s.Category), name: s.Name,
 			edeText: "Blocked (" + s.Category + ": " + s.Name + ")"})
 	}
 	p.approved = p.approvedSet(cfg, "policy.approved_chat", cfg.Policy.ApprovedChat, errs)

@@ -88,6 +88,8 @@ type Request struct {
 	Name       string     `json:"name"`       // the blocked name
 	Category   string     `json:"category"`
 	Matched    string     `json:"matched"`             // the listed name that blocked it
+	Service    string     `json:"service,omitempty"`    // the chat catalogue's service that blocked it ("Telegram")
+	ServiceID  string     `json:"service_id,omitempty"` // its id ("telegram")
 	Reference  string     `json:"reference,omitempty"` // the block page's reference the employee saw
 	Requester  string     `json:"requester"`
 	Email      string     `json:"email"`
@@ -213,6 +215,9 @@ type Approval struct {
 	From      string // the address the decision was made from ("" for the CLI)
 	ForClient bool   // the requesting client alone, not its whole department
 	Category  bool   // lift the whole category, not only the blocked name
+	// Domains, when given, are lifted instead of the blocked name: every
+	// domain of the catalogue's service that blocked it.
+	Domains []string
 	Expires   config.Date
 	Reason    string
 	Reference string
@@ -280,9 +285,12 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 		} else {
 			g.Department = q.Department
 		}
-		if a.Category {
+		switch {
+		case a.Category:
 			g.Category = q.Category
-		} else {
+		case len(a.Domains) > 0:
+			g.Domains = append([]string(nil), a.Domains...)
+		default:
 			g.Domains = []string{q.Matched}
 		}
 		return record{Time: now, Kind: "approve", ID: id, By: a.By, From: a.From, Grant: g, Note: a.Reason,

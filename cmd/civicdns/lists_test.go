@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/civicdns/civicdns/state"
 	"github.com/miekg/dns"
 )
 
@@ -132,5 +135,42 @@ func TestChatServiceNamedEverywhere(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("lists services lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// From a shell, a request a chat service blocked is granted for the whole
+// service with -service.
+func TestApproveAWholeServiceFromAShell(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "civicdns.toml", "[state]\ndir = \"state\"\n[policy]\nmax_exemption = \"36500d\"\n[[department]]\nname = \"Police\"\nnetworks = [\"10.20.0.0/16\"]\n"+
+		testDirector("Chief of Police", "Police"))
+	store, err := state.Open(filepath.Join(dir, "state"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Department: "Police", Name: "web.telegram.org", Category: "chat",
+		Matched: "telegram.org", Service: "Telegram", ServiceID: "telegram", Requester: "Pat", Email: "pat@city.example", Reason: "tip line"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"exemptions", "-config", cfg, "approve", q.ID, "-by", "Chief of Police", "-expires", "2099-12-31", "-service"}, &out, &errb); code != 0 {
+		t.Fatalf("approve -service: %d %s", code, errb.String())
+	}
+	st, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := st.Request(q.ID)
+	if g == nil || g.Status != state.Approved {
+		t.Fatalf("request %+v", g)
+	}
+	var grant *state.GrantState
+	for _, x := range st.Grants {
+		grant = x
+	}
+	if grant == nil || !slices.Contains(grant.Domains, "t.me") || !slices.Contains(grant.Domains, "telegram.org") || grant.Category != "" {
+		t.Errorf("grant %+v", grant)
 	}
 }

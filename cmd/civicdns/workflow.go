@@ -15,6 +15,7 @@ import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/citytime"
 	"github.com/civicdns/civicdns/internal/safetext"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/state"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
@@ -69,7 +70,7 @@ func storeVerbConfig(name, usage string, args []string, stderr io.Writer) (*conf
 }
 
 const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]
-       civicdns exemptions [-config FILE] approve ID -by NAME -expires DATE [-reason R] [-reference REF] [-client] [-category]
+       civicdns exemptions [-config FILE] approve ID -by NAME -expires DATE [-reason R] [-reference REF] [-client] [-category | -service]
        civicdns exemptions [-config FILE] deny ID -by NAME [-note N]
        civicdns exemptions [-config FILE] revoke ID -by NAME
 `
@@ -97,35 +98,7 @@ func cmdExemptions(args []string, stdout, stderr io.Writer) int {
 		}
 		return listWorkflow(store, *all, cfg.Policy.Location, stdout, stderr)
 	case "approve":
-		expires := sub.String("expires", "", "last day the exemption applies (YYYY-MM-DD)")
-		reason := sub.String("reason", "", "why (the written authorization); default the request's reason")
-		ref := sub.String("reference", "", "a memo or ticket")
-		client := sub.Bool("client", false, "for the requesting device only, not its department")
-		category := sub.Bool("category", false, "lift the whole category, not only the blocked name")
-		id, ok := idArg(sub, rest, stderr)
-		if !ok {
-			return 2
-		}
-		if !actor() {
-			return 2
-		}
-		d, err := config.ParseDate(*expires)
-		if *expires == "" || err != nil {
-			fmt.Fprintln(stderr, "civicdns exemptions approve: -expires YYYY-MM-DD is needed")
-			return 2
-		}
-		if *reason == "" {
-			if st, err := store.Load(); err == nil && st.Request(id) != nil {
-				*reason = st.Request(id).Reason
-			}
-		}
-		g, err := store.Approve(id, state.Approval{By: *by, ForClient: *client, Category: *category, Expires: d, Reason: *reason, Reference: *ref})
-		if err != nil {
-			fmt.Fprintf(stderr, "civicdns exemptions approve %s: %v\n", id, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "approved %s: exemption %s until %s (live on a running server within a second)\n", id, g.ID, g.Expires)
-		return 0
+		return approveFromShell(cfg, store, rest, sub, by, actor, stdout, stderr)
 	case "deny":
 		note := sub.String("note", "", "why, shown to the requester")
 		id, ok := idArg(sub, rest, stderr)
@@ -377,5 +350,68 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s  %-16s %-30s from %-15s %s\n", citytime.Format(ev.Time, cfg.Policy.Location), esc(ev.Action), esc(ev.Who), esc(where), esc(ev.What))
 	}
+	return 0
+}
+
+// serviceDomains are the domains of the chat service that blocked request
+// id, in the lists the configuration names.
+func serviceDomains(cfg *config.Config, store *state.Store, id string) ([]string, error) {
+	st, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	q := st.Request(id)
+	if q == nil {
+		return nil, fmt.Errorf("no request %s", id)
+	}
+	pol, err := policy.Load(cfg, cfg.Policy.Location)
+	if err != nil {
+		return nil, err
+	}
+	svc := pol.Lists().ServiceByID[q.ServiceID]
+	if svc == nil {
+		return nil, fmt.Errorf("the request names no service of the lists: lift the name or -category")
+	}
+	return svc.Domains, nil
+}
+
+// approveFromShell is `exemptions approve`.
+func approveFromShell(cfg *config.Config, store *state.Store, rest []string, sub *flag.FlagSet, by *string, actor func() bool, stdout, stderr io.Writer) int {
+	expires := sub.String("expires", "", "last day the exemption applies (YYYY-MM-DD)")
+	reason := sub.String("reason", "", "why (the written authorization); default the request's reason")
+	ref := sub.String("reference", "", "a memo or ticket")
+	client := sub.Bool("client", false, "for the requesting device only, not its department")
+	category := sub.Bool("category", false, "lift the whole category, not only the blocked name")
+	service := sub.Bool("service", false, "lift every domain of the chat service that blocked it (Telegram: all of Telegram)")
+	id, ok := idArg(sub, rest, stderr)
+	if !ok {
+		return 2
+	}
+	if !actor() {
+		return 2
+	}
+	d, err := config.ParseDate(*expires)
+	if *expires == "" || err != nil {
+		fmt.Fprintln(stderr, "civicdns exemptions approve: -expires YYYY-MM-DD is needed")
+		return 2
+	}
+	if *reason == "" {
+		if st, err := store.Load(); err == nil && st.Request(id) != nil {
+			*reason = st.Request(id).Reason
+		}
+	}
+	var domains []string
+	if *service {
+		if domains, err = serviceDomains(cfg, store, id); err != nil {
+			fmt.Fprintf(stderr, "civicdns exemptions approve %s: %v\n", id, err)
+			return 1
+		}
+	}
+	g, err := store.Approve(id, state.Approval{By: *by, ForClient: *client, Category: *category, Domains: domains, Expires: d, Reason: *reason, Reference: *ref})
+	if err != nil {
+		fmt.Fprintf(stderr, "civicdns exemptions approve %s: %v\n", id, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "approved %s: exemption %s until %s (live on a running server within a second)\n", id, g.ID, g.Expires)
 	return 0
 }
