@@ -87,10 +87,10 @@ type Request struct {
 	Department string     `json:"department"` // the client's, when asked ("" citywide)
 	Name       string     `json:"name"`       // the blocked name
 	Category   string     `json:"category"`
-	Matched    string     `json:"matched"`             // the listed name that blocked it
+	Matched    string     `json:"matched"`              // the listed name that blocked it
 	Service    string     `json:"service,omitempty"`    // the chat catalogue's service that blocked it ("Telegram")
 	ServiceID  string     `json:"service_id,omitempty"` // its id ("telegram")
-	Reference  string     `json:"reference,omitempty"` // the block page's reference the employee saw
+	Reference  string     `json:"reference,omitempty"`  // the block page's reference the employee saw
 	Requester  string     `json:"requester"`
 	Email      string     `json:"email"`
 	Reason     string     `json:"reason"`
@@ -217,7 +217,7 @@ type Approval struct {
 	Category  bool   // lift the whole category, not only the blocked name
 	// Domains, when given, are lifted instead of the blocked name: every
 	// domain of the catalogue's service that blocked it.
-	Domains []string
+	Domains   []string
 	Expires   config.Date
 	Reason    string
 	Reference string
