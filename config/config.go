@@ -48,6 +48,9 @@ type Server struct {
 	// Name is the resolver's DNS name ("dns.city.example"): the console's
 	// certificate and the names its pages and /metrics answer to.
 	Name string `toml:"name"`
+	// LocalZonesOff names special-use and RFC 6303 zones civicdns should
+	// not answer itself (["local."]): their names are resolved as any other.
+	LocalZonesOff []string `toml:"local_zones_off"`
 
 	ListenAddrs   []netip.AddrPort `toml:"-"`
 	AllowPrefixes []netip.Prefix   `toml:"-"` // Allow, or the default, parsed
@@ -184,6 +187,9 @@ type Policy struct {
 	// approved (ids, as `civicdns lists services` prints them); every
 	// other messenger is "unapproved IM". Default: ["microsoft_teams"].
 	ApprovedChat []string `toml:"approved_chat"`
+	// BlockWPAD answers wpad and isatap names NXDOMAIN outside the city's
+	// own zones, as Windows DNS's global query block list does. Default true.
+	BlockWPAD bool `toml:"block_wpad"`
 
 	Location *time.Location `toml:"-"`
 }
@@ -255,6 +261,6 @@ func defaults() Config {
 		Lists:   Lists{Watch: Duration(2 * time.Second)},
 		Metrics: Metrics{Listen: "127.0.0.1:9153"},
 		Policy: Policy{Block: []string{"adult", "gambling", "filesharing", "chat", "security"}, MaxExemption: Duration(365 * 24 * time.Hour),
-			ApprovedChat: []string{"microsoft_teams"}},
+			ApprovedChat: []string{"microsoft_teams"}, BlockWPAD: true},
 	}
 }

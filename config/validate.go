@@ -45,6 +45,14 @@ func (c *Config) validate() Errors {
 
 func (v *validator) server() {
 	s := &v.c.Server
+	for i, z := range s.LocalZonesOff {
+		name, err := NormalizeName(z)
+		if err != nil || name == "" {
+			v.bad("server.local_zones_off", "server.local_zones_off: %q is not a zone name", z)
+			continue
+		}
+		s.LocalZonesOff[i] = name
+	}
 	if len(s.Listen) == 0 {
 		v.bad("server.listen", "server.listen: at least one address is needed")
 	}

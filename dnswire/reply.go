@@ -48,6 +48,19 @@ func (r *Reply) AddAnswer(rrtype uint16, ttl uint32, rdata []byte) {
 	r.an++
 }
 
+// AddAuthority appends a record to the authority section, owned by owner
+// (a name in uncompressed wire form, such as AppendName writes). Every
+// answer record must be added before it.
+func (r *Reply) AddAuthority(owner []byte, rrtype uint16, ttl uint32, rdata []byte) {
+	r.b = append(r.b, owner...)
+	r.b = binary.BigEndian.AppendUint16(r.b, rrtype)
+	r.b = binary.BigEndian.AppendUint16(r.b, 1) // class IN
+	r.b = binary.BigEndian.AppendUint32(r.b, ttl)
+	r.b = binary.BigEndian.AppendUint16(r.b, uint16(len(rdata)))
+	r.b = append(r.b, rdata...)
+	r.ns++
+}
+
 // AddCNAME appends a CNAME from the question name to target, a host name in
 // presentation form (with or without the trailing dot).
 func (r *Reply) AddCNAME(ttl uint32, target string) error {

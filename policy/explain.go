@@ -20,6 +20,7 @@ type Explanation struct {
 	Exemptions  []ExemptionCheck
 	Windows     []WindowCheck // the department's personal-use hours at that time
 	Service     *ServiceCheck // the catalogue's service whose domain the name is
+	Local       *LocalCheck   // a locally served zone that holds the name
 	Decision    Decision
 }
 
@@ -43,6 +44,16 @@ type ServiceCheck struct {
 	*blocklists.Service
 	Approved bool
 	By       string // where the approval is written
+}
+
+// LocalCheck says how the locally served zones bear on a name.
+type LocalCheck struct {
+	Zone     string // the default zone that holds it ("" for a wpad name)
+	Why      string
+	WPAD     bool
+	Answered bool   // answered by civicdns itself
+	City     string // the [[upstream.zone]] that takes it instead
+	Off      bool   // turned off by [server] local_zones_off
 }
 
 // ExemptionCheck is an exemption for the client's department or address.
@@ -92,6 +103,15 @@ func (p *Policy) Explain(ex *Exemptions, client netip.Addr, name string, now tim
 	}
 	x.Service = p.serviceCheck(x.Department, n)
 	x.Decision = p.Decide(ex, x.Department, client, n, now)
+	if m := p.LocalMatch(n); m.Local() {
+		x.Local = &LocalCheck{WPAD: m.WPAD, Answered: true}
+		if m.Zone != nil {
+			x.Local.Zone, x.Local.Why = m.Zone.Name, m.Zone.Why
+		}
+		x.Decision = LocalDecision(m) // answered before the policy is asked
+	} else if z, city, off := p.local.NotLocal(n); z != nil {
+		x.Local = &LocalCheck{Zone: z.Name, Why: z.Why, City: city, Off: off}
+	}
 	for _, e := range ex.For(x.Department, client) {
 		x.Exemptions = append(x.Exemptions, ExemptionCheck{Exemption: e, Active: e.Active(now), Applies: x.Decision.Exemption == e})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicdns/civicdns/blocklists"
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/localzones"
 )
 
 // Policy is the compiled, immutable policy: safe for concurrent use. The
@@ -29,9 +30,10 @@ type Policy struct {
 	hasWindows bool                        // some department has personal-use hours
 	windowMemo atomic.Pointer[windowState] // the windows in force this minute
 	cfg        *config.Config
-	quietNames *quietNames   // names nothing in the policy touches
-	services   []serviceInfo // by index in lists.Services
-	approved   serviceSet    // [policy] approved_chat
+	quietNames *quietNames     // names nothing in the policy touches
+	local      *localzones.Set // the names answered locally
+	services   []serviceInfo   // by index in lists.Services
+	approved   serviceSet      // [policy] approved_chat
 	// ApprovedChat lists the ids of the chat services the city approved.
 	ApprovedChat []string
 }
@@ -92,6 +94,7 @@ func Compile(cfg *config.Config, lists *blocklists.Set, loc *time.Location) (*Po
 	var errs config.Errors
 	p.citywide = p.categoryMask(cfg, "policy.block", cfg.Policy.Block, &errs)
 	p.compileServices(cfg, &errs)
+	p.compileLocal(cfg, &errs)
 	for _, a := range cfg.Policy.Allow {
 		p.allow[a] = cfg.Where("policy.allow")
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/localzones"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/upstream"
 	"github.com/miekg/dns"
@@ -182,4 +183,21 @@ func (q *Query) WritePacked(p *Packed, now time.Time, stale bool) {
 	q.CNAMEs = p.CNAMEs
 	q.Summary, q.Upstream = p.Summary, p.Upstream
 	q.Stale = stale
+}
+
+// LocalAnswer writes the answer of a locally served zone, or the NXDOMAIN
+// of a wpad or isatap name (with Extended DNS Error 15, Blocked, saying so).
+func (q *Query) LocalAnswer(m localzones.Match) {
+	name := q.Name()
+	rcode := m.Rcode(name)
+	r := dnswire.StartReply(q.Out(), q.Raw, &q.Msg, rcode)
+	m.Write(&r, name, q.Msg.QType)
+	if q.Msg.EDNS {
+		if m.WPAD {
+			r.AddOPT(AdvertisedUDPSize, q.Msg.DO, rcode, int(dns.ExtendedErrorCodeBlocked), "Blocked (wpad: the global query block list)")
+		} else {
+			r.AddOPT(AdvertisedUDPSize, q.Msg.DO, rcode, -1, "")
+		}
+	}
+	q.SetAnswer(r.Bytes(), rcode)
 }

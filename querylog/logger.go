@@ -109,7 +109,7 @@ func slotOf(r *query.Record) slot {
 		cached: r.Cached, stale: r.Stale, tcp: r.TCP, elapsed: int64(r.Elapsed),
 		action: r.Action, category: r.Category, dept: r.Department, answer: r.Answer, upstream: r.Upstream,
 	}
-	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted") {
+	if r.Decision != nil && (r.Action == "blocked" || r.Action == "exempted" || r.Action == "local") {
 		s.rule, s.service = r.Decision.Rule(), r.Decision.Service
 	}
 	if r.Err != nil && r.Rcode != 0 {

@@ -6,7 +6,7 @@ import (
 
 // buildChain assembles the query path in its fixed order:
 //
-//	access → sanity → identify → policy → safe search → cache → upstream
+//	access → sanity → identify → local → policy → safe search → cache → upstream
 //
 // Each stage is given what it uses and nothing more; everything that a
 // reload may change comes with the query (q.Snap). The upstream is the
@@ -20,10 +20,11 @@ func (s *Server) buildChain() query.Handler {
 	}
 	safe := &safeSearchStage{next: c}
 	pol := &policyStage{next: safe}
-	identify := &identifyStage{next: pol}
+	local := &localStage{next: pol}
+	identify := &identifyStage{next: local}
 	sanity := &sanityStage{next: identify}
 	access := &accessStage{next: sanity}
-	s.stages = []query.Stage{access, sanity, identify, pol, safe, c, up}
+	s.stages = []query.Stage{access, sanity, identify, local, pol, safe, c, up}
 	return access
 }
 
@@ -31,6 +32,7 @@ var (
 	_ query.Stage = (*sanityStage)(nil)
 	_ query.Stage = (*accessStage)(nil)
 	_ query.Stage = (*identifyStage)(nil)
+	_ query.Stage = (*localStage)(nil)
 	_ query.Stage = (*policyStage)(nil)
 	_ query.Stage = (*safeSearchStage)(nil)
 	_ query.Stage = (*cacheStage)(nil)

@@ -30,7 +30,7 @@ type queryLabels struct{ action, category, department string }
 func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 	m := &metrics{
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, refused, malformed), category and department.",
+			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, local, refused, malformed), category and department.",
 		}, []string{"action", "category", "department"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_responses_total", Help: "Answers sent, by rcode.",

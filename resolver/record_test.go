@@ -133,7 +133,7 @@ func TestChainOrder(t *testing.T) {
 	for _, st := range ts.stages {
 		names = append(names, st.Name())
 	}
-	if got := strings.Join(names, " → "); got != "access → sanity → identify → policy → safesearch → cache → upstream" {
+	if got := strings.Join(names, " → "); got != "access → sanity → identify → local → policy → safesearch → cache → upstream" {
 		t.Errorf("chain: %s", got)
 	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `make test` uses, as tools only: the tests
-# start their own throwaway PostgreSQL clusters, NSD, Prometheus and
-# chromium, so nothing these packages bring may run as a service of the
+# start their own throwaway PostgreSQL clusters, NSD, Unbound, Prometheus
+# and chromium, so nothing these packages bring may run as a service of the
 # machine. While installing, policy-rc.d (Debian's gate for maintainer
 # scripts) refuses every service start, recommended packages are left out
 # (prometheus would bring node-exporter), PostgreSQL makes no "main"
@@ -10,7 +10,8 @@
 #
 # Tools:  dig (dnsutils), certutil (libnss3-tools), chromium,
 #         initdb/postgres (postgresql), systemd-analyze (systemd),
-#         prometheus/promtool (prometheus), nsd (nsd).
+#         prometheus/promtool (prometheus), nsd (nsd), unbound (unbound:
+#         the local zones are checked against its defaults, side by side).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -23,6 +24,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 have systemd-analyze || need+=(systemd)
 { have promtool && have prometheus; } || need+=(prometheus)
 { have nsd || test -x /usr/sbin/nsd; } || need+=(nsd)
+{ have unbound || test -x /usr/sbin/unbound; } || need+=(unbound)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

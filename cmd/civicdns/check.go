@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/localzones"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/recursive"
 	"github.com/civicdns/civicdns/upstream"
@@ -71,6 +72,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.Time) {
 	fmt.Fprintf(w, "%s: OK\n", cfg.File)
 	printServing(w, cfg)
+	printLocalZones(w, pol.LocalZones(), cfg.Policy.BlockWPAD)
 	printParts(w, cfg)
 	printCategories(w, pol)
 	printDepartments(w, cfg, pol, now)
@@ -254,4 +256,29 @@ func servedSummary(cfg *config.Config) string {
 		n += len(d.Prefixes)
 	}
 	return fmt.Sprintf("loopback and the departments' %d networks (the default of [server] allow); anyone else is REFUSED", n)
+}
+
+// printLocalZones: what civicdns answers itself, what the city's own zones
+// take, what is turned off.
+func printLocalZones(w io.Writer, set *localzones.Set, wpad bool) {
+	var names []string
+	reverse := 0
+	for _, z := range set.Zones() {
+		if strings.HasSuffix(z.Name, ".in-addr.arpa") || strings.HasSuffix(z.Name, ".ip6.arpa") {
+			reverse++
+			continue
+		}
+		names = append(names, z.Name)
+	}
+	fmt.Fprintf(w, "local:     answered by civicdns itself, never sent upstream: %s and %d reverse zones of private, loopback, link-local, shared and documentation space (`civicdns explain` says which)\n",
+		strings.Join(names, ", "), reverse)
+	if f := set.ForwardedZones(); len(f) > 0 {
+		fmt.Fprintf(w, "  forwarded instead, the city's own zones: %s\n", strings.Join(f, ", "))
+	}
+	if off := set.Off(); len(off) > 0 {
+		fmt.Fprintf(w, "  turned off (local_zones_off): %s\n", strings.Join(off, ", "))
+	}
+	if wpad {
+		fmt.Fprintln(w, "  wpad and isatap names outside the city's own zones: NXDOMAIN ([policy] block_wpad)")
+	}
 }

@@ -118,6 +118,7 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 		}
 		fmt.Fprintf(w, "service:      %s (%s, %s; %s): %s\n", s.Name, s.ID, s.Kind, s.Where, state)
 	}
+	printLocal(w, ex.Local)
 	if ex.PolicyAllow != nil {
 		fmt.Fprintf(w, "policy allow: %s (%s): never blocked\n", ex.PolicyAllow.Name, ex.PolicyAllow.Where)
 	}
@@ -140,6 +141,8 @@ func printExplanation(w io.Writer, ex policy.Explanation, now time.Time) {
 			break
 		}
 		fmt.Fprintf(w, "decision: blocked as %s, by %s (%s)\n", catName(d.Category, d.Service), d.Matched, d.Where())
+	case policy.Local:
+		fmt.Fprintf(w, "decision: answered by civicdns itself (%s); never sent upstream\n", d.Where())
 	case policy.Exempted:
 		fmt.Fprintf(w, "decision: exempted from %s (%s, %s) by exemption %s\n", d.Category, d.Matched, d.Where(), d.Exemption.ID)
 	default:
@@ -170,5 +173,20 @@ func printListings(w io.Writer, ex policy.Explanation) {
 			}
 			fmt.Fprintf(w, "  %-12s %-5s %s  %s%s\n", l.Category, kind, l.Entry.Name, l.Entry.Where, note)
 		}
+	}
+}
+
+// printLocal says how the locally served zones bear on the name.
+func printLocal(w io.Writer, l *policy.LocalCheck) {
+	switch {
+	case l == nil:
+	case l.WPAD:
+		fmt.Fprintln(w, "local:        a wpad or isatap name outside the city's zones: NXDOMAIN, as Windows DNS's global query block list ([policy] block_wpad)")
+	case l.Answered:
+		fmt.Fprintf(w, "local:        in %s, served by civicdns itself (%s)\n", l.Zone, l.Why)
+	case l.City != "":
+		fmt.Fprintf(w, "local:        in %s (%s), but the city's [[upstream.zone]] %s takes it: forwarded there\n", l.Zone, l.Why, l.City)
+	case l.Off:
+		fmt.Fprintf(w, "local:        in %s (%s), turned off by [server] local_zones_off: resolved as any name\n", l.Zone, l.Why)
 	}
 }

@@ -36,7 +36,7 @@ func checkLogFilters(cfg *config.Config, dept, action, category string) error {
 	if err := checkFilter("department", dept, departmentNames(cfg)); err != nil {
 		return err
 	}
-	actions := []string{policy.Allowed, policy.Blocked, policy.Exempted, policy.Refused, policy.Malformed}
+	actions := []string{policy.Allowed, policy.Blocked, policy.Exempted, policy.Local, policy.Refused, policy.Malformed}
 	if err := checkFilter("action", action, actions); err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func parseLogs(args []string, stderr io.Writer) (*logsArgs, error) {
 		client:   fl.String("client", "", "a client address or network"),
 		name:     fl.String("name", "", "a name, with its subdomains"),
 		dept:     fl.String("department", "", "a department"),
-		action:   fl.String("action", "", "allowed, blocked, exempted, refused or malformed"),
+		action:   fl.String("action", "", "allowed, blocked, exempted, local, refused or malformed"),
 		category: fl.String("category", "", "a category"),
 		since:    durationVar(fl, "since", 0, "the last DUR (7d, 24h)"),
 		from:     fl.String("from", "", "from this time (RFC 3339 or YYYY-MM-DD)"),
@@ -115,6 +115,9 @@ func parseLogs(args []string, stderr io.Writer) (*logsArgs, error) {
 			args = append(append([]string(nil), args[:i]...), args[i+1:]...)
 			break
 		}
+	}
+	if a.verb == "" { // a search: the configuration may be its one positional argument
+		return a, parseWithConfig(fl, a.cfgPath, args)
 	}
 	return a, fl.Parse(args)
 }
@@ -320,9 +323,9 @@ func timeRange(since time.Duration, from, to string) (time.Time, time.Time, erro
 
 // deptReport is one department's figures.
 type deptReport struct {
-	lookups, blocked, exempted int
-	byCategory                 map[string]int
-	names, clients             map[string]int
+	lookups, blocked, exempted, local int
+	byCategory                        map[string]int
+	names, clients                    map[string]int
 }
 
 type keyCount struct {

@@ -74,6 +74,8 @@ func collectReports(cfg *config.Config, dir string, f querylog.Filter) (map[stri
 			r.clients[e.Client]++
 		case "exempted":
 			r.exempted++
+		case "local":
+			r.local++
 		}
 		return true
 	})
@@ -98,6 +100,7 @@ func writeReportCSV(out io.Writer, reports map[string]*deptReport, top int) {
 		w.Write([]string{d, "lookups", "", fmt.Sprint(r.lookups)})
 		w.Write([]string{d, "blocked", "", fmt.Sprint(r.blocked)})
 		w.Write([]string{d, "exempted", "", fmt.Sprint(r.exempted)})
+		w.Write([]string{d, "local", "", fmt.Sprint(r.local)})
 		for _, kv := range topN(r.byCategory, 1<<30) {
 			w.Write([]string{d, "blocked_category", kv.k, fmt.Sprint(kv.n)})
 		}
@@ -114,7 +117,8 @@ func writeReportCSV(out io.Writer, reports map[string]*deptReport, top int) {
 func writeReportText(w io.Writer, reports map[string]*deptReport, top int) {
 	for _, d := range sortedDepts(reports) {
 		r := reports[d]
-		fmt.Fprintf(w, "\n%s: %d lookups, %d blocked, %d exempted\n", esc(d), r.lookups, r.blocked, r.exempted)
+		fmt.Fprintf(w, "\n%s: %d lookups, %d blocked, %d exempted, %d answered locally (names that never leave the city)\n",
+			esc(d), r.lookups, r.blocked, r.exempted, r.local)
 		for _, kv := range topN(r.byCategory, 1<<30) {
 			fmt.Fprintf(w, "  blocked as %-14s %d\n", kv.k, kv.n)
 		}
