@@ -51,9 +51,19 @@ type Server struct {
 	// LocalZonesOff names special-use and RFC 6303 zones civicdns should
 	// not answer itself (["local."]): their names are resolved as any other.
 	LocalZonesOff []string `toml:"local_zones_off"`
+	// TLSListen serves DNS over TLS (RFC 7858) on these addresses and
+	// HTTPSListen DNS over HTTPS (RFC 8484), with the certificate of
+	// TLSCert/TLSKey (re-read when the files change).
+	TLSListen   []string `toml:"tls_listen"`
+	HTTPSListen []string `toml:"https_listen"`
+	QUICListen  []string `toml:"quic_listen"`
+	TLSCert     string   `toml:"tls_cert"`
+	TLSKey      string   `toml:"tls_key"`
 
 	ListenAddrs   []netip.AddrPort `toml:"-"`
 	AllowPrefixes []netip.Prefix   `toml:"-"` // Allow, or the default, parsed
+	TLSAddrs      []netip.AddrPort `toml:"-"`
+	HTTPSAddrs    []netip.AddrPort `toml:"-"`
 }
 
 // Upstream is the [upstream] section.

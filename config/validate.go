@@ -27,6 +27,7 @@ func (v *validator) bad(path, format string, args ...any) {
 func (c *Config) validate() Errors {
 	v := &validator{c: c}
 	v.server()
+	v.encrypted()
 	v.upstream()
 	v.cache()
 	v.metrics()

@@ -10,8 +10,8 @@ import (
 )
 
 // CheckFiles reads the files a configuration names that serve reads at
-// start beyond the configuration and the lists: the block page's CA and
-// the console's certificate. `civicdns check` and every reload ask it, so
+// start beyond the configuration and the lists: the block page's CA, the
+// console's certificate and the resolver's (DoT, DoH). `civicdns check` and every reload ask it, so
 // that nothing passes them that serve would refuse.
 func CheckFiles(cfg *config.Config) error {
 	var errs []error
@@ -23,6 +23,11 @@ func CheckFiles(cfg *config.Config) error {
 	if a := cfg.Admin; a.TLSCert != "" && a.TLSKey != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.Path(a.TLSCert), cfg.Path(a.TLSKey)); err != nil {
 			errs = append(errs, fmt.Errorf("admin.tls_cert: %w", err))
+		}
+	}
+	if s := cfg.Server; s.TLSCert != "" && s.TLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.Path(s.TLSCert), cfg.Path(s.TLSKey)); err != nil {
+			errs = append(errs, fmt.Errorf("server.tls_cert: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -14,11 +14,14 @@ import (
 // Query is one client query on its way through the chain, and the answer it
 // gets. Queries are pooled: every field is reset by Reset.
 type Query struct {
-	Raw      []byte        // the client's message
-	Msg      dnswire.Query // decoded header, question and EDNS
-	Client   netip.AddrPort
-	TCP      bool
-	Received time.Time
+	Raw    []byte        // the client's message
+	Msg    dnswire.Query // decoded header, question and EDNS
+	Client netip.AddrPort
+	TCP    bool // a stream transport (TCP, DoT, DoH, DoQ): answers up to 64 KiB
+	// Transport is how the query came (TransportUDP … TransportQUIC): the
+	// query log and the metrics name it. "" is UDP.
+	Transport string
+	Received  time.Time
 	// MayBlock is false on the UDP reader's first pass: a stage that would
 	// have to wait (an upstream exchange) returns ErrWouldBlock instead, and
 	// the query is run again from the top on a goroutine (see Stage).
@@ -51,6 +54,15 @@ type Query struct {
 const (
 	udpReadSize = 4096 // a UDP query larger than this is not a query we serve
 	answerSize  = 1500
+)
+
+// The transports a query comes by.
+const (
+	TransportUDP   = "udp"
+	TransportTCP   = "tcp"
+	TransportTLS   = "tls"   // DNS over TLS (RFC 7858)
+	TransportHTTPS = "https" // DNS over HTTPS (RFC 8484)
+	TransportQUIC  = "quic"  // DNS over QUIC (RFC 9250)
 )
 
 // AdvertisedUDPSize is the EDNS buffer size civicdns offers (DNS flag day 2020).
@@ -116,7 +128,7 @@ func (p *Pool) Put(q *Query) {
 
 // Reset clears every field but the buffers.
 func (q *Query) Reset() {
-	q.Raw, q.Client, q.TCP, q.MayBlock, q.Snap = nil, netip.AddrPort{}, false, false, nil
+	q.Raw, q.Client, q.TCP, q.MayBlock, q.Snap, q.Transport = nil, netip.AddrPort{}, false, false, nil, ""
 	q.Dept, q.Decision, q.Lookup = nil, policy.Decision{}, ""
 	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Summary, q.Upstream, q.Err = nil, 0, false, false, nil, "", "", nil
 }

@@ -24,6 +24,7 @@ type Record struct {
 	Cached     bool
 	Stale      bool
 	TCP        bool
+	Transport  string // udp, tcp, tls, https, quic
 	Elapsed    time.Duration
 	// Decision carries the list file:line and the exemption of a blocked or
 	// exempted query; valid only during Record.
@@ -73,6 +74,10 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	r.Cached = q.Cached
 	r.Stale = q.Stale
 	r.TCP = q.TCP
+	r.Transport = q.Transport
+	if r.Transport == "" {
+		r.Transport = TransportUDP
+	}
 	r.Elapsed = now.Sub(q.Received)
 	r.Decision = &q.Decision
 	r.Err = q.Err

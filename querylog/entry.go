@@ -29,6 +29,7 @@ type Entry struct {
 	Cached     bool      `json:"cached"`
 	Stale      bool      `json:"stale,omitempty"`
 	TCP        bool      `json:"tcp,omitempty"`
+	Transport  string    `json:"transport,omitempty"` // tcp, tls (DoT), https (DoH); absent: udp
 	ElapsedMS  float64   `json:"elapsed_ms"`
 	Error      string    `json:"error,omitempty"`
 }
@@ -36,24 +37,25 @@ type Entry struct {
 // slot is a record as the query path leaves it: fixed-size, its strings
 // either the policy's own (immutable) or copied into the batch's arena.
 type slot struct {
-	t        int64 // unix nanoseconds
-	client   netip.Addr
-	nameOff  uint32
-	nameLen  uint16
-	qtype    uint16
-	rcode    int16
-	cached   bool
-	stale    bool
-	tcp      bool
-	elapsed  int64 // nanoseconds
-	action   string
-	category string
-	service  string
-	dept     string
-	rule     policy.Rule
-	answer   string
-	upstream string
-	err      string
+	t         int64 // unix nanoseconds
+	client    netip.Addr
+	nameOff   uint32
+	nameLen   uint16
+	qtype     uint16
+	rcode     int16
+	cached    bool
+	stale     bool
+	tcp       bool
+	transport string // "" for UDP
+	elapsed   int64  // nanoseconds
+	action    string
+	category  string
+	service   string
+	dept      string
+	rule      policy.Rule
+	answer    string
+	upstream  string
+	err       string
 }
 
 var rcodeNames = map[int]string{0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS"}
@@ -155,6 +157,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, st *stamps) []
 	}
 	if s.tcp {
 		b = append(b, `,"tcp":true`...)
+	}
+	if s.transport != "" {
+		b = append(b, `,"transport":`...)
+		b = appendString(b, s.transport)
 	}
 	b = append(b, `,"elapsed_ms":`...)
 	b = strconv.AppendFloat(b, float64(s.elapsed)/1e6, 'f', 3, 64)

@@ -115,6 +115,9 @@ func slotOf(r *query.Record) slot {
 	if r.Err != nil && r.Rcode != 0 {
 		s.err = r.Err.Error()
 	}
+	if r.Transport != "udp" {
+		s.transport = r.Transport
+	}
 	return s
 }
 

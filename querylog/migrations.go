@@ -28,4 +28,5 @@ var migrations = []string{
 	CREATE TABLE civicdns_log_cursor (instance text PRIMARY KEY, day text NOT NULL, off bigint NOT NULL);`,
 	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '', ADD COLUMN upstream text NOT NULL DEFAULT '';`,
 	3: `ALTER TABLE civicdns_querylog ADD COLUMN service text NOT NULL DEFAULT '';`,
+	4: `ALTER TABLE civicdns_querylog ADD COLUMN transport text NOT NULL DEFAULT '';`,
 }

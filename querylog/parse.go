@@ -104,6 +104,8 @@ func stringField(key string, e *Entry) *string {
 		return &e.Category
 	case "service":
 		return &e.Service
+	case "transport":
+		return &e.Transport
 	case "rule":
 		return &e.Rule
 	case "rcode":

@@ -115,24 +115,26 @@ func startServerRecursion(t testing.TB, now func() time.Time, rec query.Recorder
 	return ts
 }
 
-// counter reads a counter's value from the registry (0 when absent).
+// counter reads a counter's value from the registry: the sum of the series
+// with those labels (0 when absent).
 func (ts *testServer) counter(t testing.TB, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := ts.Reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := 0.0 // over the series the labels leave open (the transport, say)
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			if matchLabels(m, labels) {
-				return m.GetCounter().GetValue()
+				sum += m.GetCounter().GetValue()
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 // hasSeries reports whether the registry has a series of name with labels.

@@ -25,13 +25,13 @@ type metrics struct {
 	byRcode  [24]prometheus.Counter
 }
 
-type queryLabels struct{ action, category, department string }
+type queryLabels struct{ action, category, department, transport string }
 
 func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 	m := &metrics{
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, local, refused, malformed), category and department.",
-		}, []string{"action", "category", "department"}),
+			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, local, refused, malformed), category, department and transport (udp, tcp, tls, https).",
+		}, []string{"action", "category", "department", "transport"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_responses_total", Help: "Answers sent, by rcode.",
 		}, []string{"rcode"}),
@@ -93,7 +93,7 @@ func rcodeName(rc int) string {
 
 // Record counts an answered query. It implements Recorder.
 func (m *metrics) Record(r *query.Record) {
-	m.counter(queryLabels{r.Action, r.Category, r.Department}).Inc()
+	m.counter(queryLabels{r.Action, r.Category, r.Department, r.Transport}).Inc()
 	if r.Cached && !r.Stale {
 		m.cacheHits.Inc()
 	}
@@ -108,7 +108,7 @@ func (m *metrics) counter(k queryLabels) prometheus.Counter {
 	c, ok := m.byLabels[k]
 	m.mu.RUnlock()
 	if !ok {
-		c = m.queries.WithLabelValues(k.action, k.category, k.department)
+		c = m.queries.WithLabelValues(k.action, k.category, k.department, k.transport)
 		m.mu.Lock()
 		m.byLabels[k] = c
 		m.mu.Unlock()
@@ -132,7 +132,7 @@ type tally struct {
 
 // Record counts r. It implements Recorder.
 func (t *tally) Record(r *query.Record) {
-	k := queryLabels{r.Action, r.Category, r.Department}
+	k := queryLabels{r.Action, r.Category, r.Department, r.Transport}
 	i := 0
 	for i < t.n && t.sets[i] != k {
 		i++

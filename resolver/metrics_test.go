@@ -19,7 +19,7 @@ func TestTallyCountsAsRecord(t *testing.T) {
 	tl := tally{m: tallied}
 	var recs []query.Record
 	for i := 0; i < 300; i++ {
-		r := query.Record{Action: "allowed", Rcode: i % 4, Cached: i%5 != 0, Stale: i%7 == 0}
+		r := query.Record{Action: "allowed", Rcode: i % 4, Cached: i%5 != 0, Stale: i%7 == 0, Transport: "udp"}
 		if i%3 == 0 {
 			r.Action, r.Category, r.Department = "blocked", fmt.Sprint("cat", i%11), fmt.Sprint("dept", i%7)
 		}
@@ -35,9 +35,9 @@ func TestTallyCountsAsRecord(t *testing.T) {
 		}
 		tl.flush()
 	}
-	for _, set := range []queryLabels{{"allowed", "", ""}, {"blocked", "cat0", "dept0"}, {"blocked", "cat3", "dept3"}, {"blocked", "cat10", "dept3"}} {
-		want := testutil.ToFloat64(direct.queries.WithLabelValues(set.action, set.category, set.department))
-		got := testutil.ToFloat64(tallied.queries.WithLabelValues(set.action, set.category, set.department))
+	for _, set := range []queryLabels{{"allowed", "", "", "udp"}, {"blocked", "cat0", "dept0", "udp"}, {"blocked", "cat3", "dept3", "udp"}, {"blocked", "cat10", "dept3", "udp"}} {
+		want := testutil.ToFloat64(direct.queries.WithLabelValues(set.action, set.category, set.department, set.transport))
+		got := testutil.ToFloat64(tallied.queries.WithLabelValues(set.action, set.category, set.department, set.transport))
 		if got != want || want == 0 && set.category == "" {
 			t.Errorf("%v: tallied %v, counted %v", set, got, want)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/civicdns/civicdns/cache"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/internal/certfile"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
@@ -46,11 +47,14 @@ type Server struct {
 	ctx    context.Context // the server's life: upstream exchanges end with it
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	udp      []*net.UDPConn
-	tcp      []net.Listener
-	tcpConns map[net.Conn]struct{}
-	closing  bool
+	mu        sync.Mutex
+	udp       []*net.UDPConn
+	tcp       []net.Listener
+	tls       []net.Listener // DNS over TLS
+	tcpConns  map[net.Conn]struct{}
+	connCount map[string]int // open connections by transport
+	cert      *certfile.Cert // DoT's and DoH's certificate
+	closing   bool
 
 	laterJobs    chan laterJob // to idle workers for queries that wait (unbuffered)
 	laterWorkers atomic.Int32
@@ -83,6 +87,7 @@ func New(opts Options) (*Server, error) {
 		cache:     cache.New(opts.State.Snapshot().Config.Cache.Size),
 		pool:      query.NewPool(),
 		tcpConns:  map[net.Conn]struct{}{},
+		connCount: map[string]int{},
 		laterJobs: make(chan laterJob),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -115,6 +120,10 @@ func (s *Server) Start(context.Context) error {
 		s.tcp = append(s.tcp, ln)
 		s.mu.Unlock()
 	}
+	if err := s.listenEncrypted(cfg); err != nil {
+		s.closeListeners()
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.udp {
@@ -123,7 +132,11 @@ func (s *Server) Start(context.Context) error {
 	}
 	for _, ln := range s.tcp {
 		s.readers.Add(1)
-		go s.serveTCP(ln)
+		go s.serveTCP(ln, query.TransportTCP)
+	}
+	for _, ln := range s.tls {
+		s.readers.Add(1)
+		go s.serveTCP(ln, query.TransportTLS)
 	}
 	addrs := make([]string, len(s.tcp))
 	for i, ln := range s.tcp {
@@ -176,7 +189,7 @@ func (s *Server) Addrs() []net.Addr {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	for _, ln := range s.tcp {
+	for _, ln := range append(s.tcp, s.tls...) {
 		ln.Close()
 	}
 	// UDP sockets stay open until the queries in flight have been answered
@@ -219,7 +232,7 @@ func (s *Server) closeListeners() {
 	for _, c := range s.udp {
 		c.Close()
 	}
-	for _, ln := range s.tcp {
+	for _, ln := range append(s.tcp, s.tls...) {
 		ln.Close()
 	}
 }

@@ -13,9 +13,10 @@ import (
 // maxPipelined is how many queries of one TCP connection are answered at once.
 const maxPipelined = 64
 
-// serveTCP accepts connections up to tcp_max_connections; past that, new
+// serveTCP accepts connections of a stream transport (TCP, or DNS over TLS
+// on a TLS listener) up to tcp_max_connections each; past that, new
 // connections are closed at once rather than left waiting.
-func (s *Server) serveTCP(ln net.Listener) {
+func (s *Server) serveTCP(ln net.Listener, transport string) {
 	defer s.readers.Done()
 	for {
 		c, err := ln.Accept()
@@ -26,26 +27,27 @@ func (s *Server) serveTCP(ln net.Listener) {
 			continue
 		}
 		s.mu.Lock()
-		full := len(s.tcpConns) >= s.state.Snapshot().Config.Server.TCPMaxConnections
+		full := s.connCount[transport] >= s.state.Snapshot().Config.Server.TCPMaxConnections
 		if !full && !s.closing {
 			s.tcpConns[c] = struct{}{}
+			s.connCount[transport]++
 		}
 		closing := s.closing
 		s.mu.Unlock()
 		if full || closing {
-			s.metrics.dropped.WithLabelValues("tcp_connection_limit").Inc()
+			s.metrics.dropped.WithLabelValues(transport + "_connection_limit").Inc()
 			c.Close()
 			continue
 		}
 		s.readers.Add(1)
-		go s.serveConn(c)
+		go s.serveConn(c, transport)
 	}
 }
 
 // serveConn reads length-prefixed queries until the client closes, stays
 // idle past tcp_idle_timeout, or the server shuts down. Queries are answered
 // concurrently (pipelining); answers go out in the order they are ready.
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, transport string) {
 	defer s.readers.Done()
 	var (
 		writeMu sync.Mutex
@@ -56,6 +58,7 @@ func (s *Server) serveConn(c net.Conn) {
 		pending.Wait()
 		s.mu.Lock()
 		delete(s.tcpConns, c)
+		s.connCount[transport]--
 		s.mu.Unlock()
 		c.Close()
 	}()
@@ -81,7 +84,7 @@ func (s *Server) serveConn(c net.Conn) {
 			s.pool.Put(q)
 			return
 		}
-		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received = in, client, true, true, s.now()
+		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), transport
 		slots <- struct{}{}
 		pending.Add(1)
 		s.inflight.Add(1)

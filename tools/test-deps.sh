@@ -11,7 +11,8 @@
 # Tools:  dig (dnsutils), certutil (libnss3-tools), chromium,
 #         initdb/postgres (postgresql), systemd-analyze (systemd),
 #         prometheus/promtool (prometheus), nsd (nsd), unbound (unbound:
-#         the local zones are checked against its defaults, side by side).
+#         the local zones are checked against its defaults, side by side),
+#         kdig (knot-dnsutils: a DNS-over-TLS and -HTTPS client).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -25,6 +26,7 @@ have systemd-analyze || need+=(systemd)
 { have promtool && have prometheus; } || need+=(prometheus)
 { have nsd || test -x /usr/sbin/nsd; } || need+=(nsd)
 { have unbound || test -x /usr/sbin/unbound; } || need+=(unbound)
+have kdig || need+=(knot-dnsutils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

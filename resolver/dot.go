@@ -1,0 +1,51 @@
+package resolver
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/certfile"
+)
+
+// listenEncrypted binds the encrypted transports' addresses: DNS over TLS
+// (RFC 7858) on [server] tls_listen, served like TCP (pipelined, idle
+// timeout, its own connection limit) through the same chain. The
+// certificate is re-read when its files change.
+func (s *Server) listenEncrypted(cfg *config.Config) error {
+	if len(cfg.Server.TLSAddrs) == 0 {
+		return nil
+	}
+	cert, err := certfile.Load(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey), func(err error) {
+		s.log.Error("tls_cert", "err", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.cert = cert
+	tlsConfig := &tls.Config{GetCertificate: cert.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"dot"}}
+	for _, addr := range cfg.Server.TLSAddrs {
+		ln, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			return fmt.Errorf("tls_listen %s: %w", addr, err)
+		}
+		s.mu.Lock()
+		s.tls = append(s.tls, tls.NewListener(ln, tlsConfig))
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// TLSAddrs are the DNS-over-TLS addresses served.
+func (s *Server) TLSAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []netip.AddrPort
+	for _, ln := range s.tls {
+		ap, _ := netip.ParseAddrPort(ln.Addr().String())
+		out = append(out, ap)
+	}
+	return out
+}
