@@ -12,10 +12,11 @@ import (
 
 // listenEncrypted binds the encrypted transports' addresses: DNS over TLS
 // (RFC 7858) on [server] tls_listen, served like TCP (pipelined, idle
-// timeout, its own connection limit) through the same chain. The
-// certificate is re-read when its files change.
+// timeout, its own connection limit) through the same chain, and DNS over
+// HTTPS on https_listen (listenDoH). The certificate is re-read when its
+// files change.
 func (s *Server) listenEncrypted(cfg *config.Config) error {
-	if len(cfg.Server.TLSAddrs) == 0 {
+	if len(cfg.Server.TLSAddrs) == 0 && len(cfg.Server.HTTPSAddrs) == 0 {
 		return nil
 	}
 	cert, err := certfile.Load(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey), func(err error) {
@@ -35,7 +36,7 @@ func (s *Server) listenEncrypted(cfg *config.Config) error {
 		s.tls = append(s.tls, tls.NewListener(ln, tlsConfig))
 		s.mu.Unlock()
 	}
-	return nil
+	return s.listenDoH(cfg)
 }
 
 // TLSAddrs are the DNS-over-TLS addresses served.

@@ -51,6 +51,7 @@ type Server struct {
 	udp       []*net.UDPConn
 	tcp       []net.Listener
 	tls       []net.Listener // DNS over TLS
+	https     []dohListener  // DNS over HTTPS
 	tcpConns  map[net.Conn]struct{}
 	connCount map[string]int // open connections by transport
 	cert      *certfile.Cert // DoT's and DoH's certificate
@@ -138,11 +139,25 @@ func (s *Server) Start(context.Context) error {
 		s.readers.Add(1)
 		go s.serveTCP(ln, query.TransportTLS)
 	}
+	for _, d := range s.https {
+		s.readers.Add(1)
+		go func() {
+			defer s.readers.Done()
+			d.srv.ServeTLS(d.ln, "", "")
+		}()
+	}
 	addrs := make([]string, len(s.tcp))
 	for i, ln := range s.tcp {
 		addrs[i] = ln.Addr().String()
 	}
-	s.log.Info("serving DNS", "addrs", addrs, "udp_sockets_per_address", n)
+	var encrypted []string
+	for _, ln := range s.tls {
+		encrypted = append(encrypted, "tls://"+ln.Addr().String())
+	}
+	for _, d := range s.https {
+		encrypted = append(encrypted, "https://"+d.ln.Addr().String()+DoHPath)
+	}
+	s.log.Info("serving DNS", "addrs", addrs, "udp_sockets_per_address", n, "encrypted", encrypted)
 	return nil
 }
 
@@ -200,7 +215,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for c := range s.tcpConns {
 		c.SetReadDeadline(time.Now()) // stop reading; answers in flight still go out
 	}
+	https := s.https
 	s.mu.Unlock()
+	for _, d := range https {
+		d.srv.Shutdown(ctx) // no new request; those in flight are answered
+	}
 	s.readers.Wait()
 	s.stopWorkers.Do(func() { close(s.laterJobs) }) // no reader is left to send
 	done := make(chan struct{})
@@ -234,6 +253,9 @@ func (s *Server) closeListeners() {
 	}
 	for _, ln := range append(s.tcp, s.tls...) {
 		ln.Close()
+	}
+	for _, d := range s.https {
+		d.srv.Close()
 	}
 }
 

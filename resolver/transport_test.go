@@ -1,9 +1,16 @@
 package resolver
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -18,7 +25,7 @@ import (
 func encryptedServer(t *testing.T, up, extra string) (*testServer, *x509.CertPool, string) {
 	t.Helper()
 	certPath, keyPath, pool := dnstest.CertFiles(t, "dns.city.example")
-	ts := startServer(t, fmt.Sprintf("[server]\ntls_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)[len("[server]\n"):]+
+	ts := startServer(t, fmt.Sprintf("[server]\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)[len("[server]\n"):]+
 		"[upstream]\nservers = [%s]\n"+extra, up)
 	return ts, pool, certPath
 }
@@ -26,6 +33,9 @@ func encryptedServer(t *testing.T, up, extra string) (*testServer, *x509.CertPoo
 // exchangeOver asks q over one transport of ts.
 func exchangeOver(t *testing.T, ts *testServer, pool *x509.CertPool, transport string, q *dns.Msg) *dns.Msg {
 	t.Helper()
+	if strings.HasPrefix(transport, "https") {
+		return exchangeDoH(t, ts, pool, transport == "https-get", q)
+	}
 	c := &dns.Client{Net: transport, Timeout: 5 * time.Second}
 	addr := ts.Addr
 	if transport == "tcp-tls" {
@@ -66,7 +76,7 @@ func TestEveryTransportAnswersAlike(t *testing.T) {
 		{"localhost", dns.TypeA, dns.RcodeSuccess, "127.0.0.1", ""},
 		{"www.example.com", dns.TypeANY, dns.RcodeRefused, "", ""},
 	}
-	for _, transport := range []string{"udp", "tcp", "tcp-tls"} {
+	for _, transport := range []string{"udp", "tcp", "tcp-tls", "https-get", "https-post"} {
 		for _, c := range cases {
 			r := exchangeOver(t, ts, pool, transport, dnstest.Query(c.name, c.qtype))
 			got := ""
@@ -80,9 +90,9 @@ func TestEveryTransportAnswersAlike(t *testing.T) {
 			}
 		}
 	}
-	for _, tr := range []string{"udp", "tcp", "tls"} {
-		if n := ts.counter(t, "civicdns_queries_total", map[string]string{"transport": tr}); n != float64(len(cases)) {
-			t.Errorf("civicdns_queries_total{transport=%q} = %v, want %d", tr, n, len(cases))
+	for tr, n := range map[string]int{"udp": 1, "tcp": 1, "tls": 1, "https": 2} {
+		if got := ts.counter(t, "civicdns_queries_total", map[string]string{"transport": tr}); got != float64(n*len(cases)) {
+			t.Errorf("civicdns_queries_total{transport=%q} = %v, want %d", tr, got, n*len(cases))
 		}
 	}
 }
@@ -107,4 +117,126 @@ func TestDoTWithKdig(t *testing.T) {
 	if err == nil && strings.Contains(string(out), "192.0.2.20") {
 		t.Errorf("kdig accepted a certificate for another name:\n%s", out)
 	}
+}
+
+// exchangeDoH asks q over DNS over HTTPS (HTTP/2), by GET or POST, and
+// checks the HTTP side of the answer.
+func exchangeDoH(t *testing.T, ts *testServer, pool *x509.CertPool, get bool, q *dns.Msg) *dns.Msg {
+	t.Helper()
+	q.Id = 0 // RFC 8484: cache friendly
+	wire, _ := q.Pack()
+	url := "https://dns.city.example:" + fmt.Sprint(ts.HTTPSAddrs()[0].Port()) + resolverDoHPath
+	var req *http.Request
+	if get {
+		req, _ = http.NewRequest("GET", url+"?dns="+base64.RawURLEncoding.EncodeToString(wire), nil)
+	} else {
+		req, _ = http.NewRequest("POST", url, bytes.NewReader(wire))
+		req.Header.Set("Content-Type", "application/dns-message")
+	}
+	addr := ts.HTTPSAddrs()[0].String()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("DoH: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 || resp.Header.Get("Content-Type") != "application/dns-message" {
+		t.Fatalf("DoH: %s %s %q", resp.Status, resp.Proto, resp.Header.Get("Content-Type"))
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(body); err != nil {
+		t.Fatal(err)
+	}
+	if want := dohMaxAge(r); resp.Header.Get("Cache-Control") != want {
+		t.Errorf("Cache-Control %q, want %q", resp.Header.Get("Cache-Control"), want)
+	}
+	return r
+}
+
+const resolverDoHPath = DoHPath
+
+// dohMaxAge is the Cache-Control an answer should carry: its lowest TTL.
+func dohMaxAge(r *dns.Msg) string {
+	lowest, any := uint32(0), false
+	for _, rr := range append(append(append([]dns.RR(nil), r.Answer...), r.Ns...), r.Extra...) {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			continue
+		}
+		if !any || rr.Header().Ttl < lowest {
+			lowest, any = rr.Header().Ttl, true
+		}
+	}
+	return fmt.Sprintf("max-age=%d", lowest)
+}
+
+// kdig +https and curl --doh-url, real DoH clients, with the certificate
+// checked; HTTP/1.1 too; and requests that are not DoH get HTTP errors.
+func TestDoHWithRealClients(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"kdig", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed; make test installs it", tool)
+		}
+	}
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "reached "+r.Host) }))
+	defer web.Close()
+	up := dnstest.StartUpstream(t, dnstest.Answer("127.0.0.1", 300)) // every name is the test's web server
+	ts, _, certPath := encryptedServer(t, up.Addr, "")
+	doh := ts.HTTPSAddrs()[0]
+	out, err := exec.Command("kdig", "@"+doh.Addr().String(), "-p", fmt.Sprint(doh.Port()), "+https", "+tls-ca="+certPath,
+		"+tls-hostname=dns.city.example", "+time=5", "+retry=0", "www.example.com", "A").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "127.0.0.1") || !strings.Contains(string(out), "HTTP session (HTTP/2") {
+		t.Fatalf("kdig +https: %v\n%s", err, out)
+	}
+	webPort := web.Listener.Addr().(*net.TCPAddr).Port
+	dohURL := fmt.Sprintf("https://dns.city.example:%d/dns-query", doh.Port())
+	out, err = exec.Command("curl", "-sS", "--max-time", "10", "--doh-url", dohURL, "--cacert", certPath,
+		"--resolve", fmt.Sprintf("dns.city.example:%d:%s", doh.Port(), doh.Addr()),
+		fmt.Sprintf("http://intranet.city.example:%d/", webPort)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reached intranet.city.example") {
+		t.Fatalf("curl --doh-url: %v\n%s", err, out)
+	}
+	// HTTP/1.1, and what is not a DoH request.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	base := "https://" + doh.String()
+	for _, c := range []struct {
+		method, path, ctype, body string
+		status                    int
+	}{
+		{"GET", "/dns-query?dns=" + base64.RawURLEncoding.EncodeToString(mustPack(t, dnstest.Query("www.example.com", dns.TypeA))), "", "", 200},
+		{"PUT", "/dns-query", "application/dns-message", "x", 405},
+		{"POST", "/dns-query", "text/plain", "x", 415},
+		{"GET", "/dns-query?dns=!!", "", "", 400},
+		{"GET", "/dns-query", "", "", 400},
+		{"GET", "/other", "", "", 404},
+		{"POST", "/dns-query", "application/dns-message", "\x00\x01", 400}, // too short to be a DNS message
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || resp.ProtoMajor != 1 {
+			t.Errorf("%s %s: %s %s, want %d over HTTP/1.1", c.method, c.path, resp.Status, resp.Proto, c.status)
+		}
+	}
+}
+
+func mustPack(t *testing.T, m *dns.Msg) []byte {
+	t.Helper()
+	b, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

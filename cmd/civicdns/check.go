@@ -81,6 +81,12 @@ func printSummary(w io.Writer, cfg *config.Config, pol *policy.Policy, now time.
 // printServing: the listeners, who is served, the upstreams, the cache.
 func printServing(w io.Writer, cfg *config.Config) {
 	fmt.Fprintf(w, "listen:    %s (UDP and TCP)\n", strings.Join(cfg.Server.Listen, ", "))
+	for _, a := range cfg.Server.TLSListen {
+		fmt.Fprintf(w, "  DNS over TLS   %s (certificate %s)\n", a, cfg.Path(cfg.Server.TLSCert))
+	}
+	for _, a := range cfg.Server.HTTPSListen {
+		fmt.Fprintf(w, "  DNS over HTTPS https://%s/dns-query (HTTP/2 and HTTP/1.1)\n", a)
+	}
 	fmt.Fprintf(w, "serves:    %s\n", servedSummary(cfg))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
 	if cfg.Upstream.Mode == "recursive" {

@@ -1,0 +1,141 @@
+package resolver
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/query"
+	"golang.org/x/net/netutil"
+)
+
+// DoHPath is where DNS over HTTPS is served (RFC 8484), GET ?dns= and POST.
+const DoHPath = "/dns-query"
+
+// listenDoH binds [server] https_listen: DNS over HTTPS, HTTP/2 and
+// HTTP/1.1, each query through the same chain as every transport. A client
+// gets tcp_idle_timeout to send its request and to stay idle, and the
+// connections of one address are bounded by tcp_max_connections.
+func (s *Server) listenDoH(cfg *config.Config) error {
+	for _, addr := range cfg.Server.HTTPSAddrs {
+		ln, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			return fmt.Errorf("https_listen %s: %w", addr, err)
+		}
+		idle := cfg.Server.TCPIdleTimeout.D()
+		srv := &http.Server{
+			Handler:           http.HandlerFunc(s.serveDoH),
+			TLSConfig:         &tls.Config{GetCertificate: s.cert.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+			ReadHeaderTimeout: idle, ReadTimeout: idle, WriteTimeout: 10 * time.Second, IdleTimeout: idle,
+			MaxHeaderBytes: 16 << 10,
+		}
+		s.mu.Lock()
+		s.https = append(s.https, dohListener{srv: srv, ln: netutil.LimitListener(ln, cfg.Server.TCPMaxConnections)})
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// dohListener is one DoH address and its server.
+type dohListener struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// serveDoH answers one RFC 8484 request.
+func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != DoHPath {
+		http.NotFound(w, r)
+		return
+	}
+	msg, status := dohMessage(r)
+	if status != 0 {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	client, _ := netip.ParseAddrPort(r.RemoteAddr)
+	q := s.pool.Get()
+	defer s.pool.Put(q)
+	in := q.InN(len(msg))
+	copy(in, msg)
+	q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), query.TransportHTTPS
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	if reply, _ := s.handlePacket(q); !reply {
+		http.Error(w, "not a DNS query", http.StatusBadRequest)
+		return
+	}
+	s.record(s.metrics, q.FillRecord(s.now()))
+	h := w.Header()
+	h.Set("Content-Type", "application/dns-message")
+	h.Set("Cache-Control", "max-age="+strconv.Itoa(int(minTTL(q.Answer))))
+	h.Set("Content-Length", strconv.Itoa(len(q.Answer)))
+	w.Write(q.Answer)
+}
+
+// dohMessage reads the DNS message of a GET (?dns=, base64url without
+// padding) or a POST (application/dns-message), or an HTTP status.
+func dohMessage(r *http.Request) ([]byte, int) {
+	switch r.Method {
+	case http.MethodGet:
+		param := r.URL.Query().Get("dns")
+		if param == "" || len(param) > 87382 {
+			return nil, http.StatusBadRequest
+		}
+		msg, err := base64.RawURLEncoding.DecodeString(param)
+		if err != nil {
+			return nil, http.StatusBadRequest
+		}
+		return msg, 0
+	case http.MethodPost:
+		if r.Header.Get("Content-Type") != "application/dns-message" {
+			return nil, http.StatusUnsupportedMediaType
+		}
+		msg, err := io.ReadAll(io.LimitReader(r.Body, 65536))
+		if err != nil || len(msg) > 65535 {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		return msg, 0
+	}
+	return nil, http.StatusMethodNotAllowed
+}
+
+// minTTL is the freshness of a DoH answer (RFC 8484 §5.1): its smallest
+// TTL; 0 for an answer with no records.
+func minTTL(msg []byte) uint32 {
+	var buf [16]dnswire.Record
+	recs, err := dnswire.Records(msg, buf[:0])
+	if err != nil || len(recs) == 0 {
+		return 0
+	}
+	lowest := ^uint32(0)
+	for i := range recs {
+		if recs[i].Type != dnswire.TypeOPT {
+			lowest = min(lowest, recs[i].TTL(msg))
+		}
+	}
+	if lowest == ^uint32(0) {
+		return 0
+	}
+	return lowest
+}
+
+// HTTPSAddrs are the DNS-over-HTTPS addresses served.
+func (s *Server) HTTPSAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []netip.AddrPort
+	for _, d := range s.https {
+		ap, _ := netip.ParseAddrPort(d.ln.Addr().String())
+		out = append(out, ap)
+	}
+	return out
+}
