@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 )
@@ -94,4 +97,38 @@ func (r *RenewingCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 		r.cert = c
 	}
 	return r.cert, nil
+}
+
+// SaveServerCert writes cert (its chain and ECDSA key) as PEM to certPath
+// and keyPath (0600), each replaced atomically: a server that re-reads its
+// files when they change never sees half of them.
+func SaveServerCert(cert *tls.Certificate, certPath, keyPath string) error {
+	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return errors.New("not an ECDSA key")
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	var chain []byte
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	if err := writeAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return writeAtomic(certPath, chain, 0o644)
+}
+
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }

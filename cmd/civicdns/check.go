@@ -1,10 +1,13 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -86,6 +89,9 @@ func printServing(w io.Writer, cfg *config.Config) {
 	}
 	for _, a := range cfg.Server.HTTPSListen {
 		fmt.Fprintf(w, "  DNS over HTTPS https://%s/dns-query (HTTP/2 and HTTP/1.1)\n", a)
+	}
+	for _, missing := range uncoveredAddrs(cfg) {
+		fmt.Fprintf(w, "  WARNING: tls_cert does not name %s: clients that verify the address (DDR) will not use it; `civicdns ca issue -ip %s`\n", missing, missing)
 	}
 	fmt.Fprintf(w, "serves:    %s\n", servedSummary(cfg))
 	servers := strings.Join(cfg.Upstream.Servers, ", ")
@@ -287,4 +293,39 @@ func printLocalZones(w io.Writer, set *localzones.Set, wpad bool) {
 	if wpad {
 		fmt.Fprintln(w, "  wpad and isatap names outside the city's own zones: NXDOMAIN ([policy] block_wpad)")
 	}
+}
+
+// uncoveredAddrs are the encrypted listen addresses (other than the
+// wildcards) that the resolver's certificate does not name as IP SANs.
+func uncoveredAddrs(cfg *config.Config) []string {
+	if cfg.Server.TLSCert == "" {
+		return nil
+	}
+	pair, err := tls.LoadX509KeyPair(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey))
+	if err != nil || len(pair.Certificate) == 0 {
+		return nil // CheckFiles reports it
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	var out []string
+	seen := map[netip.Addr]bool{}
+	for _, ap := range append(append([]netip.AddrPort(nil), cfg.Server.TLSAddrs...), cfg.Server.HTTPSAddrs...) {
+		ip := ap.Addr().Unmap()
+		if ip.IsUnspecified() || seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		covered := false
+		for _, c := range leaf.IPAddresses {
+			if a, ok := netip.AddrFromSlice(c); ok && a.Unmap() == ip {
+				covered = true
+			}
+		}
+		if !covered {
+			out = append(out, ip.String())
+		}
+	}
+	return out
 }

@@ -91,6 +91,7 @@ type process struct {
 	logs      chan map[string]any
 	addr      string
 	upstreams map[string]any // the start-up log line that names the upstreams
+	serving   map[string]any // the "serving DNS" log line: the addresses
 }
 
 func startDaemon(t testing.TB, cfgPath string, flags ...string) *process {
@@ -129,7 +130,7 @@ func startDaemon(t testing.TB, cfgPath string, flags ...string) *process {
 	})
 	d.upstreams = d.waitLog(t, "upstreams")
 	rec := d.waitLog(t, "serving DNS")
-	d.addr = rec["addrs"].([]any)[0].(string)
+	d.addr, d.serving = rec["addrs"].([]any)[0].(string), rec
 	return d
 }
 

@@ -201,7 +201,8 @@ func listWorkflow(store *state.Store, all bool, loc *time.Location, stdout, stde
 	return 0
 }
 
-const caUsage = "usage: civicdns ca init -dir DIR [-name NAME] [-permit DOMAIN]...\n"
+const caUsage = "usage: civicdns ca init -dir DIR [-name NAME] [-permit DOMAIN]...\n" +
+	"       civicdns ca issue -dir DIR -name NAME [-ip IP]... [-days N] [-cert FILE] [-key FILE]\n"
 
 // multiFlag is a flag given several times.
 type multiFlag []string
@@ -210,6 +211,9 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func cmdCA(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "issue" {
+		return cmdCAIssue(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "init" {
 		fmt.Fprint(stderr, caUsage)
 		return 2
