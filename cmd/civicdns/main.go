@@ -30,6 +30,7 @@ commands:
   state      [-config FILE] verify|repair      check the state store's journals; repair damaged ones
   status     [-config FILE] [-json]            ask the running server how it is (over [admin] listen, from this machine)
   ca init    -dir DIR                          make a city CA for the HTTPS block page
+  ca issue   -dir DIR -name NAME [-ip IP]...   the resolver's certificate for DNS over TLS and HTTPS, from that CA
   passwd                                       read a password, print its bcrypt hash for [[director]]
   version                                      print the version
 
