@@ -59,11 +59,28 @@ type Server struct {
 	QUICListen  []string `toml:"quic_listen"`
 	TLSCert     string   `toml:"tls_cert"`
 	TLSKey      string   `toml:"tls_key"`
+	// RateLimit is [server.rate_limit]: how fast each client may ask.
+	RateLimit RateLimit `toml:"rate_limit"`
 
 	ListenAddrs   []netip.AddrPort `toml:"-"`
 	AllowPrefixes []netip.Prefix   `toml:"-"` // Allow, or the default, parsed
 	TLSAddrs      []netip.AddrPort `toml:"-"`
 	HTTPSAddrs    []netip.AddrPort `toml:"-"`
+}
+
+// RateLimit is [server.rate_limit]: per client (an IPv4 address, an IPv6
+// prefix), queries a second with a burst; over it, UDP answers every
+// Slip-th query with an empty TC=1 (the client retries over TCP) and drops
+// the rest, streams get REFUSED, DoH HTTP 429.
+type RateLimit struct {
+	Queries    int      `toml:"queries"` // 0: off
+	Burst      int      `toml:"burst"`   // 0: twice queries
+	Slip       int      `toml:"slip"`
+	IPv6Prefix int      `toml:"ipv6_prefix"`
+	Exempt     []string `toml:"exempt"`
+	LogOnly    bool     `toml:"log_only"`
+
+	ExemptPrefixes []netip.Prefix `toml:"-"`
 }
 
 // Upstream is the [upstream] section.
@@ -257,6 +274,7 @@ func defaults() Config {
 			TCPIdleTimeout:    Duration(10 * time.Second),
 			TCPMaxConnections: 1000,
 			Drain:             Duration(5 * time.Second),
+			RateLimit:         RateLimit{Slip: 2, IPv6Prefix: 64},
 		},
 		Upstream: Upstream{Mode: "forward", Timeout: Duration(2 * time.Second), AnswerTimeout: Duration(4 * time.Second)},
 		Cache: Cache{

@@ -17,6 +17,10 @@ const (
 	Exempted  = "exempted"
 	Refused   = "refused"
 	Malformed = "malformed"
+	// Limited is a query over [server.rate_limit]: counted in
+	// civicdns_rate_limited_total and logged once a minute per client,
+	// never recorded one by one (a flood would fill the query log).
+	Limited = "limited"
 )
 
 // Canary is the name browsers ask before turning on their own DNS over

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
 	"golang.org/x/net/netutil"
 )
@@ -71,6 +72,11 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	defer s.inflight.Done()
 	if reply, _ := s.handlePacket(q); !reply {
 		http.Error(w, "not a DNS query", http.StatusBadRequest)
+		return
+	}
+	if q.Decision.Action == policy.Limited {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "rate limited", http.StatusTooManyRequests)
 		return
 	}
 	s.record(s.metrics, q.FillRecord(s.now()))

@@ -17,6 +17,7 @@ type metrics struct {
 	staleAnswers prometheus.Counter
 	prefetches   prometheus.Counter
 	dropped      *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
 
 	// The labelled counters a query increments, looked up without building
 	// a label slice per query (WithLabelValues allocates).
@@ -50,13 +51,16 @@ func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_dropped_packets_total", Help: "Packets not answered, by reason.",
 		}, []string{"reason"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "civicdns_rate_limited_total", Help: "Queries over [server.rate_limit] (with log_only: that would have been), by transport.",
+		}, []string{"transport"}),
 		byLabels: map[queryLabels]prometheus.Counter{},
 	}
 	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "civicdns_cache_entries", Help: "Entries in the cache, fresh and expired.",
 	}, cacheLen)
 	reg.MustRegister(m.queries, m.responses, m.cacheHits, m.cacheMisses, m.staleAnswers, m.prefetches,
-		m.dropped, cacheEntries)
+		m.dropped, m.rateLimited, cacheEntries)
 	// Alerts are written against these before their first event.
 	for _, reason := range []string{"short", "not_a_query", "tcp_connection_limit"} {
 		m.dropped.WithLabelValues(reason)

@@ -55,6 +55,7 @@ type Server struct {
 	tcpConns  map[net.Conn]struct{}
 	connCount map[string]int // open connections by transport
 	cert      *certfile.Cert // DoT's and DoH's certificate
+	limiter   atomic.Pointer[limiterState]
 	closing   bool
 
 	laterJobs    chan laterJob // to idle workers for queries that wait (unbuffered)
@@ -274,6 +275,9 @@ func (s *Server) answer(q *query.Query) error {
 // record counts an answered query on m (the shared metrics, or a UDP
 // reader's tally of them) and hands it to the other recorders.
 func (s *Server) record(m query.Recorder, r *query.Record) {
+	if r.Action == policy.Limited {
+		return // counted by the limiter, never recorded one by one
+	}
 	m.Record(r)
 	if s.extra != nil {
 		s.extra.Record(r)
@@ -314,6 +318,9 @@ func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 		q.Decision.Action = policy.Malformed
 		q.Err = perr
 		return true, nil
+	}
+	if limited, reply := s.overLimit(q, s.state.Snapshot()); limited {
+		return reply, nil
 	}
 	return true, s.resolve(q)
 }

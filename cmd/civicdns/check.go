@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -89,6 +90,14 @@ func printServing(w io.Writer, cfg *config.Config) {
 	}
 	for _, a := range cfg.Server.HTTPSListen {
 		fmt.Fprintf(w, "  DNS over HTTPS https://%s/dns-query (HTTP/2 and HTTP/1.1)\n", a)
+	}
+	if r := cfg.Server.RateLimit; r.Queries > 0 {
+		mode := "enforced"
+		if r.LogOnly {
+			mode = "log_only: counted and logged, everyone answered"
+		}
+		fmt.Fprintf(w, "  rate limit %d queries/s per client (IPv6 /%d), burst %d, slip %d, exempt %v: %s\n",
+			r.Queries, r.IPv6Prefix, cmp.Or(r.Burst, 2*r.Queries), r.Slip, r.Exempt, mode)
 	}
 	for _, missing := range uncoveredAddrs(cfg) {
 		fmt.Fprintf(w, "  WARNING: tls_cert does not name %s: clients that verify the address (DDR) will not use it; `civicdns ca issue -ip %s`\n", missing, missing)

@@ -1,0 +1,76 @@
+package resolver
+
+import (
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/policy"
+	"github.com/civicdns/civicdns/query"
+	"github.com/civicdns/civicdns/ratelimit"
+)
+
+// limiterState is the limiter built from one configuration's
+// [server.rate_limit]: a reload that brings a new configuration builds a
+// new one (the buckets start full again).
+type limiterState struct {
+	src *config.RateLimit
+	lim *ratelimit.Limiter
+}
+
+// limiterFor is the limiter of snap's configuration, or nil when off.
+func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Limiter {
+	cfg := &snap.Config.Server.RateLimit
+	if cfg.Queries <= 0 {
+		return nil
+	}
+	if st := s.limiter.Load(); st != nil && st.src == cfg {
+		return st.lim
+	}
+	st := &limiterState{src: cfg, lim: ratelimit.New(ratelimit.Config{
+		Queries: cfg.Queries, Burst: cfg.Burst, Slip: cfg.Slip, IPv6Prefix: cfg.IPv6Prefix, Exempt: cfg.ExemptPrefixes, LogOnly: cfg.LogOnly,
+	}, 0)}
+	s.limiter.Store(st)
+	return st.lim
+}
+
+// overLimit counts q against its client's rate limit (served clients
+// only: the access stage refuses the others, and they never fill the
+// table). Over it, q gets the over-limit answer and reply says whether one
+// goes out: UDP an empty TC=1 every slip-th query (the client retries over
+// TCP) and nothing otherwise; streams REFUSED with EDE 18; DoH turns the
+// Limited action into HTTP 429.
+func (s *Server) overLimit(q *query.Query, snap *live.Snapshot) (limited, reply bool) {
+	lim := s.limiterFor(snap)
+	if lim == nil || !snap.Policy.Served(q.Client.Addr()) {
+		return false, false
+	}
+	r := lim.Take(q.Client.Addr(), q.Received)
+	if !r.Over {
+		return false, false
+	}
+	s.metrics.rateLimited.WithLabelValues(cmpTransport(q.Transport)).Inc()
+	if r.Report {
+		s.log.Warn("client over the rate limit", "client", lim.Key(q.Client.Addr()).String(), "queries_over", r.Count,
+			"transport", cmpTransport(q.Transport), "log_only", lim.Config().LogOnly)
+	}
+	if r.Verdict == ratelimit.Allow { // log_only
+		return false, false
+	}
+	q.Decision.Action = policy.Limited
+	switch {
+	case q.TCP:
+		q.ErrorAnswer(dnswire.RcodeRefused, edeProhibited, "rate limited")
+		return true, true
+	case r.Verdict == ratelimit.Slip:
+		q.SetAnswer(dnswire.TruncatedReply(q.Out(), q.Raw, &q.Msg, dnswire.RcodeSuccess, query.AdvertisedUDPSize), dnswire.RcodeSuccess)
+		return true, true
+	}
+	return true, false
+}
+
+func cmpTransport(t string) string {
+	if t == "" {
+		return query.TransportUDP
+	}
+	return t
+}
