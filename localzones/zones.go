@@ -50,6 +50,7 @@ func defaults() []def {
 		{name: "test", why: "RFC 6761: for testing"},
 		{name: "onion", why: "RFC 7686: Tor onion services, never in the DNS"},
 		{name: "home.arpa", why: "RFC 8375: home networks"},
+		{name: "resolver.arpa", why: "RFC 9462: the resolver itself (DDR answers _dns.resolver.arpa when encrypted DNS is on)"},
 		{name: "local", why: "RFC 6762: multicast DNS names, never in unicast DNS"},
 		{name: "ipv4only.arpa", kind: Data, why: "RFC 8880: NAT64 discovery",
 			records: []record{{"ipv4only.arpa", typeA, "192.0.0.170"}, {"ipv4only.arpa", typeA, "192.0.0.171"}}},

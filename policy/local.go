@@ -44,5 +44,10 @@ func LocalDecision(m localzones.Match) Decision {
 	return d
 }
 
+// DDRDecision is the decision recorded for the answer to _dns.resolver.arpa.
+func DDRDecision() Decision {
+	return Decision{Action: Local, Matched: "_dns.resolver.arpa", where: "built in: RFC 9462, the resolver's encrypted transports (DDR)"}
+}
+
 // WPADWhere is where the WPAD rule is written: in civicdns itself.
 const WPADWhere = "built in: wpad and isatap, as Windows DNS's global query block list ([policy] block_wpad)"

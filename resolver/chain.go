@@ -20,7 +20,7 @@ func (s *Server) buildChain() query.Handler {
 	}
 	safe := &safeSearchStage{next: c}
 	pol := &policyStage{next: safe}
-	local := &localStage{next: pol}
+	local := &localStage{next: pol, ddr: s.answerDDR}
 	identify := &identifyStage{next: local}
 	sanity := &sanityStage{next: identify}
 	access := &accessStage{next: sanity}

@@ -36,7 +36,11 @@ func (s *Server) listenEncrypted(cfg *config.Config) error {
 		s.tls = append(s.tls, tls.NewListener(ln, tlsConfig))
 		s.mu.Unlock()
 	}
-	return s.listenDoH(cfg)
+	if err := s.listenDoH(cfg); err != nil {
+		return err
+	}
+	s.ddr.Store(buildDDR(cfg.Server.Name, cert.Leaf(), s.TLSAddrs(), s.HTTPSAddrs()))
+	return nil
 }
 
 // TLSAddrs are the DNS-over-TLS addresses served.

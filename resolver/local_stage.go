@@ -13,11 +13,16 @@ import (
 // alike, they reach neither the cache nor any upstream.
 type localStage struct {
 	next query.Handler
+	ddr  func(*query.Query) bool // answers _dns.resolver.arpa when designated
 }
 
 func (st *localStage) Name() string { return "local" }
 
 func (st *localStage) Resolve(ctx context.Context, q *query.Query) error {
+	if st.ddr(q) {
+		q.Decision = policy.DDRDecision()
+		return nil
+	}
 	m := q.Snap.Policy.LocalMatch(q.Name())
 	if !m.Local() {
 		return st.next.Resolve(ctx, q)

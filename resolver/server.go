@@ -56,6 +56,7 @@ type Server struct {
 	connCount map[string]int // open connections by transport
 	cert      *certfile.Cert // DoT's and DoH's certificate
 	limiter   atomic.Pointer[limiterState]
+	ddr       atomic.Pointer[ddr] // the designation of _dns.resolver.arpa (nil: none)
 	closing   bool
 
 	laterJobs    chan laterJob // to idle workers for queries that wait (unbuffered)

@@ -240,3 +240,33 @@ func mustPack(t *testing.T, m *dns.Msg) []byte {
 	}
 	return b
 }
+
+// DDR (RFC 9461/9462): _dns.resolver.arpa designates the encrypted
+// transports the certificate covers; without [server] name, nothing.
+func TestDDRDesignatesTheEncryptedTransports(t *testing.T) {
+	t.Parallel()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	certPath, keyPath, _ := dnstest.CertFiles(t, "dns.city.example")
+	ts := startServer(t, fmt.Sprintf("name = \"dns.city.example\"\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)+
+		"[upstream]\nservers = [%s]\n", up.Addr)
+	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("_dns.resolver.arpa", dns.TypeSVCB))
+	var got []string
+	for _, rr := range r.Answer {
+		got = append(got, strings.Join(strings.Fields(rr.String())[4:], " "))
+	}
+	dot, doh := ts.TLSAddrs()[0].Port(), ts.HTTPSAddrs()[0].Port()
+	want := []string{
+		fmt.Sprintf("1 dns.city.example. alpn=\"dot\" port=\"%d\" ipv4hint=\"127.0.0.1\"", dot),
+		fmt.Sprintf("2 dns.city.example. alpn=\"h2\" port=\"%d\" ipv4hint=\"127.0.0.1\" dohpath=\"/dns-query{?dns}\"", doh),
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.Authoritative || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("DDR: %s\n%s\nwant\n%s", dns.RcodeToString[r.Rcode], strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("use-application-dns.net", dns.TypeA)); r.Rcode != dns.RcodeNameError {
+		t.Errorf("the DoH canary: %s", dns.RcodeToString[r.Rcode])
+	}
+	plain := startServer(t, "[upstream]\nservers = [%s]\n", up.Addr)
+	if r := dnstest.Exchange(t, "udp", plain.Addr, dnstest.Query("_dns.resolver.arpa", dns.TypeSVCB)); len(r.Answer) != 0 {
+		t.Errorf("DDR without encrypted DNS: %v", r.Answer)
+	}
+}

@@ -6,6 +6,7 @@ package certfile
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"sync"
@@ -51,6 +52,20 @@ func (c *Cert) stampNow() (string, error) {
 		return "", fmt.Errorf("tls_key: %w", err)
 	}
 	return fmt.Sprint(a.Size(), a.ModTime().UnixNano(), b.Size(), b.ModTime().UnixNano()), nil
+}
+
+// Leaf is the certificate served now, parsed.
+func (c *Cert) Leaf() *x509.Certificate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cert.Leaf != nil {
+		return c.cert.Leaf
+	}
+	leaf, err := x509.ParseCertificate(c.cert.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
 }
 
 // GetCertificate is for tls.Config: the current certificate, re-read when
