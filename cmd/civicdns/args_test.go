@@ -57,7 +57,7 @@ func TestUnknownFilterValuesAreErrors(t *testing.T) {
 		err  string
 	}{
 		{[]string{"logs", "-config", cfg, "-department", "NoSuch"}, 2, `-department "NoSuch" names nothing; the valid values: Police, Parks`},
-		{[]string{"logs", "-config", cfg, "-action", "bogus"}, 2, "the valid values: allowed, blocked, exempted, refused, malformed"},
+		{[]string{"logs", "-config", cfg, "-action", "bogus"}, 2, "the valid values: allowed, blocked, exempted, local, refused, malformed"},
 		{[]string{"logs", "-config", cfg, "-category", "x"}, 2, "gambling"},
 		{[]string{"report", "-config", cfg, "-department", "NoSuch"}, 2, "the valid values: Police, Parks"},
 		{[]string{"logs", "-config", cfg, "-department", "police", "-category", "gambling", "-since", "7d"}, 0, ""},
