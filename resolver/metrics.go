@@ -26,7 +26,40 @@ type metrics struct {
 	byRcode  [24]prometheus.Counter
 }
 
-type queryLabels struct{ action, category, department, transport string }
+type queryLabels struct {
+	action, category, department string
+	transport                    uint8 // transportIndex: cheaper to hash and compare than a string
+}
+
+// transportName is the transport label's value of an index.
+func transportName(i uint8) string {
+	switch i {
+	case 1:
+		return query.TransportTCP
+	case 2:
+		return query.TransportTLS
+	case 3:
+		return query.TransportHTTPS
+	case 4:
+		return query.TransportQUIC
+	}
+	return query.TransportUDP
+}
+
+// transportIndex is a record's transport as a small number (transportName's).
+func transportIndex(t string) uint8 {
+	switch t {
+	case query.TransportTCP:
+		return 1
+	case query.TransportTLS:
+		return 2
+	case query.TransportHTTPS:
+		return 3
+	case query.TransportQUIC:
+		return 4
+	}
+	return 0
+}
 
 func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 	m := &metrics{
@@ -97,7 +130,7 @@ func rcodeName(rc int) string {
 
 // Record counts an answered query. It implements Recorder.
 func (m *metrics) Record(r *query.Record) {
-	m.counter(queryLabels{r.Action, r.Category, r.Department, r.Transport}).Inc()
+	m.counter(queryLabels{r.Action, r.Category, r.Department, transportIndex(r.Transport)}).Inc()
 	if r.Cached && !r.Stale {
 		m.cacheHits.Inc()
 	}
@@ -112,7 +145,7 @@ func (m *metrics) counter(k queryLabels) prometheus.Counter {
 	c, ok := m.byLabels[k]
 	m.mu.RUnlock()
 	if !ok {
-		c = m.queries.WithLabelValues(k.action, k.category, k.department, k.transport)
+		c = m.queries.WithLabelValues(k.action, k.category, k.department, transportName(k.transport))
 		m.mu.Lock()
 		m.byLabels[k] = c
 		m.mu.Unlock()
@@ -136,7 +169,7 @@ type tally struct {
 
 // Record counts r. It implements Recorder.
 func (t *tally) Record(r *query.Record) {
-	k := queryLabels{r.Action, r.Category, r.Department, r.Transport}
+	k := queryLabels{r.Action, r.Category, r.Department, transportIndex(r.Transport)}
 	i := 0
 	for i < t.n && t.sets[i] != k {
 		i++

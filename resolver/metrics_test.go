@@ -35,9 +35,9 @@ func TestTallyCountsAsRecord(t *testing.T) {
 		}
 		tl.flush()
 	}
-	for _, set := range []queryLabels{{"allowed", "", "", "udp"}, {"blocked", "cat0", "dept0", "udp"}, {"blocked", "cat3", "dept3", "udp"}, {"blocked", "cat10", "dept3", "udp"}} {
-		want := testutil.ToFloat64(direct.queries.WithLabelValues(set.action, set.category, set.department, set.transport))
-		got := testutil.ToFloat64(tallied.queries.WithLabelValues(set.action, set.category, set.department, set.transport))
+	for _, set := range []queryLabels{{"allowed", "", "", 0}, {"blocked", "cat0", "dept0", 0}, {"blocked", "cat3", "dept3", 0}, {"blocked", "cat10", "dept3", 0}} {
+		want := testutil.ToFloat64(direct.queries.WithLabelValues(set.action, set.category, set.department, "udp"))
+		got := testutil.ToFloat64(tallied.queries.WithLabelValues(set.action, set.category, set.department, "udp"))
 		if got != want || want == 0 && set.category == "" {
 			t.Errorf("%v: tallied %v, counted %v", set, got, want)
 		}

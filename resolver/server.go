@@ -285,9 +285,13 @@ func (s *Server) record(m query.Recorder, r *query.Record) {
 	}
 }
 
-// resolve is answer without the record.
+// resolve is answer without the record. The query keeps the snapshot it
+// was first given (handlePacket), so that a query run again where it may
+// wait is answered by the same configuration and policy.
 func (s *Server) resolve(q *query.Query) error {
-	q.Snap = s.state.Snapshot()
+	if q.Snap == nil {
+		q.Snap = s.state.Snapshot()
+	}
 	q.Lookup = q.Name()
 	err := s.chain.Resolve(s.ctx, q)
 	if errors.Is(err, query.ErrWouldBlock) {
@@ -320,8 +324,11 @@ func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 		q.Err = perr
 		return true, nil
 	}
-	if limited, reply := s.overLimit(q, s.state.Snapshot()); limited {
-		return reply, nil
+	q.Snap = s.state.Snapshot() // the one this query is answered with, on every pass
+	if q.Snap.Config.Server.RateLimit.Queries > 0 {
+		if limited, reply := s.overLimit(q, q.Snap); limited {
+			return reply, nil
+		}
 	}
 	return true, s.resolve(q)
 }
