@@ -66,6 +66,7 @@ type Server struct {
 	AllowPrefixes []netip.Prefix   `toml:"-"` // Allow, or the default, parsed
 	TLSAddrs      []netip.AddrPort `toml:"-"`
 	HTTPSAddrs    []netip.AddrPort `toml:"-"`
+	QUICAddrs     []netip.AddrPort `toml:"-"`
 }
 
 // RateLimit is [server.rate_limit]: per client (an IPv4 address, an IPv6

@@ -66,9 +66,9 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 		want       []string // every line of the error, in order
 	}{
 		{"not TOML", "[server\nlisten = 1", []string{"c.toml:2:8: expected '.' or ']' to end table name"}},
-		{"DoT without a certificate", "[server]\ntls_listen = [\"127.0.0.1:853\"]\n", []string{"c.toml:1: server.tls_listen and https_listen need tls_cert and tls_key"}},
+		{"DoT without a certificate", "[server]\ntls_listen = [\"127.0.0.1:853\"]\n", []string{"c.toml:1: server.tls_listen, https_listen and quic_listen need tls_cert and tls_key"}},
 		{"a bad DoT address", "[server]\ntls_listen = [\"853\"]\ntls_cert = \"a\"\ntls_key = \"b\"\n", []string{`c.toml:2: server.tls_listen: "853" is not an IP:port`}},
-		{"DoQ", "[server]\nquic_listen = [\"127.0.0.1:853\"]\n", []string{"c.toml:2: server.quic_listen: DNS over QUIC is not served yet"}},
+		{"a bad DoQ address", "[server]\nquic_listen = [\"[::1]853\"]\ntls_cert = \"a\"\ntls_key = \"b\"\n", []string{`c.toml:2: server.quic_listen: "[::1]853" is not an IP:port`}},
 		{"a local zone that is none", "[server]\nlocal_zones_off = [\"bad name!\"]\n", []string{`c.toml:2: server.local_zones_off: "bad name!" is not a zone name`}},
 		{"wrong type", "[cache]\nsize = \"big\"", []string{`c.toml:2: cache.size: incompatible types: TOML value has type string; destination has type integer`}},
 		{"bad duration", "[upstream]\n\ntimeout = \"2x\"", []string{`c.toml:3:12: upstream.timeout: "2x" is not a duration`}},

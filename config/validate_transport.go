@@ -20,16 +20,14 @@ func (v *validator) encrypted() {
 	}
 	s.TLSAddrs = addrs("tls_listen", s.TLSListen)
 	s.HTTPSAddrs = addrs("https_listen", s.HTTPSListen)
-	if len(s.QUICListen) > 0 {
-		v.bad("server.quic_listen", "server.quic_listen: DNS over QUIC is not served yet; use tls_listen (DoT) and https_listen (DoH)")
-	}
+	s.QUICAddrs = addrs("quic_listen", s.QUICListen)
 	v.rateLimit()
-	on := len(s.TLSListen) > 0 || len(s.HTTPSListen) > 0
+	on := len(s.TLSListen) > 0 || len(s.HTTPSListen) > 0 || len(s.QUICListen) > 0
 	switch {
 	case on && (s.TLSCert == "" || s.TLSKey == ""):
-		v.bad("server.tls_cert", "server.tls_listen and https_listen need tls_cert and tls_key (`civicdns ca issue` makes them from the city CA)")
+		v.bad("server.tls_cert", "server.tls_listen, https_listen and quic_listen need tls_cert and tls_key (`civicdns ca issue` makes them from the city CA)")
 	case !on && (s.TLSCert != "" || s.TLSKey != ""):
-		v.bad("server.tls_cert", "server.tls_cert and tls_key are for tls_listen and https_listen, and neither is set")
+		v.bad("server.tls_cert", "server.tls_cert and tls_key are for tls_listen, https_listen and quic_listen, and none is set")
 	}
 }
 

@@ -28,7 +28,7 @@ type ddr struct {
 // buildDDR makes the designation for [server] name from the bound
 // listeners; nil when there is nothing to designate (no name, no encrypted
 // transport, or no listen address the certificate covers).
-func buildDDR(name string, leaf *x509.Certificate, dot, doh []netip.AddrPort) *ddr {
+func buildDDR(name string, leaf *x509.Certificate, dot, doh, doq []netip.AddrPort) *ddr {
 	if name == "" || leaf == nil || leaf.VerifyHostname(name) != nil {
 		return nil
 	}
@@ -69,6 +69,7 @@ func buildDDR(name string, leaf *x509.Certificate, dot, doh []netip.AddrPort) *d
 	}
 	add(1, "dot", dot, false)
 	add(2, "h2", doh, true)
+	add(3, "doq", doq, false)
 	if len(d.rdatas) == 0 {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 // HTTPS on https_listen (listenDoH). The certificate is re-read when its
 // files change.
 func (s *Server) listenEncrypted(cfg *config.Config) error {
-	if len(cfg.Server.TLSAddrs) == 0 && len(cfg.Server.HTTPSAddrs) == 0 {
+	if len(cfg.Server.TLSAddrs) == 0 && len(cfg.Server.HTTPSAddrs) == 0 && len(cfg.Server.QUICAddrs) == 0 {
 		return nil
 	}
 	cert, err := certfile.Load(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey), func(err error) {
@@ -39,7 +39,10 @@ func (s *Server) listenEncrypted(cfg *config.Config) error {
 	if err := s.listenDoH(cfg); err != nil {
 		return err
 	}
-	s.ddr.Store(buildDDR(cfg.Server.Name, cert.Leaf(), s.TLSAddrs(), s.HTTPSAddrs()))
+	if err := s.listenDoQ(cfg); err != nil {
+		return err
+	}
+	s.ddr.Store(buildDDR(cfg.Server.Name, cert.Leaf(), s.TLSAddrs(), s.HTTPSAddrs(), s.QUICAddrs()))
 	return nil
 }
 

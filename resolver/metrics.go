@@ -64,7 +64,7 @@ func transportIndex(t string) uint8 {
 func newMetrics(reg prometheus.Registerer, cacheLen func() float64) *metrics {
 	m := &metrics{
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, local, refused, malformed), category, department and transport (udp, tcp, tls, https).",
+			Name: "civicdns_queries_total", Help: "Queries answered, by action (allowed, blocked, exempted, local, refused, malformed), category, department and transport (udp, tcp, tls, https, quic).",
 		}, []string{"action", "category", "department", "transport"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "civicdns_responses_total", Help: "Answers sent, by rcode.",

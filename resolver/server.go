@@ -19,6 +19,7 @@ import (
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go"
 )
 
 // Options are what a Server is made from. Only State is required.
@@ -46,12 +47,16 @@ type Server struct {
 
 	ctx    context.Context // the server's life: upstream exchanges end with it
 	cancel context.CancelFunc
+	// stopDoQ ends at shutdown: DoQ connections take no new stream.
+	stopDoQ       context.Context
+	cancelStopDoQ context.CancelFunc
 
 	mu        sync.Mutex
 	udp       []*net.UDPConn
 	tcp       []net.Listener
-	tls       []net.Listener // DNS over TLS
-	https     []dohListener  // DNS over HTTPS
+	tls       []net.Listener   // DNS over TLS
+	https     []dohListener    // DNS over HTTPS
+	quic      []*quic.Listener // DNS over QUIC
 	tcpConns  map[net.Conn]struct{}
 	connCount map[string]int // open connections by transport
 	cert      *certfile.Cert // DoT's and DoH's certificate
@@ -94,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		laterJobs: make(chan laterJob),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.stopDoQ, s.cancelStopDoQ = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Registry, func() float64 { return float64(s.cache.Len()) })
 	s.extra = opts.Recorder
 	s.chain = s.buildChain()
@@ -141,6 +147,10 @@ func (s *Server) Start(context.Context) error {
 		s.readers.Add(1)
 		go s.serveTCP(ln, query.TransportTLS)
 	}
+	for _, ln := range s.quic {
+		s.readers.Add(1)
+		go s.serveDoQ(ln)
+	}
 	for _, d := range s.https {
 		s.readers.Add(1)
 		go func() {
@@ -158,6 +168,9 @@ func (s *Server) Start(context.Context) error {
 	}
 	for _, d := range s.https {
 		encrypted = append(encrypted, "https://"+d.ln.Addr().String()+DoHPath)
+	}
+	for _, ln := range s.quic {
+		encrypted = append(encrypted, "quic://"+ln.Addr().String())
 	}
 	s.log.Info("serving DNS", "addrs", addrs, "udp_sockets_per_address", n, "encrypted", encrypted)
 	return nil
@@ -218,6 +231,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.SetReadDeadline(time.Now()) // stop reading; answers in flight still go out
 	}
 	https := s.https
+	s.cancelStopDoQ() // DoQ: no new connection or stream; those in flight are answered
 	s.mu.Unlock()
 	for _, d := range https {
 		d.srv.Shutdown(ctx) // no new request; those in flight are answered
@@ -239,6 +253,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	s.background.Wait()
 	s.closeListeners()
+	s.cancelStopDoQ()
 	s.mu.Lock()
 	for c := range s.tcpConns {
 		c.Close()
@@ -259,6 +274,7 @@ func (s *Server) closeListeners() {
 	for _, d := range s.https {
 		d.srv.Close()
 	}
+	s.closeDoQ()
 }
 
 // answer runs a parsed query through the chain with the live snapshot and

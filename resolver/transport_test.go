@@ -18,6 +18,7 @@ import (
 
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
+	"github.com/quic-go/quic-go"
 )
 
 // encryptedServer runs civicdns with DoT (and the given extra TOML) on a
@@ -25,7 +26,7 @@ import (
 func encryptedServer(t *testing.T, up, extra string) (*testServer, *x509.CertPool, string) {
 	t.Helper()
 	certPath, keyPath, pool := dnstest.CertFiles(t, "dns.city.example")
-	ts := startServer(t, fmt.Sprintf("[server]\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)[len("[server]\n"):]+
+	ts := startServer(t, fmt.Sprintf("[server]\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\nquic_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)[len("[server]\n"):]+
 		"[upstream]\nservers = [%s]\n"+extra, up)
 	return ts, pool, certPath
 }
@@ -35,6 +36,9 @@ func exchangeOver(t *testing.T, ts *testServer, pool *x509.CertPool, transport s
 	t.Helper()
 	if strings.HasPrefix(transport, "https") {
 		return exchangeDoH(t, ts, pool, transport == "https-get", q)
+	}
+	if transport == "quic" {
+		return exchangeDoQ(t, ts.QUICAddrs()[0].String(), pool, q)
 	}
 	c := &dns.Client{Net: transport, Timeout: 5 * time.Second}
 	addr := ts.Addr
@@ -76,7 +80,7 @@ func TestEveryTransportAnswersAlike(t *testing.T) {
 		{"localhost", dns.TypeA, dns.RcodeSuccess, "127.0.0.1", ""},
 		{"www.example.com", dns.TypeANY, dns.RcodeRefused, "", ""},
 	}
-	for _, transport := range []string{"udp", "tcp", "tcp-tls", "https-get", "https-post"} {
+	for _, transport := range []string{"udp", "tcp", "tcp-tls", "https-get", "https-post", "quic"} {
 		for _, c := range cases {
 			r := exchangeOver(t, ts, pool, transport, dnstest.Query(c.name, c.qtype))
 			got := ""
@@ -90,7 +94,7 @@ func TestEveryTransportAnswersAlike(t *testing.T) {
 			}
 		}
 	}
-	for tr, n := range map[string]int{"udp": 1, "tcp": 1, "tls": 1, "https": 2} {
+	for tr, n := range map[string]int{"udp": 1, "tcp": 1, "tls": 1, "https": 2, "quic": 1} {
 		if got := ts.counter(t, "civicdns_queries_total", map[string]string{"transport": tr}); got != float64(n*len(cases)) {
 			t.Errorf("civicdns_queries_total{transport=%q} = %v, want %d", tr, got, n*len(cases))
 		}
@@ -247,17 +251,18 @@ func TestDDRDesignatesTheEncryptedTransports(t *testing.T) {
 	t.Parallel()
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
 	certPath, keyPath, _ := dnstest.CertFiles(t, "dns.city.example")
-	ts := startServer(t, fmt.Sprintf("name = \"dns.city.example\"\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)+
+	ts := startServer(t, fmt.Sprintf("name = \"dns.city.example\"\ntls_listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\nquic_listen = [\"127.0.0.1:0\"]\ntls_cert = %q\ntls_key = %q\n", certPath, keyPath)+
 		"[upstream]\nservers = [%s]\n", up.Addr)
 	r := dnstest.Exchange(t, "udp", ts.Addr, dnstest.Query("_dns.resolver.arpa", dns.TypeSVCB))
 	var got []string
 	for _, rr := range r.Answer {
 		got = append(got, strings.Join(strings.Fields(rr.String())[4:], " "))
 	}
-	dot, doh := ts.TLSAddrs()[0].Port(), ts.HTTPSAddrs()[0].Port()
+	dot, doh, doq := ts.TLSAddrs()[0].Port(), ts.HTTPSAddrs()[0].Port(), ts.QUICAddrs()[0].Port()
 	want := []string{
 		fmt.Sprintf("1 dns.city.example. alpn=\"dot\" port=\"%d\" ipv4hint=\"127.0.0.1\"", dot),
 		fmt.Sprintf("2 dns.city.example. alpn=\"h2\" port=\"%d\" ipv4hint=\"127.0.0.1\" dohpath=\"/dns-query{?dns}\"", doh),
+		fmt.Sprintf("3 dns.city.example. alpn=\"doq\" port=\"%d\" ipv4hint=\"127.0.0.1\"", doq),
 	}
 	if r.Rcode != dns.RcodeSuccess || !r.Authoritative || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("DDR: %s\n%s\nwant\n%s", dns.RcodeToString[r.Rcode], strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -269,4 +274,34 @@ func TestDDRDesignatesTheEncryptedTransports(t *testing.T) {
 	if r := dnstest.Exchange(t, "udp", plain.Addr, dnstest.Query("_dns.resolver.arpa", dns.TypeSVCB)); len(r.Answer) != 0 {
 		t.Errorf("DDR without encrypted DNS: %v", r.Answer)
 	}
+}
+
+// exchangeDoQ asks q over DNS over QUIC (RFC 9250): a stream of its own,
+// the message ID 0, a 2-byte length before each message.
+func exchangeDoQ(t *testing.T, addr string, pool *x509.CertPool, q *dns.Msg) *dns.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, ServerName: "dns.city.example", NextProtos: []string{"doq"}}, nil)
+	if err != nil {
+		t.Fatalf("DoQ: %v", err)
+	}
+	defer conn.CloseWithError(0, "")
+	st, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Id = 0
+	wire := mustPack(t, q)
+	st.Write(append([]byte{byte(len(wire) >> 8), byte(len(wire))}, wire...))
+	st.Close() // the query is all this stream carries
+	body, err := io.ReadAll(st)
+	if err != nil || len(body) < 2 || int(body[0])<<8|int(body[1]) != len(body)-2 {
+		t.Fatalf("DoQ answer %x: %v", body, err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(body[2:]); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

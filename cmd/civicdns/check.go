@@ -91,6 +91,9 @@ func printServing(w io.Writer, cfg *config.Config) {
 	for _, a := range cfg.Server.HTTPSListen {
 		fmt.Fprintf(w, "  DNS over HTTPS https://%s/dns-query (HTTP/2 and HTTP/1.1)\n", a)
 	}
+	for _, a := range cfg.Server.QUICListen {
+		fmt.Fprintf(w, "  DNS over QUIC  %s (UDP)\n", a)
+	}
 	if r := cfg.Server.RateLimit; r.Queries > 0 {
 		mode := "enforced"
 		if r.LogOnly {
@@ -320,7 +323,7 @@ func uncoveredAddrs(cfg *config.Config) []string {
 	}
 	var out []string
 	seen := map[netip.Addr]bool{}
-	for _, ap := range append(append([]netip.AddrPort(nil), cfg.Server.TLSAddrs...), cfg.Server.HTTPSAddrs...) {
+	for _, ap := range append(append(append([]netip.AddrPort(nil), cfg.Server.TLSAddrs...), cfg.Server.HTTPSAddrs...), cfg.Server.QUICAddrs...) {
 		ip := ap.Addr().Unmap()
 		if ip.IsUnspecified() || seen[ip] {
 			continue
