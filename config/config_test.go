@@ -76,11 +76,11 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 		{"unknown table", "[sever]\nlisten = 1\n", []string{`c.toml:1: unknown key "sever"`}},
 		{"unknown key in an array table", "[[department]]\nname = \"A\"\nnetworks = [\"10.0.0.0/8\"]\n[[department]]\nname = \"B\"\nnetworks = [\"10.1.0.0/16\"]\nnetwork = 1\n",
 			[]string{`c.toml:7: unknown key "department.network"`}},
-		{"every error at once", "[server]\nlisten = [\"nope\"]\n[upstream]\nmode = \"magic\"\nservers = [\"https://x\"]\n[cache]\nsize = 0\n",
+		{"every error at once", "[server]\nlisten = [\"nope\"]\n[upstream]\nmode = \"magic\"\nservers = [\"quic://x\"]\n[cache]\nsize = 0\n",
 			[]string{
 				`c.toml:2: server.listen: "nope" is not an IP:port`,
 				`c.toml:4: upstream.mode must be "forward" or "recursive", not "magic"`,
-				`c.toml:5: upstream.servers: "https://x": only plain (IP:port) and tls:// upstreams are supported`,
+				`c.toml:5: upstream.servers: "quic://x": only plain (IP:port), tls:// and https:// upstreams are supported`,
 				`c.toml:7: cache.size must be at least 1`,
 			}},
 		{"exemption past max_exemption", "[policy]\nmax_exemption = \"30d\"\n[[department]]\nname = \"P\"\nnetworks = [\"10.0.0.0/8\"]\n[[exemption]]\ndepartment = \"P\"\ncategory = \"adult\"\napproved_by = \"C\"\nreason = \"r\"\nstarts = 2026-01-01\nexpires = 2099-06-30\n",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -190,14 +191,21 @@ func (v *validator) metrics() {
 	}
 }
 
-// CheckUpstreamAddress accepts "IP:port", "IP" (port 53), "tls://host:port"
-// and "tls://IP:port#server.name" (the name checked in the certificate).
+// CheckUpstreamAddress accepts "IP:port", "IP" (port 53), "tls://host:port",
+// "tls://IP:port#server.name" (the name checked in the certificate) and a
+// DoH URL "https://host/dns-query".
 func CheckUpstreamAddress(s string) error {
+	if strings.HasPrefix(s, "https://") {
+		if u, err := url.Parse(s); err != nil || u.Host == "" || u.RawQuery != "" {
+			return fmt.Errorf("%q is not a DNS-over-HTTPS URL (https://host/dns-query)", s)
+		}
+		return nil
+	}
 	rest, isTLS := strings.CutPrefix(s, "tls://")
 	if isTLS {
 		rest, _, _ = strings.Cut(rest, "#")
 	} else if strings.Contains(s, "://") {
-		return fmt.Errorf("%q: only plain (IP:port) and tls:// upstreams are supported", s)
+		return fmt.Errorf("%q: only plain (IP:port), tls:// and https:// upstreams are supported", s)
 	}
 	host, port, err := net.SplitHostPort(rest)
 	if err != nil {

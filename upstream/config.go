@@ -150,6 +150,9 @@ func FromConfig(p Plan, opts Options) (Upstream, error) {
 			if t, ok := u.(*TLS); ok && opts.RootCAs != nil {
 				t.WithRootCAs(opts.RootCAs)
 			}
+			if h, ok := u.(*HTTPS); ok && opts.RootCAs != nil {
+				h.WithRootCAs(opts.RootCAs)
+			}
 			if pl, ok := u.(*Plain); ok {
 				if r, ok := opts.Observer.(RetransmitObserver); ok {
 					addr := pl.Address()

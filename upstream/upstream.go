@@ -46,6 +46,7 @@ var (
 	_ Answerer     = (*Router)(nil)
 	_ Upstream     = (*Plain)(nil)
 	_ Upstream     = (*TLS)(nil)
+	_ Upstream     = (*HTTPS)(nil)
 	_ Upstream     = (*Group)(nil)
 )
 
@@ -53,11 +54,15 @@ var (
 var ErrAllFailed = errors.New("every upstream failed")
 
 // New makes an upstream from a configured address: "IP:port", "IP"
-// (port 53) or "tls://host:port" with an optional "#server.name".
+// (port 53), "tls://host:port" with an optional "#server.name", or a DoH
+// URL "https://host/dns-query".
 func New(addr string) (Upstream, error) {
 	if rest, ok := strings.CutPrefix(addr, "tls://"); ok {
 		hostport, name, _ := strings.Cut(rest, "#")
 		return NewTLS(hostport, name)
+	}
+	if strings.HasPrefix(addr, "https://") {
+		return NewHTTPS(addr)
 	}
 	if strings.Contains(addr, "://") {
 		return nil, fmt.Errorf("upstream %q: unsupported scheme", addr)
