@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing/fstest"
+
+	"github.com/civicdns/civicdns/internal/atomicfile"
 )
 
 // Addition is names to add to one category's block list in a lists folder
@@ -72,17 +74,7 @@ func PrepareAddition(a Addition) (*Edit, error) {
 }
 
 // Write replaces the file with the edited text, atomically.
-func (e *Edit) Write() error {
-	tmp := e.File + ".new"
-	if err := os.WriteFile(tmp, e.text, e.mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, e.File); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
+func (e *Edit) Write() error { return atomicfile.Write(e.File, e.text, e.mode) }
 
 // listedIn is where name itself is in category's block list ("" if not).
 func (set *Set) listedIn(name, category string) string {

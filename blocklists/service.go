@@ -17,6 +17,7 @@ type Service struct {
 	Category string
 	Domains  []string // each with its subdomains
 	Where    string   // file:line of its [[service]]
+	Index    int      // in Set.Services: what Matcher.Service gives
 }
 
 // serviceEntry is one [[service]] as written in a list file.
@@ -72,9 +73,9 @@ func (set *Set) addServices(b *Builder, pf *parsedFile, fileIdx int, c *Category
 				Msg: fmt.Sprintf("service id %q is also given at %s", se.ID, prev.Where)})
 			continue
 		}
-		s := &Service{ID: se.ID, Name: se.Name, Kind: se.Kind, Category: pf.Category,
-			Where: fmt.Sprintf("%s:%d", pf.display, pf.pos.Line(key))}
 		index := len(set.Services)
+		s := &Service{ID: se.ID, Name: se.Name, Kind: se.Kind, Category: pf.Category, Index: index,
+			Where: fmt.Sprintf("%s:%d", pf.display, pf.pos.Line(key))}
 		lines := elementLines(pf.text, pf.pos.Line(key+".domains"), se.Domains)
 		for j, d := range se.Domains {
 			n, _ := config.NormalizeName(d) // checked when read
@@ -94,10 +95,8 @@ func (set *Set) addServices(b *Builder, pf *parsedFile, fileIdx int, c *Category
 
 // ServiceIndex is the index in Set.Services of a service id, or -1.
 func (set *Set) ServiceIndex(id string) int {
-	for i, s := range set.Services {
-		if s.ID == id {
-			return i
-		}
+	if s := set.ServiceByID[id]; s != nil {
+		return s.Index
 	}
 	return -1
 }

@@ -40,12 +40,17 @@ func (r *Reply) SetFlags(bits uint16) {
 // compression pointer to offset 12) with the given type and rdata.
 func (r *Reply) AddAnswer(rrtype uint16, ttl uint32, rdata []byte) {
 	r.b = append(r.b, 0xC0, headerLen)
+	r.appendRR(rrtype, ttl, rdata)
+	r.an++
+}
+
+// appendRR writes a record's type, class IN, TTL and rdata after its owner.
+func (r *Reply) appendRR(rrtype uint16, ttl uint32, rdata []byte) {
 	r.b = binary.BigEndian.AppendUint16(r.b, rrtype)
 	r.b = binary.BigEndian.AppendUint16(r.b, 1) // class IN
 	r.b = binary.BigEndian.AppendUint32(r.b, ttl)
 	r.b = binary.BigEndian.AppendUint16(r.b, uint16(len(rdata)))
 	r.b = append(r.b, rdata...)
-	r.an++
 }
 
 // AddAuthority appends a record to the authority section, owned by owner
@@ -53,11 +58,7 @@ func (r *Reply) AddAnswer(rrtype uint16, ttl uint32, rdata []byte) {
 // answer record must be added before it.
 func (r *Reply) AddAuthority(owner []byte, rrtype uint16, ttl uint32, rdata []byte) {
 	r.b = append(r.b, owner...)
-	r.b = binary.BigEndian.AppendUint16(r.b, rrtype)
-	r.b = binary.BigEndian.AppendUint16(r.b, 1) // class IN
-	r.b = binary.BigEndian.AppendUint32(r.b, ttl)
-	r.b = binary.BigEndian.AppendUint16(r.b, uint16(len(rdata)))
-	r.b = append(r.b, rdata...)
+	r.appendRR(rrtype, ttl, rdata)
 	r.ns++
 }
 

@@ -1,6 +1,7 @@
 package listreview
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -101,7 +102,7 @@ func (r *Reviewer) Add(e *querylog.Entry) {
 		if len(t.clients) < 10000 {
 			t.clients[e.Client] = true
 		}
-		if len(t.examples) < 3 && !contains(t.examples, name) {
+		if len(t.examples) < 3 && !slices.Contains(t.examples, name) {
 			t.examples = append(t.examples, name)
 		}
 	}
@@ -114,15 +115,6 @@ func local(name string) bool {
 	}
 	for _, s := range []string{".arpa", ".local", ".internal", ".lan", ".test", ".invalid", ".localhost", ".example"} {
 		if strings.HasSuffix(name, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
 			return true
 		}
 	}

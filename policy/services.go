@@ -73,7 +73,7 @@ func (p *Policy) approvedSet(cfg *config.Config, path string, ids []string, errs
 		case s.Category != ApprovedCategory:
 			*errs = append(*errs, cfg.ErrorAt(path, "%q is a service of category %s, not a chat service", id, s.Category))
 		default:
-			set.add(p.lists.ServiceIndex(id))
+			set.add(s.Index)
 		}
 	}
 	return set

@@ -65,6 +65,14 @@ const (
 	TransportQUIC  = "quic"  // DNS over QUIC (RFC 9250)
 )
 
+// TransportName is how the query came, UDP when the reader left it unset.
+func (q *Query) TransportName() string {
+	if q.Transport == "" {
+		return TransportUDP
+	}
+	return q.Transport
+}
+
 // AdvertisedUDPSize is the EDNS buffer size civicdns offers (DNS flag day 2020).
 const AdvertisedUDPSize = 1232
 

@@ -74,10 +74,7 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	r.Cached = q.Cached
 	r.Stale = q.Stale
 	r.TCP = q.TCP
-	r.Transport = q.Transport
-	if r.Transport == "" {
-		r.Transport = TransportUDP
-	}
+	r.Transport = q.TransportName()
 	r.Elapsed = now.Sub(q.Received)
 	r.Decision = &q.Decision
 	r.Err = q.Err

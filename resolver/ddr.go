@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/internal/certfile"
 	"github.com/civicdns/civicdns/query"
 	"github.com/miekg/dns"
 )
@@ -38,7 +39,7 @@ func buildDDR(name string, leaf *x509.Certificate, dot, doh, doq []netip.AddrPor
 		port := uint16(0)
 		for _, ap := range addrs {
 			ip := ap.Addr().Unmap()
-			if !covers(leaf, ip) {
+			if !certfile.Covers(leaf, ip) {
 				continue
 			}
 			port = ap.Port()
@@ -74,16 +75,6 @@ func buildDDR(name string, leaf *x509.Certificate, dot, doh, doq []netip.AddrPor
 		return nil
 	}
 	return d
-}
-
-// covers reports whether the certificate names ip (an IP SAN).
-func covers(leaf *x509.Certificate, ip netip.Addr) bool {
-	for _, c := range leaf.IPAddresses {
-		if a, ok := netip.AddrFromSlice(c); ok && a.Unmap() == ip {
-			return true
-		}
-	}
-	return false
 }
 
 func ipSlice(ips []netip.Addr) []net.IP {

@@ -51,6 +51,9 @@ type dohListener struct {
 	ln  net.Listener
 }
 
+// Addr is the address it is bound to.
+func (d dohListener) Addr() net.Addr { return d.ln.Addr() }
+
 // serveDoH answers one RFC 8484 request.
 func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != DoHPath {
@@ -138,10 +141,5 @@ func minTTL(msg []byte) uint32 {
 func (s *Server) HTTPSAddrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []netip.AddrPort
-	for _, d := range s.https {
-		ap, _ := netip.ParseAddrPort(d.ln.Addr().String())
-		out = append(out, ap)
-	}
-	return out
+	return addrPorts(s.https)
 }

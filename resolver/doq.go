@@ -127,12 +127,7 @@ func (s *Server) serveDoQStream(st *quic.Stream, client netip.AddrPort) {
 func (s *Server) QUICAddrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []netip.AddrPort
-	for _, ln := range s.quic {
-		ap, _ := netip.ParseAddrPort(ln.Addr().String())
-		out = append(out, ap)
-	}
-	return out
+	return addrPorts(s.quic)
 }
 
 // closeDoQ closes the QUIC listeners (their connections end with them).

@@ -50,8 +50,13 @@ func (s *Server) listenEncrypted(cfg *config.Config) error {
 func (s *Server) TLSAddrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []netip.AddrPort
-	for _, ln := range s.tls {
+	return addrPorts(s.tls)
+}
+
+// addrPorts are the bound addresses of listeners of any transport.
+func addrPorts[L interface{ Addr() net.Addr }](lns []L) []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(lns))
+	for _, ln := range lns {
 		ap, _ := netip.ParseAddrPort(ln.Addr().String())
 		out = append(out, ap)
 	}

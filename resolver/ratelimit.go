@@ -3,10 +3,10 @@ package resolver
 import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
+	"github.com/civicdns/civicdns/internal/ratelimit"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
-	"github.com/civicdns/civicdns/ratelimit"
 )
 
 // limiterState is the limiter built from one configuration's
@@ -14,11 +14,11 @@ import (
 // new one (the buckets start full again).
 type limiterState struct {
 	src *config.RateLimit
-	lim *ratelimit.Limiter
+	lim *ratelimit.Clients
 }
 
 // limiterFor is the limiter of snap's configuration, or nil when off.
-func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Limiter {
+func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Clients {
 	cfg := &snap.Config.Server.RateLimit
 	if cfg.Queries <= 0 {
 		return nil
@@ -26,7 +26,7 @@ func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Limiter {
 	if st := s.limiter.Load(); st != nil && st.src == cfg {
 		return st.lim
 	}
-	st := &limiterState{src: cfg, lim: ratelimit.New(ratelimit.Config{
+	st := &limiterState{src: cfg, lim: ratelimit.NewClients(ratelimit.Config{
 		Queries: cfg.Queries, Burst: cfg.Burst, Slip: cfg.Slip, IPv6Prefix: cfg.IPv6Prefix, Exempt: cfg.ExemptPrefixes, LogOnly: cfg.LogOnly,
 	}, 0)}
 	s.limiter.Store(st)
@@ -39,19 +39,19 @@ func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Limiter {
 // goes out: UDP an empty TC=1 every slip-th query (the client retries over
 // TCP) and nothing otherwise; streams REFUSED with EDE 18; DoH turns the
 // Limited action into HTTP 429.
-func (s *Server) overLimit(q *query.Query, snap *live.Snapshot) (limited, reply bool) {
-	lim := s.limiterFor(snap)
-	if lim == nil || !snap.Policy.Served(q.Client.Addr()) {
+func (s *Server) overLimit(q *query.Query) (limited, reply bool) {
+	lim := s.limiterFor(q.Snap)
+	if lim == nil || !q.Snap.Policy.Served(q.Client.Addr()) {
 		return false, false
 	}
 	r := lim.Take(q.Client.Addr(), q.Received)
 	if !r.Over {
 		return false, false
 	}
-	s.metrics.rateLimited.WithLabelValues(cmpTransport(q.Transport)).Inc()
+	s.metrics.rateLimited.WithLabelValues(q.TransportName()).Inc()
 	if r.Report {
 		s.log.Warn("client over the rate limit", "client", lim.Key(q.Client.Addr()).String(), "queries_over", r.Count,
-			"transport", cmpTransport(q.Transport), "log_only", lim.Config().LogOnly)
+			"transport", q.TransportName(), "log_only", lim.Config().LogOnly)
 	}
 	if r.Verdict == ratelimit.Allow { // log_only
 		return false, false
@@ -66,11 +66,4 @@ func (s *Server) overLimit(q *query.Query, snap *live.Snapshot) (limited, reply 
 		return true, true
 	}
 	return true, false
-}
-
-func cmpTransport(t string) string {
-	if t == "" {
-		return query.TransportUDP
-	}
-	return t
 }

@@ -342,7 +342,7 @@ func (s *Server) handlePacket(q *query.Query) (reply bool, err error) {
 	}
 	q.Snap = s.state.Snapshot() // the one this query is answered with, on every pass
 	if q.Snap.Config.Server.RateLimit.Queries > 0 {
-		if limited, reply := s.overLimit(q, q.Snap); limited {
+		if limited, reply := s.overLimit(q); limited {
 			return reply, nil
 		}
 	}

@@ -129,7 +129,7 @@ func exchangeDoH(t *testing.T, ts *testServer, pool *x509.CertPool, get bool, q 
 	t.Helper()
 	q.Id = 0 // RFC 8484: cache friendly
 	wire, _ := q.Pack()
-	url := "https://dns.city.example:" + fmt.Sprint(ts.HTTPSAddrs()[0].Port()) + resolverDoHPath
+	url := "https://dns.city.example:" + fmt.Sprint(ts.HTTPSAddrs()[0].Port()) + DoHPath
 	var req *http.Request
 	if get {
 		req, _ = http.NewRequest("GET", url+"?dns="+base64.RawURLEncoding.EncodeToString(wire), nil)
@@ -162,8 +162,6 @@ func exchangeDoH(t *testing.T, ts *testServer, pool *x509.CertPool, get bool, q 
 	}
 	return r
 }
-
-const resolverDoHPath = DoHPath
 
 // dohMaxAge is the Cache-Control an answer should carry: its lowest TTL.
 func dohMaxAge(r *dns.Msg) string {

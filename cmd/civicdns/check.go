@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/certfile"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/localzones"
 	"github.com/civicdns/civicdns/policy"
@@ -329,13 +330,7 @@ func uncoveredAddrs(cfg *config.Config) []string {
 			continue
 		}
 		seen[ip] = true
-		covered := false
-		for _, c := range leaf.IPAddresses {
-			if a, ok := netip.AddrFromSlice(c); ok && a.Unmap() == ip {
-				covered = true
-			}
-		}
-		if !covered {
+		if !certfile.Covers(leaf, ip) {
 			out = append(out, ip.String())
 		}
 	}

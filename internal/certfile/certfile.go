@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -97,4 +98,15 @@ func (c *Cert) refresh() {
 		c.onError(fmt.Errorf("the resolver's certificate changed but cannot be loaded; the previous one stays: %w", err))
 	}
 	c.failed = stamp
+}
+
+// Covers reports whether the certificate names ip as an IP SAN (a client
+// that knows only the address, as DDR's does, verifies it against these).
+func Covers(leaf *x509.Certificate, ip netip.Addr) bool {
+	for _, c := range leaf.IPAddresses {
+		if a, ok := netip.AddrFromSlice(c); ok && a.Unmap() == ip.Unmap() {
+			return true
+		}
+	}
+	return false
 }

@@ -1,11 +1,14 @@
-// Package ratelimit is a token bucket per key (a client address, a
-// director's name), for the block page's request form, certificate
-// minting and the console's sign-in.
+// Package ratelimit is token buckets (golang.org/x/time/rate) per key: a
+// Limiter for the block page's request form, status lookups and
+// certificate minting (keyed by client address or name), and Clients for
+// DNS queries ([server.rate_limit]), sharded and bounded for the query path.
 package ratelimit
 
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limiter allows Burst events at once per key and Rate more per second.
@@ -15,12 +18,7 @@ type Limiter struct {
 	Now   func() time.Time // default time.Now
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	buckets map[string]*rate.Limiter
 }
 
 // maxKeys bounds the memory a flood of distinct keys can take: past it,
@@ -36,25 +34,19 @@ func (l *Limiter) Allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
-		l.buckets = map[string]*bucket{}
+		l.buckets = map[string]*rate.Limiter{}
 	}
 	if len(l.buckets) >= maxKeys {
 		for k, b := range l.buckets {
-			if b.tokens+now.Sub(b.last).Seconds()*l.Rate >= l.Burst {
+			if b.TokensAt(now) >= l.Burst {
 				delete(l.buckets, k)
 			}
 		}
 	}
 	b := l.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: l.Burst, last: now}
+		b = rate.NewLimiter(rate.Limit(l.Rate), int(l.Burst))
 		l.buckets[key] = b
 	}
-	b.tokens = min(l.Burst, b.tokens+now.Sub(b.last).Seconds()*l.Rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.AllowN(now, 1)
 }

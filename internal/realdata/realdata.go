@@ -51,7 +51,9 @@ func BlockNames(root string) ([]string, error) {
 			return nil, err
 		}
 		var r io.Reader = fh
-		if strings.HasSuffix(f, ".gz") { // the big bundled lists are kept compressed
+		// The big bundled lists are kept compressed. (blocklists.OpenList does
+		// this too, but blocklists' own tests import this package.)
+		if strings.HasSuffix(f, ".gz") {
 			if r, err = gzip.NewReader(fh); err != nil {
 				fh.Close()
 				return nil, fmt.Errorf("%s: %v", f, err)

@@ -10,10 +10,10 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func TestBucketsPerClientAndPrefix(t *testing.T) {
+func TestClientsPerAddressAndPrefix(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
-	l := New(Config{Queries: 10, Slip: 2, IPv6Prefix: 64, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.99.0/24")}}, 0)
+	l := NewClients(Config{Queries: 10, Slip: 2, IPv6Prefix: 64, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.99.0/24")}}, 0)
 	take := func(addr string, n int) (allow, slip, drop int) {
 		for range n {
 			switch l.Take(netip.MustParseAddr(addr), c.now()).Verdict {
@@ -53,7 +53,7 @@ func TestBucketsPerClientAndPrefix(t *testing.T) {
 func TestReportsOnceAMinuteAndLogOnly(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
-	l := New(Config{Queries: 1, Burst: 1, LogOnly: true}, 0)
+	l := NewClients(Config{Queries: 1, Burst: 1, LogOnly: true}, 0)
 	addr := netip.MustParseAddr("192.0.2.1")
 	reports, over := 0, 0
 	var counted uint64
@@ -82,7 +82,7 @@ func TestReportsOnceAMinuteAndLogOnly(t *testing.T) {
 // within its bound.
 func TestMemoryIsBounded(t *testing.T) {
 	t.Parallel()
-	l := New(Config{Queries: 5}, 1024)
+	l := NewClients(Config{Queries: 5}, 1024)
 	now := time.Now()
 	for i := range 200000 {
 		l.Take(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
@@ -93,7 +93,7 @@ func TestMemoryIsBounded(t *testing.T) {
 }
 
 func BenchmarkTake(b *testing.B) {
-	l := New(Config{Queries: 1 << 20}, 0)
+	l := NewClients(Config{Queries: 1 << 20}, 0)
 	addr := netip.MustParseAddr("10.20.3.4")
 	now := time.Now()
 	b.ReportAllocs()

@@ -1,8 +1,9 @@
-// Package ratelimit limits how fast each client may ask: a token bucket
-// (golang.org/x/time/rate) per IPv4 address or IPv6 /64 (or per device
-// token), in a table of bounded size, so that a client spraying source
-// addresses evicts entries and never grows it without end.
 package ratelimit
+
+// Clients limits how fast each DNS client may ask ([server.rate_limit]): a
+// token bucket (golang.org/x/time/rate) per IPv4 address or IPv6 prefix, in
+// a sharded table of bounded size, so that a client spraying source
+// addresses evicts entries and never grows it without end.
 
 import (
 	"encoding/binary"
@@ -39,8 +40,8 @@ const shards = 64
 // DefaultCapacity bounds the clients tracked at once (about 200 bytes each).
 const DefaultCapacity = 1 << 17
 
-// Limiter is the per-client table. Safe for concurrent use.
-type Limiter struct {
+// Clients is the per-client table. Safe for concurrent use.
+type Clients struct {
 	cfg    Config
 	seed   uint64 // spreads the shards differently in every process
 	perCap int
@@ -60,8 +61,8 @@ type client struct {
 	logged time.Time // when it was last reported
 }
 
-// New makes a limiter; capacity bounds the clients tracked (0: DefaultCapacity).
-func New(cfg Config, capacity int) *Limiter {
+// NewClients makes the table; capacity bounds the clients tracked (0: DefaultCapacity).
+func NewClients(cfg Config, capacity int) *Clients {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
@@ -71,7 +72,7 @@ func New(cfg Config, capacity int) *Limiter {
 	if cfg.IPv6Prefix <= 0 || cfg.IPv6Prefix > 128 {
 		cfg.IPv6Prefix = 64
 	}
-	l := &Limiter{cfg: cfg, seed: rand.Uint64(), perCap: max(capacity/shards, 1)}
+	l := &Clients{cfg: cfg, seed: rand.Uint64(), perCap: max(capacity/shards, 1)}
 	for i := range l.shard {
 		l.shard[i].m = map[[16]byte]*client{}
 	}
@@ -79,11 +80,11 @@ func New(cfg Config, capacity int) *Limiter {
 }
 
 // Config is the limiter's configuration.
-func (l *Limiter) Config() Config { return l.cfg }
+func (l *Clients) Config() Config { return l.cfg }
 
 // Key is the client a query counts against: the IPv4 address, or the
 // IPv6 address's prefix.
-func (l *Limiter) Key(addr netip.Addr) netip.Addr {
+func (l *Clients) Key(addr netip.Addr) netip.Addr {
 	addr = addr.Unmap()
 	if addr.Is6() {
 		p, _ := addr.Prefix(l.cfg.IPv6Prefix)
@@ -93,7 +94,7 @@ func (l *Limiter) Key(addr netip.Addr) netip.Addr {
 }
 
 // Exempt reports whether addr is in an exempt network.
-func (l *Limiter) Exempt(addr netip.Addr) bool {
+func (l *Clients) Exempt(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, p := range l.cfg.Exempt {
 		if p.Contains(addr) {
@@ -113,7 +114,7 @@ type Result struct {
 
 // Take counts one query of addr, received at now, and says what to do
 // with it.
-func (l *Limiter) Take(addr netip.Addr, now time.Time) Result {
+func (l *Clients) Take(addr netip.Addr, now time.Time) Result {
 	if l == nil || l.cfg.Queries <= 0 || l.Exempt(addr) {
 		return Result{}
 	}
@@ -152,7 +153,7 @@ func (l *Limiter) Take(addr netip.Addr, now time.Time) Result {
 }
 
 // Len is how many clients are tracked.
-func (l *Limiter) Len() int {
+func (l *Clients) Len() int {
 	n := 0
 	for i := range l.shard {
 		l.shard[i].mu.Lock()
