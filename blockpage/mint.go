@@ -155,11 +155,11 @@ func (m *Minter) Certificate(name, client string) (*tls.Certificate, error) {
 
 func (m *Minter) mint(name string, now time.Time) (*tls.Certificate, error) {
 	var ips []netip.Addr
-	dnsName := name
+	names := []string{name}
 	if ip, err := netip.ParseAddr(name); err == nil {
-		ips, dnsName = []netip.Addr{ip}, ""
+		ips, names = []netip.Addr{ip}, nil
 	}
-	c, err := signLeaf(m.ca, m.key, dnsName, ips, now, m.validity)
+	c, err := signLeaf(m.ca, m.key, names, ips, now, m.validity)
 	if err != nil {
 		return nil, fmt.Errorf("block page: minting for %s: %w", name, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -19,29 +18,35 @@ import (
 )
 
 // IssueServerCert makes a certificate signed by ca for a server of the
-// city's own: name and the addresses it listens on (IP SANs, so that a
-// client that knows only the address verifies it too), with a key of its
-// own, valid for validity.
+// city's own: name, every name under it (*.name: a roaming device's DoT or
+// DoQ server name is TOKEN.name) and the addresses it listens on (IP
+// SANs, so that a client that knows only the address verifies it too),
+// with a key of its own, valid for validity.
 func IssueServerCert(ca *CA, name string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return signLeaf(ca, key, name, ips, now, validity)
+	var names []string
+	if name != "" {
+		names = []string{name, "*." + name}
+	}
+	return signLeaf(ca, key, names, ips, now, validity)
 }
 
-// signLeaf signs key's certificate for name ("" none) and ips with ca:
+// signLeaf signs key's certificate for names (the first is its common
+// name; none: the first address) and ips with ca:
 // server authentication only, from an hour ago (devices' clocks run a
 // little behind) for validity, never past the CA's end. The block page's
 // minted certificates and the console's are both made here.
-func signLeaf(ca *CA, key *ecdsa.PrivateKey, name string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
+func signLeaf(ca *CA, key *ecdsa.PrivateKey, names []string, ips []netip.Addr, now time.Time, validity time.Duration) (*tls.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     names,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -50,8 +55,8 @@ func signLeaf(ca *CA, key *ecdsa.PrivateKey, name string, ips []netip.Addr, now 
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter // never outlive the CA
 	}
-	if name != "" {
-		tmpl.DNSNames = []string{name}
+	if len(names) > 0 {
+		tmpl.Subject.CommonName = names[0]
 	}
 	for _, ip := range ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(ip.AsSlice()))

@@ -93,3 +93,14 @@ func LabelEnd(name string) int {
 	}
 	return -1
 }
+
+// DepartmentNamed is the [[department]] of that name (case and spaces
+// around it do not matter), or nil.
+func (c *Config) DepartmentNamed(name string) *Department {
+	for i := range c.Department {
+		if DepartmentKey(c.Department[i].Name) == DepartmentKey(name) {
+			return &c.Department[i]
+		}
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/console"
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
@@ -253,8 +254,9 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 	return nil
 }
 
-// RefreshExemptions reads the state store and makes its exemptions and
-// suspensions live: an approval, revocation, suspension or restoration,
+// RefreshExemptions reads the state store and makes its exemptions,
+// suspensions and devices live: an approval, revocation, suspension,
+// restoration, enrolment or device revocation,
 // made here or by another process, is in force for the next query. Expiry needs no refresh: the policy checks the time.
 func (d *Daemon) RefreshExemptions() error {
 	d.refreshMu.Lock()
@@ -263,8 +265,12 @@ func (d *Daemon) RefreshExemptions() error {
 	loc := d.State.Snapshot().Policy.Location()
 	ex, err := d.Store.Exemptions(loc)
 	var sus []*policy.Suspension
+	var devs []*devices.Device
 	if err == nil {
 		sus, err = d.Store.PolicySuspensions(loc)
+	}
+	if err == nil {
+		devs, err = d.Store.PolicyDevices()
 	}
 	if err != nil {
 		d.log.Error("state store: exemptions not refreshed; the ones in force stay", "err", err)
@@ -272,6 +278,7 @@ func (d *Daemon) RefreshExemptions() error {
 	}
 	d.State.SetStoreExemptions(ex)
 	d.State.SetSuspensions(sus)
+	d.State.SetDevices(devs)
 	d.stamp = stamp
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/recursive"
 	"github.com/civicdns/civicdns/upstream"
@@ -22,7 +23,9 @@ type Snapshot struct {
 	Exemptions *policy.Exemptions // the configuration's and the state store's, for Policy
 	// Suspended are the devices whose access is suspended (the state store's).
 	Suspended *policy.Suspensions
-	Upstream  upstream.Upstream
+	// Devices are the roaming devices enrolled by token (the state store's).
+	Devices  *devices.Table
+	Upstream upstream.Upstream
 	// UpstreamWorstCase is the longest an upstream exchange can take (every
 	// server tried for its whole timeout); the cache needs a client deadline
 	// only when it exceeds [upstream] answer_timeout.
@@ -63,6 +66,7 @@ type State struct {
 	plan      upstream.Plan
 	store     []*policy.Exemption
 	suspended *policy.Suspensions
+	devices   *devices.Table
 
 	downloadsMu sync.Mutex
 	downloads   map[string]ListStatus // by URL: each list's last refresh
@@ -189,7 +193,7 @@ func (s *State) Apply(cfg *config.Config, pol *policy.Policy) error {
 		}
 		s.log.Info("upstreams changed", "servers", plan.Servers, "from_resolv_conf", plan.System, "zones", len(plan.Zones))
 	}
-	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Suspended: s.suspended, Upstream: up, UpstreamWorstCase: plan.WorstCase()})
+	s.cur.Store(&Snapshot{Config: cfg, Policy: pol, Exemptions: s.exemptions(pol), Suspended: s.suspended, Devices: s.devices, Upstream: up, UpstreamWorstCase: plan.WorstCase()})
 	s.plan = plan
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.setPolicy(cfg, pol)
@@ -221,6 +225,17 @@ func (s *State) SetSuspensions(list []*policy.Suspension) {
 	s.suspended = policy.NewSuspensions(list)
 	next := *s.Snapshot()
 	next.Suspended = s.suspended
+	s.cur.Store(&next)
+}
+
+// SetDevices replaces the enrolled devices (the state store's): an
+// enrolment or a revocation is live for the next query, without a reload.
+func (s *State) SetDevices(list []*devices.Device) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.devices = devices.NewTable(list)
+	next := *s.Snapshot()
+	next.Devices = s.devices
 	s.cur.Store(&next)
 }
 

@@ -203,6 +203,10 @@ func (p *Policy) DepartmentNamed(name string) *Department {
 	return p.deptByName[config.DepartmentKey(name)]
 }
 
+// DepartmentByKey is DepartmentNamed for a name already made a key
+// (config.DepartmentKey): no copy on the query path.
+func (p *Policy) DepartmentByKey(key string) *Department { return p.deptByName[key] }
+
 // Location is the time zone exemption dates are days in.
 func (p *Policy) Location() *time.Location { return p.loc }
 

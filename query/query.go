@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
@@ -21,7 +22,11 @@ type Query struct {
 	// Transport is how the query came (TransportUDP … TransportQUIC): the
 	// query log and the metrics name it. "" is UDP.
 	Transport string
-	Received  time.Time
+	// Token is the key of the device token the query came with (a DoH
+	// path, a DoT/DoQ server name); zero: none, the client is known by
+	// its address.
+	Token    devices.Key
+	Received time.Time
 	// MayBlock is false on the UDP reader's first pass: a stage that would
 	// have to wait (an upstream exchange) returns ErrWouldBlock instead, and
 	// the query is run again from the top on a goroutine (see Stage).
@@ -30,6 +35,7 @@ type Query struct {
 	Snap *live.Snapshot
 
 	// Filled in by the stages.
+	Device   *devices.Device    // the enrolled device the token names (set by the access stage)
 	Dept     *policy.Department // the client's department (nil: none)
 	Decision policy.Decision    // allowed, blocked or exempted, and why; Action refused/malformed before the policy
 	// Lookup is the name the cache and the upstream are asked for: the
@@ -137,6 +143,7 @@ func (p *Pool) Put(q *Query) {
 // Reset clears every field but the buffers.
 func (q *Query) Reset() {
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Snap, q.Transport = nil, netip.AddrPort{}, false, false, nil, ""
+	q.Token, q.Device = devices.Key{}, nil
 	q.Dept, q.Decision, q.Lookup = nil, policy.Decision{}, ""
 	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Summary, q.Upstream, q.Err = nil, 0, false, false, nil, "", "", nil
 }

@@ -25,6 +25,7 @@ type Record struct {
 	Stale      bool
 	TCP        bool
 	Transport  string // udp, tcp, tls, https, quic
+	Device     string // the enrolled device's name when the query carried its token
 	Elapsed    time.Duration
 	// Decision carries the list file:line and the exemption of a blocked or
 	// exempted query; valid only during Record.
@@ -75,6 +76,10 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	r.Stale = q.Stale
 	r.TCP = q.TCP
 	r.Transport = q.TransportName()
+	r.Device = ""
+	if q.Device != nil {
+		r.Device = q.Device.Name
+	}
 	r.Elapsed = now.Sub(q.Received)
 	r.Decision = &q.Decision
 	r.Err = q.Err

@@ -29,7 +29,8 @@ type Entry struct {
 	Cached     bool      `json:"cached"`
 	Stale      bool      `json:"stale,omitempty"`
 	TCP        bool      `json:"tcp,omitempty"`
-	Transport  string    `json:"transport,omitempty"` // tcp, tls (DoT), https (DoH); absent: udp
+	Transport  string    `json:"transport,omitempty"` // tcp, tls (DoT), https (DoH), quic (DoQ); absent: udp
+	Device     string    `json:"device,omitempty"`    // the device that asked: an enrolled roaming device's name
 	ElapsedMS  float64   `json:"elapsed_ms"`
 	Error      string    `json:"error,omitempty"`
 }
@@ -47,6 +48,7 @@ type slot struct {
 	stale     bool
 	tcp       bool
 	transport string // "" for UDP
+	device    string // an enrolled device's name (the devices table's own string)
 	elapsed   int64  // nanoseconds
 	action    string
 	category  string
@@ -161,6 +163,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, st *stamps) []
 	if s.transport != "" {
 		b = append(b, `,"transport":`...)
 		b = appendString(b, s.transport)
+	}
+	if s.device != "" {
+		b = append(b, `,"device":`...)
+		b = appendString(b, s.device)
 	}
 	b = append(b, `,"elapsed_ms":`...)
 	b = strconv.AppendFloat(b, float64(s.elapsed)/1e6, 'f', 3, 64)

@@ -118,6 +118,7 @@ func slotOf(r *query.Record) slot {
 	if r.Transport != "udp" {
 		s.transport = r.Transport
 	}
+	s.device = r.Device
 	return s
 }
 

@@ -29,4 +29,5 @@ var migrations = []string{
 	2: `ALTER TABLE civicdns_querylog ADD COLUMN answer text NOT NULL DEFAULT '', ADD COLUMN upstream text NOT NULL DEFAULT '';`,
 	3: `ALTER TABLE civicdns_querylog ADD COLUMN service text NOT NULL DEFAULT '';`,
 	4: `ALTER TABLE civicdns_querylog ADD COLUMN transport text NOT NULL DEFAULT '';`,
+	5: `ALTER TABLE civicdns_querylog ADD COLUMN device text NOT NULL DEFAULT '';`,
 }

@@ -106,6 +106,8 @@ func stringField(key string, e *Entry) *string {
 		return &e.Service
 	case "transport":
 		return &e.Transport
+	case "device":
+		return &e.Device
 	case "rule":
 		return &e.Rule
 	case "rcode":

@@ -364,6 +364,9 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 		if i%4 == 0 {
 			s.transport = "tls"
 		}
+		if i%6 == 0 {
+			s.device = "Patrol car \"12\" \u00e9"
+		}
 		line := appendEntry(nil, &s, r.Name, "dns1", newStamps(time.UTC))
 		var fast, slow Entry
 		if err := parseLine(line, &fast); err != nil {
@@ -372,7 +375,7 @@ func TestParseLineAgreesWithEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(line, &slow); err != nil {
 			t.Fatal(err)
 		}
-		if fast != slow || i%5 == 0 && fast.Service != s.service || i%4 == 0 && fast.Transport != "tls" {
+		if fast != slow || i%5 == 0 && fast.Service != s.service || i%4 == 0 && fast.Transport != "tls" || i%6 == 0 && fast.Device != s.device {
 			t.Fatalf("%s:\n%+v\n%+v", line, fast, slow)
 		}
 	}

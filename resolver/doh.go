@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
 	"golang.org/x/net/netutil"
 )
 
-// DoHPath is where DNS over HTTPS is served (RFC 8484), GET ?dns= and POST.
+// DoHPath is where DNS over HTTPS is served (RFC 8484), GET ?dns= and
+// POST; a roaming device's URL adds its token: /dns-query/TOKEN.
 const DoHPath = "/dns-query"
 
 // listenDoH binds [server] https_listen: DNS over HTTPS, HTTP/2 and
@@ -56,8 +58,9 @@ func (d dohListener) Addr() net.Addr { return d.ln.Addr() }
 
 // serveDoH answers one RFC 8484 request.
 func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != DoHPath {
-		http.NotFound(w, r)
+	token, status := s.dohToken(r.URL.Path)
+	if status != 0 {
+		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	msg, status := dohMessage(r)
@@ -71,6 +74,7 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	in := q.InN(len(msg))
 	copy(in, msg)
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), query.TransportHTTPS
+	q.Token = token
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	if reply, _ := s.handlePacket(q); !reply {
@@ -88,6 +92,27 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "max-age="+strconv.Itoa(int(minTTL(q.Answer))))
 	h.Set("Content-Length", strconv.Itoa(len(q.Answer)))
 	w.Write(q.Answer)
+}
+
+// dohToken is the device token's key of a DoH path (/dns-query/TOKEN), or
+// zero for /dns-query itself; an unknown or revoked token is 403 before
+// anything else is read, a path that is neither 404.
+func (s *Server) dohToken(path string) (devices.Key, int) {
+	switch {
+	case path == DoHPath:
+		return devices.Key{}, 0
+	case len(path) > len(DoHPath)+1 && path[:len(DoHPath)+1] == DoHPath+"/":
+		tok := path[len(DoHPath)+1:]
+		if !devices.WellFormed(tok) {
+			return devices.Key{}, http.StatusForbidden
+		}
+		k := devices.KeyOf(tok)
+		if s.state.Snapshot().Devices.Lookup(k) == nil {
+			return devices.Key{}, http.StatusForbidden
+		}
+		return k, 0
+	}
+	return devices.Key{}, http.StatusNotFound
 }
 
 // dohMessage reads the DNS message of a GET (?dns=, base64url without

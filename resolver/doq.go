@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/query"
 	"github.com/quic-go/quic-go"
 )
@@ -82,6 +83,7 @@ func (s *Server) serveDoQConn(c *quic.Conn) {
 		s.mu.Unlock()
 	}()
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	token := s.sniToken(c.ConnectionState().TLS.ServerName)
 	for {
 		st, err := c.AcceptStream(s.stopDoQ)
 		if err != nil {
@@ -91,13 +93,13 @@ func (s *Server) serveDoQConn(c *quic.Conn) {
 		streams.Add(1)
 		go func() {
 			defer func() { streams.Done(); s.inflight.Done() }()
-			s.serveDoQStream(st, client)
+			s.serveDoQStream(st, client, token)
 		}()
 	}
 }
 
 // serveDoQStream reads the stream's one query and answers it.
-func (s *Server) serveDoQStream(st *quic.Stream, client netip.AddrPort) {
+func (s *Server) serveDoQStream(st *quic.Stream, client netip.AddrPort, token devices.Key) {
 	st.SetDeadline(time.Now().Add(s.state.Snapshot().Config.Server.TCPIdleTimeout.D()))
 	var lenBuf [2]byte
 	if _, err := io.ReadFull(st, lenBuf[:]); err != nil {
@@ -114,6 +116,7 @@ func (s *Server) serveDoQStream(st *quic.Stream, client netip.AddrPort) {
 		return
 	}
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), query.TransportQUIC
+	q.Token = token
 	if reply, _ := s.handlePacket(q); reply {
 		s.record(s.metrics, q.FillRecord(s.now()))
 		msg := make([]byte, 2, 2+len(q.Answer))

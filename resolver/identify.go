@@ -6,8 +6,11 @@ import (
 	"github.com/civicdns/civicdns/query"
 )
 
-// identifyStage finds the client's department: the one with the longest
-// network prefix containing its address (none: the citywide policy alone).
+// identifyStage finds the client's department: an enrolled device's own
+// (wherever it is), or the one with the longest network prefix containing
+// the client's address (none: the citywide policy alone). A device whose
+// department was removed from the configuration gets the citywide policy;
+// `civicdns check` says so.
 type identifyStage struct {
 	next query.Handler
 }
@@ -15,6 +18,10 @@ type identifyStage struct {
 func (st *identifyStage) Name() string { return "identify" }
 
 func (st *identifyStage) Resolve(ctx context.Context, q *query.Query) error {
-	q.Dept = q.Snap.Policy.Department(q.Client.Addr())
+	if q.Device != nil {
+		q.Dept = q.Snap.Policy.DepartmentByKey(q.Device.DeptKey)
+	} else {
+		q.Dept = q.Snap.Policy.Department(q.Client.Addr())
+	}
 	return st.next.Resolve(ctx, q)
 }

@@ -1,6 +1,8 @@
 package resolver
 
 import (
+	"strconv"
+
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/dnswire"
 	"github.com/civicdns/civicdns/internal/ratelimit"
@@ -33,24 +35,39 @@ func (s *Server) limiterFor(snap *live.Snapshot) *ratelimit.Clients {
 	return st.lim
 }
 
-// overLimit counts q against its client's rate limit (served clients
-// only: the access stage refuses the others, and they never fill the
-// table). Over it, q gets the over-limit answer and reply says whether one
+// overLimit counts q against its client's rate limit: an enrolled
+// device's token, or a served client's address (the access stage refuses
+// the others, and they never fill the table). Over it, q gets the over-limit answer and reply says whether one
 // goes out: UDP an empty TC=1 every slip-th query (the client retries over
 // TCP) and nothing otherwise; streams REFUSED with EDE 18; DoH turns the
 // Limited action into HTTP 429.
 func (s *Server) overLimit(q *query.Query) (limited, reply bool) {
 	lim := s.limiterFor(q.Snap)
-	if lim == nil || !q.Snap.Policy.Served(q.Client.Addr()) {
+	if lim == nil {
 		return false, false
 	}
-	r := lim.Take(q.Client.Addr(), q.Received)
+	var r ratelimit.Result
+	if !q.Token.IsZero() {
+		if q.Snap.Devices.Lookup(q.Token) == nil {
+			return false, false
+		}
+		r = lim.TakeKey([16]byte(q.Token[:16]), q.Received)
+	} else {
+		if !q.Snap.Policy.Served(q.Client.Addr()) {
+			return false, false
+		}
+		r = lim.Take(q.Client.Addr(), q.Received)
+	}
 	if !r.Over {
 		return false, false
 	}
 	s.metrics.rateLimited.WithLabelValues(q.TransportName()).Inc()
 	if r.Report {
-		s.log.Warn("client over the rate limit", "client", lim.Key(q.Client.Addr()).String(), "queries_over", r.Count,
+		who := lim.Key(q.Client.Addr()).String()
+		if dev := q.Snap.Devices.Lookup(q.Token); dev != nil {
+			who = "device " + dev.ID + " " + strconv.Quote(dev.Name) + " at " + who
+		}
+		s.log.Warn("client over the rate limit", "client", who, "queries_over", r.Count,
 			"transport", q.TransportName(), "log_only", lim.Config().LogOnly)
 	}
 	if r.Verdict == ratelimit.Allow { // log_only

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/civicdns/civicdns/devices"
 )
 
 // maxPipelined is how many queries of one TCP connection are answered at once.
@@ -63,7 +66,11 @@ func (s *Server) serveConn(c net.Conn, transport string) {
 		c.Close()
 	}()
 	client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-	var lenBuf [2]byte
+	var (
+		lenBuf [2]byte
+		token  devices.Key
+		first  = true
+	)
 	for {
 		// Under the lock Shutdown takes to stop every reader, so that a new
 		// idle deadline never undoes its "stop now".
@@ -77,6 +84,9 @@ func (s *Server) serveConn(c net.Conn, transport string) {
 		if _, err := io.ReadFull(c, lenBuf[:]); err != nil {
 			return
 		}
+		if first { // DoT: the handshake is done; its server name may carry a device token
+			token, first = s.tlsToken(c), false
+		}
 		n := int(binary.BigEndian.Uint16(lenBuf[:]))
 		q := s.pool.Get()
 		in := q.InN(n)
@@ -85,6 +95,7 @@ func (s *Server) serveConn(c net.Conn, transport string) {
 			return
 		}
 		q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), transport
+		q.Token = token
 		slots <- struct{}{}
 		pending.Add(1)
 		s.inflight.Add(1)
@@ -105,4 +116,23 @@ func (s *Server) serveConn(c net.Conn, transport string) {
 			s.pool.Put(q)
 		}()
 	}
+}
+
+// tlsToken is the key of the device token in a DoT connection's server
+// name (TOKEN.NAME, [server] name), or zero: plain TCP, no server name, or
+// the resolver's own name (the client is known by its address).
+func (s *Server) tlsToken(c net.Conn) devices.Key {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return devices.Key{}
+	}
+	return s.sniToken(tc.ConnectionState().ServerName)
+}
+
+// sniToken is the key of the device token in a TLS server name, or zero.
+func (s *Server) sniToken(serverName string) devices.Key {
+	if tok, ok := devices.FromServerName(serverName, s.state.Snapshot().Config.Server.Name); ok {
+		return devices.KeyOf(tok)
+	}
+	return devices.Key{}
 }

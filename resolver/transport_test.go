@@ -278,9 +278,16 @@ func TestDDRDesignatesTheEncryptedTransports(t *testing.T) {
 // the message ID 0, a 2-byte length before each message.
 func exchangeDoQ(t *testing.T, addr string, pool *x509.CertPool, q *dns.Msg) *dns.Msg {
 	t.Helper()
+	return exchangeDoQName(t, addr, pool, "dns.city.example", q)
+}
+
+// exchangeDoQName is exchangeDoQ with the TLS server name given (a
+// roaming device's TOKEN.dns.city.example).
+func exchangeDoQName(t *testing.T, addr string, pool *x509.CertPool, serverName string, q *dns.Msg) *dns.Msg {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, ServerName: "dns.city.example", NextProtos: []string{"doq"}}, nil)
+	conn, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, ServerName: serverName, NextProtos: []string{"doq"}}, nil)
 	if err != nil {
 		t.Fatalf("DoQ: %v", err)
 	}

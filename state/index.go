@@ -18,9 +18,11 @@ type index struct {
 	requests map[string]*RequestState
 	grants   map[string]*GrantState
 	susp     map[string]*Suspension
+	devices  map[string]*Device
 	// Per department (config.DepartmentKey), in the order made.
 	deptRequests map[string][]*RequestState
 	deptGrants   map[string][]*GrantState
+	deptDevices  map[string][]*Device
 	// pending per department, in the order made, with decided ones taken
 	// out lazily (compacted when they are more than half).
 	pending      map[string][]*RequestState
@@ -43,6 +45,7 @@ func (x *index) reset() {
 		decoded:  d,
 		applied:  a,
 		requests: map[string]*RequestState{}, grants: map[string]*GrantState{}, susp: map[string]*Suspension{},
+		devices: map[string]*Device{}, deptDevices: map[string][]*Device{},
 		deptRequests: map[string][]*RequestState{}, deptGrants: map[string][]*GrantState{},
 		pending: map[string][]*RequestState{}, pendingCount: map[string]int{},
 	}
@@ -91,6 +94,8 @@ func (x *index) apply(r *record) {
 		if s := x.susp[r.ID]; s != nil {
 			s.Restored, s.RestoredBy, s.RestoredAt = true, r.By, r.Time
 		}
+	case "device-add", "device-revoke":
+		x.applyDevice(r)
 	}
 }
 
@@ -118,6 +123,9 @@ func (x *index) load(snap *snapshot) {
 	for _, sus := range snap.Suspensions {
 		x.st.Suspensions = append(x.st.Suspensions, sus)
 		x.susp[sus.ID] = sus
+	}
+	for _, d := range snap.Devices {
+		x.addDevice(d)
 	}
 }
 

@@ -51,6 +51,7 @@ func (s *Store) Load() (*State, error) {
 	out := &State{}
 	err := s.read(func(x *index) {
 		out.Requests, out.Grants, out.Suspensions = copies(x.st.Requests), copies(x.st.Grants), copies(x.st.Suspensions)
+		out.Devices = copies(x.st.Devices)
 	})
 	return out, err
 }

@@ -36,6 +36,7 @@ type snapshot struct {
 	Requests    []*RequestState
 	Grants      []*GrantState
 	Suspensions []*Suspension
+	Devices     []*Device
 }
 
 const snapshotVersion = 1
@@ -112,7 +113,7 @@ func matches(path string, snap *snapshot) error {
 func (s *Store) writeSnapshot(j *journal) error {
 	_, off, last := j.position()
 	snap := snapshot{Version: snapshotVersion, Offset: off, Last: last,
-		Requests: s.idx.st.Requests, Grants: s.idx.st.Grants, Suspensions: s.idx.st.Suspensions}
+		Requests: s.idx.st.Requests, Grants: s.idx.st.Grants, Suspensions: s.idx.st.Suspensions, Devices: s.idx.st.Devices}
 	if last >= 0 {
 		f, err := os.Open(j.path)
 		if err != nil {

@@ -123,6 +123,8 @@ type record struct {
 	Note    string    `json:"note,omitempty"`
 	// Suspension is the device suspended (kind suspend).
 	Suspension *Suspension `json:"suspension,omitempty"`
+	// Device is the device enrolled (kind device-add).
+	Device *Device `json:"device,omitempty"`
 	// Audit is the action's audit event, in the same record: an action is
 	// never stored without its audit event, nor the event without it.
 	Audit *AuditEvent `json:"audit,omitempty"`
@@ -160,6 +162,7 @@ type State struct {
 	Requests    []*RequestState
 	Grants      []*GrantState
 	Suspensions []*Suspension
+	Devices     []*Device
 }
 
 // Request returns the request with that ID, or nil. (A linear search: for

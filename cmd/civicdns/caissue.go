@@ -61,7 +61,7 @@ func cmdCAIssue(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	owner := giveToServiceUser(filepath.Dir(*keyPath), *keyPath)
-	fmt.Fprintf(stdout, "Made the resolver's certificate for %s%s, valid %d days, signed by the city CA:\n  %s\n  %s (the key, 0600%s)\n\n",
+	fmt.Fprintf(stdout, "Made the resolver's certificate for %s (and *.%[1]s, roaming devices' names)%s, valid %d days, signed by the city CA:\n  %s\n  %s (the key, 0600%s)\n\n",
 		n, ipList(ips), *days, *certPath, *keyPath, owner)
 	fmt.Fprintf(stdout, "In civicdns.toml:\n  [server]\n  name = %q\n  tls_cert = %q\n  tls_key = %q\n\nA running server picks up a renewal by itself (the files are re-read when they change).\n",
 		n, *certPath, *keyPath)

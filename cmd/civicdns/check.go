@@ -150,7 +150,7 @@ func printParts(w io.Writer, cfg *config.Config) {
 		fmt.Fprintf(w, "blockpage: http %s, https %s (CA %s)\n", orDash(bp.Listen), orDash(bp.TLSListen), orDash(bp.CACert))
 	}
 	if cfg.State.Dir != "" {
-		fmt.Fprintf(w, "state:     %s (requests, decisions, suspensions, audit trail)\n", cfg.Path(cfg.State.Dir))
+		fmt.Fprintf(w, "state:     %s (requests, decisions, suspensions, roaming devices, audit trail)\n", cfg.Path(cfg.State.Dir))
 		if cfg.State.Postgres != "" {
 			fmt.Fprintf(w, "           shared with every instance through PostgreSQL at %s (this folder keeps the local copy and the outbox)\n", dsnHost(cfg.State.Postgres))
 		}
@@ -311,15 +311,8 @@ func printLocalZones(w io.Writer, set *localzones.Set, wpad bool) {
 // uncoveredAddrs are the encrypted listen addresses (other than the
 // wildcards) that the resolver's certificate does not name as IP SANs.
 func uncoveredAddrs(cfg *config.Config) []string {
-	if cfg.Server.TLSCert == "" {
-		return nil
-	}
-	pair, err := tls.LoadX509KeyPair(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey))
-	if err != nil || len(pair.Certificate) == 0 {
-		return nil // CheckFiles reports it
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
+	leaf := serverLeaf(cfg)
+	if leaf == nil {
 		return nil
 	}
 	var out []string
@@ -335,4 +328,21 @@ func uncoveredAddrs(cfg *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// serverLeaf is the resolver's certificate ([server] tls_cert), or nil
+// (none, or one that does not load: CheckFiles reports it).
+func serverLeaf(cfg *config.Config) *x509.Certificate {
+	if cfg.Server.TLSCert == "" {
+		return nil
+	}
+	pair, err := tls.LoadX509KeyPair(cfg.Path(cfg.Server.TLSCert), cfg.Path(cfg.Server.TLSKey))
+	if err != nil || len(pair.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
 }

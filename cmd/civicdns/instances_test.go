@@ -31,6 +31,12 @@ type twoInstances struct {
 
 func startTwoInstances(tb testing.TB) *twoInstances {
 	tb.Helper()
+	return startTwoInstancesWith(tb, "")
+}
+
+// startTwoInstancesWith is startTwoInstances with more [server] keys.
+func startTwoInstancesWith(tb testing.TB, serverKeys string) *twoInstances {
+	tb.Helper()
 	w := &twoInstances{pg: pgtest.Start(tb)}
 	up := dnstest.StartUpstream(tb, dnstest.Answer("192.0.2.20", 300))
 	start := func(name string) (*process, string, string) {
@@ -40,6 +46,7 @@ func startTwoInstances(tb testing.TB) *twoInstances {
 		}
 		cfg := writeFile(tb, dir, "civicdns.toml", fmt.Sprintf(`[server]
 listen = ["127.0.0.1:0"]
+%s
 [metrics]
 listen = ""
 [upstream]
@@ -58,7 +65,7 @@ block_domains = ["example"]
 name = "Chief of Police"
 department = "Police"
 password_hash = "$2a$10$PP9k2wp7rIAu5QMVyCErxuy1fPXUEzX9SDRudRlr6HueqaZkN7Z5a"
-`, up.Addr, w.pg.DSN()))
+`, serverKeys, up.Addr, w.pg.DSN()))
 		return startDaemon(tb, cfg), cfg, dir
 	}
 	var dirA string

@@ -195,7 +195,11 @@ func printSearch(cfg *config.Config, dir string, f querylog.Filter, limit int, a
 			if dept == "" {
 				dept = "-"
 			}
-			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", citytime.Format(e.Time, cfg.Policy.Location), e.Client, esc(dept), e.Action,
+			who := e.Client
+			if e.Device != "" { // an enrolled roaming device: its name says more than its address
+				who += " [" + esc(e.Device) + "]"
+			}
+			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", citytime.Format(e.Time, cfg.Policy.Location), who, esc(dept), e.Action,
 				e.Type, esc(e.Name), catOf(e.Category, e.Service), e.Rcode, e.ElapsedMS)
 		}
 		n++

@@ -26,6 +26,7 @@ commands:
   logs       [-config FILE] [filters]          search the query log; logs hold|release|holds: legal holds
   report     [-config FILE] [-department D] [-since DUR] [-csv]   per-department figures from the query log
   access     [-config FILE] suspend|restore|list   suspend a device's Internet access
+  devices    [-config FILE] add|list|revoke    roaming city devices: their DoH URL and DoT/DoQ name, by token
   lists      [-config FILE] diff|services|review|add   list refreshes, the chat catalogue, what the lists miss, add a name
   state      [-config FILE] verify|repair      check the state store's journals; repair damaged ones
   status     [-config FILE] [-json]            ask the running server how it is (over [admin] listen, from this machine)
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCA(args[1:], stdout, stderr)
 	case "access":
 		return cmdAccess(args[1:], stdout, stderr)
+	case "devices":
+		return cmdDevices(args[1:], stdout, stderr)
 	case "lists":
 		return cmdLists(args[1:], stdout, stderr)
 	case "state":

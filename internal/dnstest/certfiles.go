@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// CertFiles writes a self-signed certificate for name and the loopback
+// CertFiles writes a self-signed certificate for name, *.name (roaming
+// devices' TOKEN.name) and the loopback
 // addresses (and its key) as PEM files, as [server] tls_cert/tls_key name
 // them; the certificate is its own CA (caPath: the same file), and pool
 // trusts it.
@@ -27,7 +28,7 @@ func CertFiles(t testing.TB, name string) (certPath, keyPath string, pool *x509.
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames: []string{name, "*." + name}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

@@ -118,7 +118,20 @@ func (l *Clients) Take(addr netip.Addr, now time.Time) Result {
 	if l == nil || l.cfg.Queries <= 0 || l.Exempt(addr) {
 		return Result{}
 	}
-	b := l.Key(addr).As16()
+	return l.take(l.Key(addr).As16(), now)
+}
+
+// TakeKey is Take for a client known by a key of its own rather than its
+// address (a roaming device's token, wherever it asks from): never exempt.
+// Keys are hashes, so they never meet an address's.
+func (l *Clients) TakeKey(key [16]byte, now time.Time) Result {
+	if l == nil || l.cfg.Queries <= 0 {
+		return Result{}
+	}
+	return l.take(key, now)
+}
+
+func (l *Clients) take(b [16]byte, now time.Time) Result {
 	h := (binary.LittleEndian.Uint64(b[:8])^l.seed)*0x9E3779B97F4A7C15 ^ binary.LittleEndian.Uint64(b[8:])*0xC2B2AE3D27D4EB4F
 	s := &l.shard[(h>>32)%shards]
 	s.mu.Lock()
