@@ -186,7 +186,13 @@ type Director struct {
 	Name         string `toml:"name"`
 	Department   string `toml:"department"`
 	PasswordHash string `toml:"password_hash"`
+	// Role "admin" also enrolls and revokes roaming devices of every
+	// department in the console; "" is a department's director.
+	Role string `toml:"role"`
 }
+
+// RoleAdmin is the [[director]] role of the city's network admins.
+const RoleAdmin = "admin"
 
 // Lists is the [lists] section: the folder of category lists. Empty means
 // the lists built into the binary.

@@ -97,6 +97,8 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 		{"host bits", "[[department]]\nname = \"Police\"\nnetworks = [\"10.20.1.0/16\"]\n", []string{`c.toml:3: department "Police": "10.20.1.0/16" has host bits set (did you mean 10.20.0.0/16?)`}},
 		{"bad date", "[[exemption]]\ndepartment = \"x\"\nexpires = \"June\"\n", []string{`c.toml:3:`, `is not a date`}},
 		{"bad block answer", "[block]\nanswer = \"drop\"\n", []string{`c.toml:2: block.answer must be "blockpage", "nxdomain" or "null", not "drop"`}},
+		{"a role that is none", "[[department]]\nname = \"P\"\nnetworks = [\"10.0.0.0/8\"]\n[[director]]\nname = \"A\"\ndepartment = \"P\"\npassword_hash = \"$2a$10$PP9k2wp7rIAu5QMVyCErxuy1fPXUEzX9SDRudRlr6HueqaZkN7Z5a\"\nrole = \"boss\"\n",
+			[]string{`c.toml:8: director "A": role "boss" is not a role`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -69,6 +69,11 @@ func (v *validator) admin(depts map[string]string) {
 			v.c.Server.Name = name
 		}
 	}
+	for i, d := range v.c.Director { // read by the shell commands too, console or not
+		if d.Role != "" && d.Role != RoleAdmin {
+			v.bad(fmt.Sprintf("director[%d].role", i), "director %q: role %q is not a role: \"admin\", or leave it out for a department's director", d.Name, d.Role)
+		}
+	}
 	if !v.hostPort("admin.listen", v.c.Admin.Listen) {
 		if len(v.c.Director) > 0 && v.c.Admin.Listen == "" {
 			return // directors may be configured before the console is turned on

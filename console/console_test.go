@@ -59,9 +59,18 @@ type fixture struct {
 // shared through that PostgreSQL database.
 func newFixture(t *testing.T, tlsServer bool, dsn ...string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, tlsServer, "", dsn...)
+}
+
+// newFixtureWith is newFixture with more configuration: [server] keys
+// first, then anything after the directors.
+func newFixtureWith(t *testing.T, tlsServer bool, more string, dsn ...string) *fixture {
+	t.Helper()
+	serverKeys, after, _ := strings.Cut(more, "\n---\n")
 	text := `
 [server]
 listen = ["127.0.0.1:5399"]
+` + serverKeys + `
 [upstream]
 servers = ["192.0.2.1:53"]
 [state]
@@ -82,7 +91,7 @@ password_hash = "` + hash(t, "correct horse battery") + `"
 name = "Parks Director"
 department = "Parks"
 password_hash = "` + hash(t, "green fields forever") + `"
-`
+` + after
 	cfg, err := config.Parse("civicdns.toml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +118,7 @@ password_hash = "` + hash(t, "green fields forever") + `"
 		st, _ := f.store.Load()
 		f.state.SetStoreExemptions(st.Exemptions(time.UTC))
 		f.state.SetSuspensions(st.PolicySuspensions(time.UTC))
+		f.state.SetDevices(st.PolicyDevices())
 	}
 	con := New(Options{State: f.state, Store: f.store, Now: f.clock.Now, OnChange: refresh})
 	if tlsServer {

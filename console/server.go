@@ -75,6 +75,12 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /api/v1/suspensions", s.signedIn(s.apiSuspensions))
 	m.HandleFunc("POST /api/v1/suspensions", s.signedIn(s.suspend))
 	m.HandleFunc("POST /api/v1/suspensions/{id}/restore", s.signedIn(s.restore))
+	m.HandleFunc("GET /devices", s.signedIn(s.devicesPage))
+	m.HandleFunc("POST /devices", s.signedIn(s.addDevice))
+	m.HandleFunc("POST /devices/{id}/revoke", s.signedIn(s.revokeDevice))
+	m.HandleFunc("GET /api/v1/devices", s.signedIn(s.apiDevices))
+	m.HandleFunc("POST /api/v1/devices", s.signedIn(s.addDevice))
+	m.HandleFunc("POST /api/v1/devices/{id}/revoke", s.signedIn(s.revokeDevice))
 	m.HandleFunc("GET /api/v1/session", s.signedIn(s.apiSession))
 	m.HandleFunc("GET /api/v1/status", s.apiStatus)
 	m.HandleFunc("GET /api/v1/requests", s.signedIn(s.apiRequests))
@@ -318,6 +324,8 @@ func doneMessage(code string) string {
 		return "The device's access is suspended."
 	case "restored":
 		return "The device's access is restored."
+	case "device-revoked":
+		return "The device's token is revoked: it is refused on every instance within a second."
 	}
 	return ""
 }
@@ -434,7 +442,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess *session) {
-	writeJSON(w, http.StatusOK, map[string]any{"director": sess.director, "department": sess.department, "csrf": sess.csrf, "expires": sess.expires})
+	writeJSON(w, http.StatusOK, map[string]any{"director": sess.director, "department": sess.department, "admin": s.isAdmin(sess), "csrf": sess.csrf, "expires": sess.expires})
 }
 
 func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -45,11 +45,11 @@ func (s *Server) director(name string) (config.Director, string, bool) {
 }
 
 // entryOf fingerprints what a session was granted on: the director's
-// name, department and password hash. A session ends when it changes (a
-// new password, another department, the director removed) and the
+// name, department, password hash and role. A session ends when it changes (a
+// new password, another department or role, the director removed) and the
 // configuration is reloaded.
 func entryOf(d config.Director) string {
-	sum := sha256.Sum256([]byte(nameKey(d.Name) + "\x00" + config.DepartmentKey(d.Department) + "\x00" + d.PasswordHash))
+	sum := sha256.Sum256([]byte(nameKey(d.Name) + "\x00" + config.DepartmentKey(d.Department) + "\x00" + d.PasswordHash + "\x00" + d.Role))
 	return hex.EncodeToString(sum[:])
 }
 
