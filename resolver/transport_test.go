@@ -11,11 +11,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/miekg/dns"
 	"github.com/quic-go/quic-go"
@@ -309,4 +313,40 @@ func exchangeDoQName(t *testing.T, addr string, pool *x509.CertPool, serverName 
 		t.Fatal(err)
 	}
 	return r
+}
+
+// dnsperf, a real load generator, over DoT and DoH (the token-less URL and
+// a roaming device's): every query of a bounded run is answered.
+func TestDnsperfOverDoTAndDoH(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("dnsperf"); err != nil {
+		t.Fatal("dnsperf is needed (apt-get install dnsperf); make test installs it")
+	}
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	ts, _, _ := encryptedServer(t, up.Addr, "")
+	tok := devices.NewToken()
+	ts.State.SetDevices([]*devices.Device{{ID: "D-1", Name: "bench tablet", Key: devices.KeyOf(tok)}})
+	var names strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&names, "n%d.example.com A\n", i)
+	}
+	file := filepath.Join(t.TempDir(), "names")
+	os.WriteFile(file, []byte(names.String()), 0o644)
+	dot, doh := ts.TLSAddrs()[0], ts.HTTPSAddrs()[0]
+	for _, run := range []struct {
+		name string
+		args []string
+	}{
+		{"dot", []string{"-m", "dot", "-s", dot.Addr().String(), "-p", fmt.Sprint(dot.Port()), "-c", "2", "-q", "50"}},
+		// One query in flight over DoH: dnsperf 2.10 loses answers that
+		// arrive together on one HTTP/2 connection (DNS-OARC/dnsperf#240).
+		{"doh", []string{"-m", "doh", "-s", doh.Addr().String(), "-p", fmt.Sprint(doh.Port()), "-O", "doh-uri=https://dns.city.example/dns-query", "-q", "1"}},
+		{"doh device", []string{"-m", "doh", "-s", doh.Addr().String(), "-p", fmt.Sprint(doh.Port()), "-O", "doh-uri=https://dns.city.example/dns-query/" + tok, "-q", "1"}},
+	} {
+		out, err := exec.Command("dnsperf", append(run.args, "-d", file, "-n", "1", "-l", "20", "-t", "5")...).CombinedOutput()
+		completed := regexp.MustCompile(`Queries completed:\s+(\d+)`).FindStringSubmatch(string(out))
+		if err != nil || completed == nil || completed[1] != "100" || !strings.Contains(string(out), "NOERROR 100") {
+			t.Fatalf("dnsperf %s: %v\n%s", run.name, err, out)
+		}
+	}
 }

@@ -12,7 +12,8 @@
 #         initdb/postgres (postgresql), systemd-analyze (systemd),
 #         prometheus/promtool (prometheus), nsd (nsd), unbound (unbound:
 #         the local zones are checked against its defaults, side by side),
-#         kdig (knot-dnsutils: a DNS-over-TLS and -HTTPS client).
+#         kdig (knot-dnsutils: a DNS-over-TLS and -HTTPS client),
+#         dnsperf (dnsperf: a real DoT and DoH load generator).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -27,6 +28,7 @@ have systemd-analyze || need+=(systemd)
 { have nsd || test -x /usr/sbin/nsd; } || need+=(nsd)
 { have unbound || test -x /usr/sbin/unbound; } || need+=(unbound)
 have kdig || need+=(knot-dnsutils)
+have dnsperf || need+=(dnsperf)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
