@@ -33,13 +33,14 @@ test: test-deps
 
 # Go benchmarks (allocations per query), then civicdns against Unbound under dnsperf.
 bench-deps:
-	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null && command -v zstdgrep >/dev/null || \
+	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null && command -v zstdgrep >/dev/null && command -v taskset >/dev/null || \
 		{ $(call APT_INSTALL,dnsperf unbound bc dnsutils zstd); }
 
 bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench ApprovalPropagation -benchtime 100x ./cmd/civicdns
 	bash bench/bench.sh
+	bash bench/encrypted.sh
 	bash bench/recursion.sh
 
 # How the category lists generalise: recall on the hand-written evaluation
