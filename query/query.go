@@ -35,7 +35,10 @@ type Query struct {
 	Snap *live.Snapshot
 
 	// Filled in by the stages.
-	Device   *devices.Device    // the enrolled device the token names (set by the access stage)
+	Device *devices.Device // the enrolled device the token names (set by the access stage)
+	// Served is true when the rate limit, which asks first, found the
+	// client's address served: the access stage need not ask again.
+	Served   bool
 	Dept     *policy.Department // the client's department (nil: none)
 	Decision policy.Decision    // allowed, blocked or exempted, and why; Action refused/malformed before the policy
 	// Lookup is the name the cache and the upstream are asked for: the
@@ -143,7 +146,7 @@ func (p *Pool) Put(q *Query) {
 // Reset clears every field but the buffers.
 func (q *Query) Reset() {
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Snap, q.Transport = nil, netip.AddrPort{}, false, false, nil, ""
-	q.Token, q.Device = devices.Key{}, nil
+	q.Token, q.Device, q.Served = devices.Key{}, nil, false
 	q.Dept, q.Decision, q.Lookup = nil, policy.Decision{}, ""
 	q.Answer, q.Rcode, q.Cached, q.Stale, q.CNAMEs, q.Summary, q.Upstream, q.Err = nil, 0, false, false, nil, "", "", nil
 }

@@ -27,14 +27,17 @@ const edeProhibited = 18
 
 func (st *accessStage) Resolve(ctx context.Context, q *query.Query) error {
 	if !q.Token.IsZero() {
-		if q.Device = q.Snap.Devices.Lookup(q.Token); q.Device != nil {
+		if q.Device == nil {
+			q.Device = q.Snap.Devices.Lookup(q.Token)
+		}
+		if q.Device != nil {
 			return st.next.Resolve(ctx, q)
 		}
 		q.Decision.Action = policy.Refused
 		q.ErrorAnswer(dnswire.RcodeRefused, edeProhibited, "unknown or revoked device token")
 		return nil
 	}
-	if q.Snap.Policy.Served(q.Client.Addr()) {
+	if q.Served || q.Snap.Policy.Served(q.Client.Addr()) {
 		return st.next.Resolve(ctx, q)
 	}
 	q.Decision.Action = policy.Refused

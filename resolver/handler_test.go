@@ -155,3 +155,16 @@ func BenchmarkCachedAnswerWithQueryLog(b *testing.B) {
 	defer func() { cancel(); <-done }()
 	benchServeRec(b, lg, "www.example.com", func(q *query.Query) bool { return q.Cached })
 }
+
+// BenchmarkCachedAnswerRateLimited is BenchmarkCachedAnswer with
+// [server.rate_limit] on (a limit no query reaches): what the limiter adds
+// to the hit path.
+func BenchmarkCachedAnswerRateLimited(b *testing.B) {
+	benchServe(b, "www.example.com", func(q *query.Query) bool { return q.Cached }, func(ts *testServer) {
+		cfg := *ts.State.Snapshot().Config
+		cfg.Server.RateLimit.Queries = 1 << 30
+		if err := ts.Reload(&cfg, ts.State.Snapshot().Policy); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

@@ -48,12 +48,12 @@ func (s *Server) overLimit(q *query.Query) (limited, reply bool) {
 	}
 	var r ratelimit.Result
 	if !q.Token.IsZero() {
-		if q.Snap.Devices.Lookup(q.Token) == nil {
+		if q.Device = q.Snap.Devices.Lookup(q.Token); q.Device == nil {
 			return false, false
 		}
 		r = lim.TakeKey([16]byte(q.Token[:16]), q.Received)
 	} else {
-		if !q.Snap.Policy.Served(q.Client.Addr()) {
+		if q.Served = q.Snap.Policy.Served(q.Client.Addr()); !q.Served {
 			return false, false
 		}
 		r = lim.Take(q.Client.Addr(), q.Received)
@@ -64,7 +64,7 @@ func (s *Server) overLimit(q *query.Query) (limited, reply bool) {
 	s.metrics.rateLimited.WithLabelValues(q.TransportName()).Inc()
 	if r.Report {
 		who := lim.Key(q.Client.Addr()).String()
-		if dev := q.Snap.Devices.Lookup(q.Token); dev != nil {
+		if dev := q.Device; dev != nil {
 			who = "device " + dev.ID + " " + strconv.Quote(dev.Name) + " at " + who
 		}
 		s.log.Warn("client over the rate limit", "client", who, "queries_over", r.Count,

@@ -85,7 +85,7 @@ func TestDevicesEnrolledAndRevokedAcrossInstances(t *testing.T) {
 		t.Fatalf("an unknown token:\n%s", got)
 	}
 	out.Reset()
-	if run([]string{"devices", "-config", w.cfgB, "list"}, &out, &errb) != 0 || !strings.Contains(out.String(), id) || strings.Contains(out.String(), token) {
+	if run([]string{"devices", w.cfgB, "list"}, &out, &errb) != 0 || !strings.Contains(out.String(), id) || strings.Contains(out.String(), token) {
 		t.Fatalf("devices list: %s", out.String())
 	}
 	errb.Reset()

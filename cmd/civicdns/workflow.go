@@ -58,15 +58,19 @@ func storeVerbConfig(name, usage string, args []string, stderr io.Writer) (*conf
 		fmt.Fprint(stderr, usage)
 		return nil, nil, "", nil, nil, 2
 	}
+	rest := fl.Args()
+	if *cfgPath == "" && len(rest) > 1 && strings.HasSuffix(rest[0], ".toml") {
+		*cfgPath, rest = rest[0], rest[1:] // the configuration as the first argument, as every command takes it
+	}
 	cfg, store, err := openStore(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns %s: %v\n", name, err)
 		return nil, nil, "", nil, nil, 1
 	}
-	verb := fl.Arg(0)
+	verb := rest[0]
 	sub := flag.NewFlagSet(name+" "+verb, flag.ContinueOnError)
 	sub.SetOutput(stderr)
-	return cfg, store, verb, fl.Args()[1:], sub, 0
+	return cfg, store, verb, rest[1:], sub, 0
 }
 
 const exemptionsUsage = `usage: civicdns exemptions [-config FILE] list [-all]

@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -100,5 +102,32 @@ func BenchmarkTake(b *testing.B) {
 	for b.Loop() {
 		now = now.Add(time.Microsecond)
 		l.Take(addr, now)
+	}
+}
+
+// Queries of one client on many goroutines at once share its bucket: with
+// the clock standing still exactly the burst is answered, never more (the
+// credit taken ahead is never counted twice).
+func TestOneClientOnManyGoroutines(t *testing.T) {
+	t.Parallel()
+	l := NewClients(Config{Queries: 100, Burst: 200}, 0)
+	addr := netip.MustParseAddr("10.0.0.1")
+	now := time.Now()
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if l.Take(addr, now).Verdict == Allow {
+					allowed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := allowed.Load(); got != 200 {
+		t.Errorf("%d of 800 answered, want the burst of 200", got)
 	}
 }
