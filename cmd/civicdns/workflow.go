@@ -59,6 +59,12 @@ func storeVerbConfig(name, usage string, args []string, stderr io.Writer) (*conf
 		return nil, nil, "", nil, nil, 2
 	}
 	rest := fl.Args()
+	for _, a := range rest {
+		if a == "-h" || a == "-help" || a == "--help" { // a verb's help needs no configuration
+			fmt.Fprint(stderr, usage)
+			return nil, nil, "", nil, nil, 0
+		}
+	}
 	if *cfgPath == "" && len(rest) > 1 && strings.HasSuffix(rest[0], ".toml") {
 		*cfgPath, rest = rest[0], rest[1:] // the configuration as the first argument, as every command takes it
 	}
