@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/config"
@@ -77,7 +79,8 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	q.Token = token
 	s.inflight.Add(1)
 	defer s.inflight.Done()
-	if reply, _ := s.handlePacket(q); !reply {
+	reply, maxAge := s.handleWarm(q)
+	if !reply {
 		http.Error(w, "not a DNS query", http.StatusBadRequest)
 		return
 	}
@@ -86,11 +89,10 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "rate limited", http.StatusTooManyRequests)
 		return
 	}
-	s.record(s.metrics, q.FillRecord(s.now()))
 	h := w.Header()
-	h.Set("Content-Type", "application/dns-message")
-	h.Set("Cache-Control", "max-age="+strconv.Itoa(int(minTTL(q.Answer))))
-	h.Set("Content-Length", strconv.Itoa(len(q.Answer)))
+	h["Content-Type"] = dnsMessageType // the shared value: net/http only reads it
+	h["Cache-Control"] = []string{"max-age=" + strconv.Itoa(int(maxAge))}
+	h["Content-Length"] = []string{strconv.Itoa(len(q.Answer))}
 	w.Write(q.Answer)
 }
 
@@ -115,12 +117,14 @@ func (s *Server) dohToken(path string) (devices.Key, int) {
 	return devices.Key{}, http.StatusNotFound
 }
 
+var dnsMessageType = []string{"application/dns-message"}
+
 // dohMessage reads the DNS message of a GET (?dns=, base64url without
 // padding) or a POST (application/dns-message), or an HTTP status.
 func dohMessage(r *http.Request) ([]byte, int) {
 	switch r.Method {
 	case http.MethodGet:
-		param := r.URL.Query().Get("dns")
+		param := queryParam(r.URL.RawQuery, "dns")
 		if param == "" || len(param) > 87382 {
 			return nil, http.StatusBadRequest
 		}
@@ -167,4 +171,21 @@ func (s *Server) HTTPSAddrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return addrPorts(s.https)
+}
+
+// queryParam is the value of key in a raw query string, without building
+// the map url.Values is (one per request); percent-escapes are undone only
+// when there are any (base64url needs none).
+func queryParam(raw, key string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			if strings.Contains(v, "%") {
+				v, _ = url.QueryUnescape(v)
+			}
+			return v
+		}
+	}
+	return ""
 }

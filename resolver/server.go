@@ -69,6 +69,8 @@ type Server struct {
 	stopWorkers  sync.Once      // closes laterJobs
 	workers      sync.WaitGroup // the laterWorker goroutines
 
+	warm warmPool // DoH's workers (warm.go)
+
 	inflight   sync.WaitGroup // queries being answered
 	readers    sync.WaitGroup // socket readers and acceptors
 	background sync.WaitGroup // prefetches and refreshes
@@ -97,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		tcpConns:  map[net.Conn]struct{}{},
 		connCount: map[string]int{},
 		laterJobs: make(chan laterJob),
+		warm:      warmPool{jobs: make(chan *warmJob)},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.stopDoQ, s.cancelStopDoQ = context.WithCancel(context.Background())
@@ -251,6 +254,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("shutdown: queries still in flight: %w", ctx.Err())
 	}
 	s.cancel()
+	s.warm.wg.Wait() // DoH's workers leave with the server's life
 	s.background.Wait()
 	s.closeListeners()
 	s.cancelStopDoQ()
