@@ -18,6 +18,7 @@ type Config struct {
 	State      State        `toml:"state"`
 	Admin      Admin        `toml:"admin"`
 	Director   []Director   `toml:"director"`
+	Directory  Directory    `toml:"directory"`
 	Lists      Lists        `toml:"lists"`
 	Policy     Policy       `toml:"policy"`
 	Department []Department `toml:"department"`
@@ -189,7 +190,25 @@ type Director struct {
 	// Role "admin" also enrolls and revokes roaming devices of every
 	// department in the console; "" is a department's director.
 	Role string `toml:"role"`
+	// Group: with [directory], every member of this group (a DN, nested
+	// membership counts) is this entry's director; no name or password here.
+	Group string `toml:"group"`
+	Email string `toml:"email"`
 }
+
+// Directory is the [directory] section: sign-in against the city's LDAP
+// directory or Active Directory.
+type Directory struct {
+	LDAPURL          string `toml:"ldap_url"` // ldaps://host[:port], or ldap:// (upgraded with StartTLS, never plain)
+	BindDN           string `toml:"bind_dn"`
+	BindPasswordFile string `toml:"bind_password_file"`
+	UserBase         string `toml:"user_base"`
+	UserFilter       string `toml:"user_filter"` // %s is the name typed, escaped
+	CACert           string `toml:"ca_cert"`     // the directory's CA; empty: the system's
+}
+
+// Enabled reports whether sign-in against a directory is configured.
+func (d Directory) Enabled() bool { return d.LDAPURL != "" }
 
 // RoleAdmin is the [[director]] role of the city's network admins.
 const RoleAdmin = "admin"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/jackc/pgx/v5/pgconn"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -86,23 +87,32 @@ func (v *validator) admin(depts map[string]string) {
 			v.bad("admin.listen", "admin.listen needs at least one [[director]] to sign in")
 		}
 	}
+	v.directory()
 	seen := map[string]bool{}
 	for i := range v.c.Director {
 		d := &v.c.Director[i]
 		p := fmt.Sprintf("director[%d]", i)
-		d.Name = strings.TrimSpace(d.Name)
-		switch key := strings.ToLower(d.Name); {
-		case d.Name == "":
-			v.bad(p, "a [[director]] needs a name")
-		case seen[key]:
-			v.bad(p+".name", "director %q is defined twice", d.Name)
-		default:
-			seen[key] = true
+		d.Name, d.Group = strings.TrimSpace(d.Name), strings.TrimSpace(d.Group)
+		label := d.Name
+		if d.Group != "" {
+			label = d.Group
 		}
 		if name, ok := depts[DepartmentKey(d.Department)]; ok {
 			d.Department = name
 		} else {
-			v.bad(p+".department", "director %q: unknown department %q", d.Name, d.Department)
+			v.bad(p+".department", "director %q: unknown department %q", label, d.Department)
+		}
+		if d.Group != "" {
+			v.groupDirector(p, d)
+			continue
+		}
+		switch key := strings.ToLower(d.Name); {
+		case d.Name == "":
+			v.bad(p, "a [[director]] needs a name (a local account) or a group (with [directory])")
+		case seen[key]:
+			v.bad(p+".name", "director %q is defined twice", d.Name)
+		default:
+			seen[key] = true
 		}
 		if cost, err := bcrypt.Cost([]byte(d.PasswordHash)); err != nil {
 			v.bad(p+".password_hash", "director %q: password_hash is not a bcrypt hash (`civicdns passwd` prints one)", d.Name)
@@ -133,5 +143,38 @@ func (v *validator) log() {
 		if h, err := os.Hostname(); err == nil {
 			l.Instance = h
 		}
+	}
+}
+
+// groupDirector checks a [[director]] that names a directory group.
+func (v *validator) groupDirector(p string, d *Director) {
+	if !v.c.Directory.Enabled() {
+		v.bad(p+".group", "director group %q needs [directory] (ldap_url and the rest)", d.Group)
+	}
+	if d.PasswordHash != "" || d.Name != "" {
+		v.bad(p+".group", "director group %q: its members sign in through the directory; name and password_hash belong to a local account of their own", d.Group)
+	}
+}
+
+// directory checks [directory]: the URL (ldaps://, or ldap:// which is
+// upgraded with StartTLS), the service account and where users are found.
+func (v *validator) directory() {
+	d := &v.c.Directory
+	if !d.Enabled() {
+		if d.BindDN != "" || d.UserBase != "" || d.UserFilter != "" || d.BindPasswordFile != "" {
+			v.bad("directory", "[directory] needs ldap_url")
+		}
+		return
+	}
+	if u, err := url.Parse(d.LDAPURL); err != nil || (u.Scheme != "ldaps" && u.Scheme != "ldap") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		v.bad("directory.ldap_url", "directory.ldap_url %q is not ldaps://host[:port] or ldap://host[:port]", d.LDAPURL)
+	}
+	for _, k := range []struct{ path, value string }{{"directory.bind_dn", d.BindDN}, {"directory.bind_password_file", d.BindPasswordFile}, {"directory.user_base", d.UserBase}} {
+		if strings.TrimSpace(k.value) == "" {
+			v.bad(k.path, "%s is needed to find users in the directory", k.path)
+		}
+	}
+	if strings.Count(d.UserFilter, "%s") == 0 || !strings.HasPrefix(d.UserFilter, "(") {
+		v.bad("directory.user_filter", "directory.user_filter %q must be an LDAP filter with %%s for the name typed, such as \"(|(uid=%%s)(sAMAccountName=%%s))\"", d.UserFilter)
 	}
 }
