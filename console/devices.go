@@ -23,6 +23,9 @@ const listDevices = 500
 
 // isAdmin reports whether the session's director is an admin now.
 func (s *Server) isAdmin(sess *session) bool {
+	if sess.dn != "" {
+		return sess.role == config.RoleAdmin // re-checked with the session (directoryStillGranted)
+	}
 	d, _, ok := s.director(sess.director)
 	return ok && d.Role == config.RoleAdmin
 }

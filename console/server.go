@@ -248,7 +248,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Suspended": suspended,
-		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf,
+		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf, "Admin": s.isAdmin(sess),
 		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
 		"Done": doneMessage(r.URL.Query().Get("done")), "ReadOnly": s.readOnly(),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/civicdns/civicdns/state"
@@ -20,7 +21,16 @@ type session struct {
 	department string
 	csrf       string
 	expires    time.Time
-	entry      string // the director's entry at sign-in (entryOf)
+	entry      string       // the director's entry at sign-in (entryOf, groupEntryOf)
+	dn         string       // a directory user's DN; "" for a local account
+	role       string       // a directory user's role (a local account's is read from its entry)
+	checked    atomic.Int64 // unix nanoseconds: a directory session's last re-check
+}
+
+// identity is who a session is for.
+type identity struct {
+	director, department, entry string
+	dn, role                    string // a directory user's
 }
 
 // sessions are the signed-in directors: in memory, and in the state store
@@ -65,12 +75,14 @@ func csrfOf(token string) string {
 
 // create opens a session, durably: a session the store cannot keep is no
 // session (the sign-in is refused).
-func (ss *sessions) create(director, department, entry string) (string, *session, error) {
+func (ss *sessions) create(id identity) (string, *session, error) {
 	now := ss.now()
 	token := randomToken()
-	s := &session{token: token, director: director, department: department, csrf: csrfOf(token), expires: now.Add(sessionLife), entry: entry}
-	if err := ss.store.Append(state.SessionRecord{Kind: "open", Hash: tokenHash(token), Director: director, Department: department,
-		Entry: entry, Expires: s.expires}); err != nil {
+	s := &session{token: token, director: id.director, department: id.department, csrf: csrfOf(token), expires: now.Add(sessionLife),
+		entry: id.entry, dn: id.dn, role: id.role}
+	s.checked.Store(now.UnixNano())
+	if err := ss.store.Append(state.SessionRecord{Kind: "open", Hash: tokenHash(token), Director: id.director, Department: id.department,
+		Entry: id.entry, DN: id.dn, Role: id.role, Expires: s.expires}); err != nil {
 		return "", nil, err
 	}
 	ss.mu.Lock()
@@ -126,7 +138,8 @@ func (ss *sessions) reload(h, token string) *session {
 	if !ok {
 		return nil
 	}
-	s := &session{token: token, director: r.Director, department: r.Department, csrf: csrfOf(token), expires: r.Expires, entry: r.Entry}
+	s := &session{token: token, director: r.Director, department: r.Department, csrf: csrfOf(token), expires: r.Expires, entry: r.Entry,
+		dn: r.DN, role: r.Role} // checked zero: a directory session is re-checked at its first use here
 	ss.m[h] = s
 	return s
 }

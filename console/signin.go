@@ -56,6 +56,9 @@ func entryOf(d config.Director) string {
 // stillGranted reports whether the session's director entry is as it was
 // at sign-in.
 func (s *Server) stillGranted(sess *session) bool {
+	if sess.dn != "" {
+		return s.directoryStillGranted(sess)
+	}
 	d, _, ok := s.director(sess.director)
 	return ok && entryOf(d) == sess.entry
 }
@@ -104,29 +107,19 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.renderSignin(w, http.StatusTooManyRequests, name, "Too many failed sign-ins from this device. Wait "+wait.Round(time.Second).String()+".")
 		return
 	}
-	d, dept, ok := s.director(name)
-	hash := s.dummies.get(topCost(s.state.Snapshot().Config.Director))
-	if ok {
-		hash = []byte(d.PasswordHash)
-	}
-	// bcrypt compares in constant time, and an unknown name is compared
-	// with a hash of the same cost: the answer takes the same time.
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok || password == "" {
-		s.attempts.failed(from)
-		if err := s.store.Audit(state.AuditEvent{Who: auditName(name), From: from, Action: "sign-in-failed"}); err != nil {
-			s.log.Error("console: a failed sign-in could not be audited", "err", err)
-		}
-		s.renderSignin(w, http.StatusUnauthorized, name, "The name or the password is wrong.")
+	id, status, msg := s.authenticate(name, password, from)
+	if status != 0 {
+		s.renderSignin(w, status, name, msg)
 		return
 	}
-	token, _, err := s.sessions.create(d.Name, dept, entryOf(d))
+	token, _, err := s.sessions.create(id)
 	if err != nil {
 		s.log.Error("console: sign-in refused: the session cannot be stored", "err", err)
 		s.renderSignin(w, http.StatusServiceUnavailable, name, "The session cannot be stored now, so the sign-in is refused. Tell the network admins.")
 		return
 	}
 	// A sign-in that cannot be audited does not happen: its session ends.
-	if err := s.store.Audit(state.AuditEvent{Who: d.Name, From: from, Action: "sign-in", What: "department " + dept}); err != nil {
+	if err := s.store.Audit(state.AuditEvent{Who: id.director, From: from, Action: "sign-in", What: id.what()}); err != nil {
 		s.sessions.drop(token)
 		s.log.Error("console: sign-in refused: the audit trail cannot be written", "err", err)
 		s.renderSignin(w, http.StatusServiceUnavailable, name, "The sign-in cannot be recorded in the audit trail now, so it is refused. Tell the network admins.")
@@ -136,6 +129,43 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.viaTLS(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife / time.Second)})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// authenticate checks a sign-in: a local account ([[director]] name and
+// password_hash, the break-glass path) by that name first, else the
+// city's directory when [directory] is set. It returns who signs in, or
+// the HTTP status and message of a refusal (audited, and counted by the
+// backoff when the name or password is wrong).
+func (s *Server) authenticate(name, password, from string) (identity, int, string) {
+	d, dept, ok := s.director(name)
+	if !ok && s.state.Snapshot().Config.Directory.Enabled() {
+		return s.directorySignIn(name, password, from)
+	}
+	hash := s.dummies.get(topCost(s.state.Snapshot().Config.Director))
+	if ok {
+		hash = []byte(d.PasswordHash)
+	}
+	// bcrypt compares in constant time, and an unknown name is compared
+	// with a hash of the same cost: the answer takes the same time.
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok || password == "" {
+		return identity{}, s.refuse(name, from, "sign-in-failed", "", true), "The name or the password is wrong."
+	}
+	return identity{director: d.Name, department: dept, entry: entryOf(d)}, 0, ""
+}
+
+// refuse audits a refused sign-in and returns its status; wrong counts
+// it for the backoff.
+func (s *Server) refuse(name, from, action, what string, wrong bool) int {
+	if wrong {
+		s.attempts.failed(from)
+	}
+	if err := s.store.Audit(state.AuditEvent{Who: auditName(name), From: from, Action: action, What: what}); err != nil {
+		s.log.Error("console: a refused sign-in could not be audited", "err", err)
+	}
+	if wrong {
+		return http.StatusUnauthorized
+	}
+	return http.StatusForbidden
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {

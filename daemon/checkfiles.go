@@ -7,6 +7,7 @@ import (
 
 	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/directory"
 )
 
 // CheckFiles reads the files a configuration names that serve reads at
@@ -28,6 +29,13 @@ func CheckFiles(cfg *config.Config) error {
 	if s := cfg.Server; s.TLSCert != "" && s.TLSKey != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.Path(s.TLSCert), cfg.Path(s.TLSKey)); err != nil {
 			errs = append(errs, fmt.Errorf("server.tls_cert: %w", err))
+		}
+	}
+	if cfg.Directory.Enabled() {
+		// The password file and the directory's CA; the directory itself
+		// is not asked: it may be away, and DNS does not need it.
+		if _, err := directory.New(cfg.Directory, cfg.Path); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -71,4 +71,3 @@ func TestNormalizeDN(t *testing.T) {
 		t.Error("domainOf")
 	}
 }
-

@@ -19,6 +19,8 @@ type SessionRecord struct {
 	Director   string    `json:"director,omitempty"`
 	Department string    `json:"department,omitempty"`
 	Entry      string    `json:"entry,omitempty"` // the director's entry at sign-in
+	DN         string    `json:"dn,omitempty"`    // a directory user's DN ("" for a local account)
+	Role       string    `json:"role,omitempty"`  // the role the directory's groups gave
 	Expires    time.Time `json:"expires,omitzero"`
 }
 

@@ -13,7 +13,8 @@
 #         prometheus/promtool (prometheus), nsd (nsd), unbound (unbound:
 #         the local zones are checked against its defaults, side by side),
 #         kdig (knot-dnsutils: a DNS-over-TLS and -HTTPS client),
-#         dnsperf (dnsperf: a real DoT and DoH load generator).
+#         dnsperf (dnsperf: a real DoT and DoH load generator),
+#         slapd (slapd: a throwaway OpenLDAP directory for director sign-in).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -29,6 +30,7 @@ have systemd-analyze || need+=(systemd)
 { have unbound || test -x /usr/sbin/unbound; } || need+=(unbound)
 have kdig || need+=(knot-dnsutils)
 have dnsperf || need+=(dnsperf)
+{ have slapd || test -x /usr/sbin/slapd; } || need+=(slapd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

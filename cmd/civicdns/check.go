@@ -158,6 +158,19 @@ func printParts(w io.Writer, cfg *config.Config) {
 	if cfg.Admin.Listen != "" {
 		fmt.Fprintf(w, "console:   http://%s (%d directors)\n", cfg.Admin.Listen, len(cfg.Director))
 	}
+	if d := cfg.Directory; d.Enabled() {
+		how := "TLS"
+		if strings.HasPrefix(d.LDAPURL, "ldap://") {
+			how = "StartTLS, required: a directory that does not offer it is refused"
+		}
+		groups := 0
+		for _, e := range cfg.Director {
+			if e.Group != "" {
+				groups++
+			}
+		}
+		fmt.Fprintf(w, "directory: %s (%s), users under %s, %d director groups; local accounts stay the break-glass path\n", d.LDAPURL, how, d.UserBase, groups)
+	}
 	if l := cfg.Log; l.Dir != "" {
 		central := ""
 		if l.Postgres != "" {
