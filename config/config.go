@@ -19,6 +19,7 @@ type Config struct {
 	Admin      Admin        `toml:"admin"`
 	Director   []Director   `toml:"director"`
 	Directory  Directory    `toml:"directory"`
+	Notify     Notify       `toml:"notify"`
 	Lists      Lists        `toml:"lists"`
 	Policy     Policy       `toml:"policy"`
 	Department []Department `toml:"department"`
@@ -206,6 +207,21 @@ type Directory struct {
 	UserFilter       string `toml:"user_filter"` // %s is the name typed, escaped
 	CACert           string `toml:"ca_cert"`     // the directory's CA; empty: the system's
 }
+
+// Notify is the [notify] section: e-mail and the webhook.
+type Notify struct {
+	SMTP              string `toml:"smtp"` // host:port (STARTTLS, required), or smtps://host:port (implicit TLS)
+	From              string `toml:"from"`
+	Username          string `toml:"username"`
+	PasswordFile      string `toml:"password_file"`
+	CACert            string `toml:"ca_cert"`     // the mail relay's CA; empty: the system's
+	ConsoleURL        string `toml:"console_url"` // links in the messages
+	Webhook           string `toml:"webhook"`     // the same events as JSON POSTs
+	WebhookSecretFile string `toml:"webhook_secret_file"`
+}
+
+// Mail reports whether e-mail is configured.
+func (n Notify) Mail() bool { return n.SMTP != "" }
 
 // Enabled reports whether sign-in against a directory is configured.
 func (d Directory) Enabled() bool { return d.LDAPURL != "" }

@@ -41,6 +41,7 @@ func (c *Config) validate() Errors {
 	v.blockpage()
 	v.state()
 	v.admin(depts)
+	v.notify()
 	v.log()
 	return v.errs
 }

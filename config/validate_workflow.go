@@ -2,12 +2,13 @@ package config
 
 import (
 	"fmt"
-	"github.com/jackc/pgx/v5/pgconn"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -176,5 +177,36 @@ func (v *validator) directory() {
 	}
 	if strings.Count(d.UserFilter, "%s") == 0 || !strings.HasPrefix(d.UserFilter, "(") {
 		v.bad("directory.user_filter", "directory.user_filter %q must be an LDAP filter with %%s for the name typed, such as \"(|(uid=%%s)(sAMAccountName=%%s))\"", d.UserFilter)
+	}
+}
+
+// notify checks [notify]: where mail goes and comes from, the webhook.
+func (v *validator) notify() {
+	n := &v.c.Notify
+	if n.SMTP != "" {
+		hostport := strings.TrimPrefix(n.SMTP, "smtps://")
+		if _, port, err := net.SplitHostPort(hostport); err != nil || port == "" {
+			v.bad("notify.smtp", "notify.smtp %q is not host:port (STARTTLS) or smtps://host:port", n.SMTP)
+		}
+		if _, err := mail.ParseAddress(n.From); err != nil {
+			v.bad("notify.from", "notify.from %q is not an e-mail address", n.From)
+		}
+		if (n.Username == "") != (n.PasswordFile == "") {
+			v.bad("notify.username", "notify.username and notify.password_file go together")
+		}
+		if v.c.State.Dir == "" {
+			v.bad("notify.smtp", "notify needs [state] dir: the outbox keeps every message until it is sent")
+		}
+	}
+	for _, k := range []struct{ path, value string }{{"notify.console_url", n.ConsoleURL}, {"notify.webhook", n.Webhook}} {
+		if k.value == "" {
+			continue
+		}
+		if u, err := url.Parse(k.value); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.bad(k.path, "%s %q is not an http(s) URL", k.path, k.value)
+		}
+	}
+	if n.Webhook != "" && n.WebhookSecretFile == "" {
+		v.bad("notify.webhook", "notify.webhook needs webhook_secret_file: every POST is signed with it")
 	}
 }

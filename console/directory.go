@@ -58,7 +58,7 @@ func (s *Server) directorySignIn(login, password, from string) (identity, int, s
 	if pd := s.state.Snapshot().Policy.DepartmentNamed(dept); pd != nil {
 		dept = pd.Name
 	}
-	return identity{director: who, department: dept, entry: groupEntryOf(d), dn: u.DN, role: d.Role}, 0, ""
+	return identity{director: who, department: dept, entry: groupEntryOf(d), dn: u.DN, role: d.Role, email: u.Email}, 0, ""
 }
 
 // groupDirector is the [[director]] entry the groups give: an admin one

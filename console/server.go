@@ -396,7 +396,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) 
 		}
 		domains = svc.Domains
 	}
-	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, From: s.clientOf(r), ForClient: in.Scope == "client",
+	g, err := s.store.Approve(q.ID, state.Approval{By: sess.director, ByEmail: sess.email, From: s.clientOf(r), ForClient: in.Scope == "client",
 		Category: in.Lifts == "category", Domains: domains, Expires: expires, Reason: strings.TrimSpace(in.Reason), Reference: strings.TrimSpace(in.Reference),
 		MaxDays: s.state.Snapshot().Config.Policy.MaxExemptionDays()})
 	if err != nil {

@@ -24,6 +24,7 @@ type session struct {
 	entry      string       // the director's entry at sign-in (entryOf, groupEntryOf)
 	dn         string       // a directory user's DN; "" for a local account
 	role       string       // a directory user's role (a local account's is read from its entry)
+	email      string       // the director's address
 	checked    atomic.Int64 // unix nanoseconds: a directory session's last re-check
 }
 
@@ -31,6 +32,7 @@ type session struct {
 type identity struct {
 	director, department, entry string
 	dn, role                    string // a directory user's
+	email                       string
 }
 
 // sessions are the signed-in directors: in memory, and in the state store
@@ -79,10 +81,10 @@ func (ss *sessions) create(id identity) (string, *session, error) {
 	now := ss.now()
 	token := randomToken()
 	s := &session{token: token, director: id.director, department: id.department, csrf: csrfOf(token), expires: now.Add(sessionLife),
-		entry: id.entry, dn: id.dn, role: id.role}
+		entry: id.entry, dn: id.dn, role: id.role, email: id.email}
 	s.checked.Store(now.UnixNano())
 	if err := ss.store.Append(state.SessionRecord{Kind: "open", Hash: tokenHash(token), Director: id.director, Department: id.department,
-		Entry: id.entry, DN: id.dn, Role: id.role, Expires: s.expires}); err != nil {
+		Entry: id.entry, DN: id.dn, Role: id.role, Email: id.email, Expires: s.expires}); err != nil {
 		return "", nil, err
 	}
 	ss.mu.Lock()
@@ -139,7 +141,7 @@ func (ss *sessions) reload(h, token string) *session {
 		return nil
 	}
 	s := &session{token: token, director: r.Director, department: r.Department, csrf: csrfOf(token), expires: r.Expires, entry: r.Entry,
-		dn: r.DN, role: r.Role} // checked zero: a directory session is re-checked at its first use here
+		dn: r.DN, role: r.Role, email: r.Email} // checked zero: a directory session is re-checked at its first use here
 	ss.m[h] = s
 	return s
 }

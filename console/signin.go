@@ -150,7 +150,7 @@ func (s *Server) authenticate(name, password, from string) (identity, int, strin
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok || password == "" {
 		return identity{}, s.refuse(name, from, "sign-in-failed", "", true), "The name or the password is wrong."
 	}
-	return identity{director: d.Name, department: dept, entry: entryOf(d)}, 0, ""
+	return identity{director: d.Name, department: dept, entry: entryOf(d), email: d.Email}, 0, ""
 }
 
 // refuse audits a refused sign-in and returns its status; wrong counts

@@ -17,6 +17,7 @@ import (
 	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/devices"
 	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/notify"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/query"
 	"github.com/civicdns/civicdns/querylog"
@@ -53,6 +54,7 @@ type Daemon struct {
 	QueryLog  *querylog.Logger // nil when [log] dir is ""
 	Retention *querylog.Retention
 	Shipper   *querylog.Shipper // nil when [log] postgres is ""
+	Notifier  *notify.Notifier  // nil when [state] dir is ""
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -146,6 +148,7 @@ func (d *Daemon) openStore(cfg *config.Config, opts Options) error {
 	if d.Store, err = state.OpenConfig(cfg, opts.Now); err != nil {
 		return err
 	}
+	d.addNotifier(cfg, opts)
 	// A damaged record in the workflow or the audit trail stops the
 	// start (never silently skipped); a torn last one is cut off.
 	if err := d.Store.Check(); err != nil {
@@ -176,7 +179,7 @@ func (d *Daemon) addComponents(cfg *config.Config, opts Options) error {
 	}
 	d.components = append(d.components, d.DNS)
 	if d.Store != nil {
-		d.components = append(d.components, Background("state watcher", d.watchStore))
+		d.components = append(d.components, Background("state watcher", d.watchStore), Background("notifier", d.Notifier.Run))
 	}
 	if iv := cfg.Lists.Watch.D(); iv > 0 {
 		d.components = append(d.components, Background("file watcher", func(ctx context.Context) { d.Reloader.Watch(ctx, iv) }))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/live"
+	"github.com/civicdns/civicdns/notify"
 )
 
 // Status is what `civicdns status` prints: the running server as it is.
@@ -18,6 +19,7 @@ type Status struct {
 	State      *StoreStatus      `json:"state,omitempty"`
 	QueryLog   *QueryLogStatus   `json:"query_log,omitempty"`
 	Exemptions int               `json:"exemptions_active"`
+	Mail       *notify.Status    `json:"mail_outbox,omitempty"` // notifications waiting, and the last failure
 }
 
 // StoreStatus is the state store's part of Status.
@@ -60,6 +62,10 @@ func (d *Daemon) Status() Status {
 			ss.PendingErr = err.Error()
 		}
 		st.State = ss
+	}
+	if d.Notifier != nil {
+		ms := d.Notifier.Status()
+		st.Mail = &ms
 	}
 	if d.QueryLog != nil {
 		st.QueryLog = &QueryLogStatus{Dropped: d.QueryLog.Dropped()}

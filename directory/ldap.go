@@ -204,3 +204,42 @@ func NormalizeDN(dn string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// MembersMail returns the mail addresses of a group's members, members of
+// nested groups too (a department's directors, to tell them of a request).
+func (l *LDAP) MembersMail(group string) ([]string, error) {
+	c, err := l.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	seen := map[string]bool{NormalizeDN(group): true}
+	var mails []string
+	frontier := []string{group}
+	for depth := 0; depth < maxNesting && len(frontier) > 0; depth++ {
+		var next []string
+		for _, g := range frontier {
+			res, err := c.Search(ldap.NewSearchRequest(g, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(l.timeout.Seconds()), false,
+				"(objectClass=*)", []string{"member", "uniqueMember", "mail"}, nil))
+			if err != nil {
+				if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+					continue
+				}
+				return nil, &UnavailableError{fmt.Errorf("reading %s: %w", g, err)}
+			}
+			for _, e := range res.Entries {
+				if m := e.GetAttributeValue("mail"); m != "" && depth > 0 {
+					mails = append(mails, m)
+				}
+				for _, member := range append(e.GetAttributeValues("member"), e.GetAttributeValues("uniqueMember")...) {
+					if key := NormalizeDN(member); !seen[key] {
+						seen[key] = true
+						next = append(next, member)
+					}
+				}
+			}
+		}
+		frontier = next
+	}
+	return mails, nil
+}

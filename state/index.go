@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/civicdns/civicdns/config"
 )
@@ -27,9 +28,11 @@ type index struct {
 	// out lazily (compacted when they are more than half).
 	pending      map[string][]*RequestState
 	pendingCount map[string]int
-	resets       int // how often it was emptied to be read again from the start
-	decoded      int // records decoded from the log (tests count them)
-	applied      int // records applied, decoded or appended here
+	// observe hears of every request and decision applied (Store.Observe).
+	observe func(Event)
+	resets  int // how often it was emptied to be read again from the start
+	decoded int // records decoded from the log (tests count them)
+	applied int // records applied, decoded or appended here
 }
 
 func newIndex() *index {
@@ -39,8 +42,9 @@ func newIndex() *index {
 }
 
 func (x *index) reset() {
-	n, d, a := x.resets, x.decoded, x.applied
+	n, d, a, o := x.resets, x.decoded, x.applied, x.observe
 	*x = index{
+		observe:  o,
 		resets:   n + 1,
 		decoded:  d,
 		applied:  a,
@@ -78,6 +82,9 @@ func (x *index) apply(r *record) {
 			x.deptRequests[k] = append(x.deptRequests[k], q)
 			x.pending[k] = append(x.pending[k], q)
 			x.pendingCount[k]++
+			if x.observe != nil {
+				x.observe(Event{Kind: "request", Time: r.Time, Request: *q})
+			}
 		}
 	case "approve", "deny":
 		x.decide(r)
@@ -152,6 +159,13 @@ func (x *index) decide(r *record) {
 			q.Exemption = g.ID
 		}
 	}
+	if x.observe != nil && q != nil && q.DecidedAt.Equal(r.Time) {
+		ev := Event{Kind: r.Kind, Time: r.Time, Request: *q}
+		if g := x.grants[q.Exemption]; g != nil {
+			ev.Grant = copyOf(g)
+		}
+		x.observe(ev)
+	}
 }
 
 func deptKey(dept string) string { return config.DepartmentKey(dept) }
@@ -177,4 +191,24 @@ func (x *index) newestPending(dept string, n int) []*RequestState {
 		}
 	}
 	return out
+}
+
+// Event is a change of the workflow that someone should hear of: a new
+// request (its department's directors), a decision (the requester).
+type Event struct {
+	Kind    string // "request", "approve" or "deny"
+	Time    time.Time
+	Request RequestState // a copy
+	Grant   *GrantState  // the exemption an approval made (a copy)
+}
+
+// Observe has fn hear of every request and decision as it is applied to
+// the workflow in memory: made here, by a shell, or on another instance.
+// Events are also replayed when the journal is read at start (fn tells
+// them by their time). fn runs under the store's lock: it must only
+// queue. Set it before the store is first read.
+func (s *Store) Observe(fn func(Event)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idx.observe = fn
 }

@@ -57,6 +57,7 @@ const (
 	auditTable    = "civicdns_state_audit"
 	holdsTable    = "civicdns_state_holds"    // the query log's legal holds
 	sessionsTable = "civicdns_state_sessions" // the console's sessions
+	mailTable     = "civicdns_state_mail"     // the notifications' outbox
 	notifyChannel = "civicdns_state"
 	appendLock    = 7411_0003 // pg_advisory_xact_lock key of every append
 	// opTimeout bounds one database operation: past it the database counts
@@ -84,6 +85,10 @@ var migrations = []string{
 		time timestamptz NOT NULL DEFAULT now(),
 		data jsonb NOT NULL);`,
 	2: `CREATE TABLE civicdns_state_sessions (
+		seq bigserial PRIMARY KEY,
+		time timestamptz NOT NULL DEFAULT now(),
+		data jsonb NOT NULL);`,
+	3: `CREATE TABLE civicdns_state_mail (
 		seq bigserial PRIMARY KEY,
 		time timestamptz NOT NULL DEFAULT now(),
 		data jsonb NOT NULL);`,
@@ -162,6 +167,8 @@ func insert(ctx context.Context, tx pgx.Tx, table string, rec any) ([]byte, int6
 		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_holds (data) VALUES ($1) RETURNING seq`, data)
 	case table == sessionsTable:
 		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_sessions (data) VALUES ($1) RETURNING seq`, data)
+	case table == mailTable:
+		row = tx.QueryRow(ctx, `INSERT INTO civicdns_state_mail (data) VALUES ($1) RETURNING seq`, data)
 	default:
 		if k.Kind == "request" && k.Request != nil {
 			key = &k.Request.ID

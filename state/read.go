@@ -169,3 +169,17 @@ func (s *Store) PolicySuspensions(loc *time.Location) ([]*policy.Suspension, err
 	err := s.read(func(x *index) { out = x.st.PolicySuspensions(loc) })
 	return out, err
 }
+
+// ActiveGrants returns copies of the exemptions not revoked (expired ones
+// too: the caller knows the day).
+func (s *Store) ActiveGrants() ([]*GrantState, error) {
+	var out []*GrantState
+	err := s.read(func(x *index) {
+		for _, g := range x.st.Grants {
+			if !g.Revoked {
+				out = append(out, copyOf(g))
+			}
+		}
+	})
+	return out, err
+}

@@ -21,6 +21,7 @@ type SessionRecord struct {
 	Entry      string    `json:"entry,omitempty"` // the director's entry at sign-in
 	DN         string    `json:"dn,omitempty"`    // a directory user's DN ("" for a local account)
 	Role       string    `json:"role,omitempty"`  // the role the directory's groups gave
+	Email      string    `json:"email,omitempty"` // where the director is reminded of their exemptions
 	Expires    time.Time `json:"expires,omitzero"`
 }
 
@@ -81,4 +82,27 @@ func (ss *Sessions) Open(now time.Time) (map[string]SessionRecord, error) {
 		}
 	}
 	return out, err
+}
+
+// MailFile is the notifications' outbox in [state] dir.
+const MailFile = "mail.journal"
+
+// Mail returns the notifications' outbox: messages waiting for the mail
+// server or the webhook, and what became of each. With [state] postgres
+// it is shared, so that each message is sent by one instance.
+func (s *Store) Mail() *Journal {
+	s.mail.once.Do(func() {
+		path := filepath.Join(s.dir, MailFile)
+		s.mail.j = &Journal{j: newJournal(path, s.log)}
+		if s.sh != nil {
+			s.mail.j = &Journal{j: &pgLog{sh: s.sh, table: mailTable, mirror: newJournal(path, s.log), alwaysFetch: true}}
+		}
+	})
+	return s.mail.j
+}
+
+// journalOnce makes a journal once.
+type journalOnce struct {
+	once sync.Once
+	j    *Journal
 }

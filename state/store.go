@@ -43,6 +43,7 @@ type Store struct {
 	read1 bool // the workflow was read once (from a snapshot when there is one)
 
 	sessions sessionsOnce // the console's sessions (Sessions)
+	mail     journalOnce  // the notifications' outbox (Mail)
 	snapAt   int          // idx.applied when the last snapshot was read or written
 }
 
@@ -98,17 +99,19 @@ type Request struct {
 
 // Grant is an exemption approved through the workflow.
 type Grant struct {
-	ID         string      `json:"id"`
-	RequestID  string      `json:"request_id,omitempty"`
-	Owner      string      `json:"owner"`                // the department whose director granted it (the request's)
-	Department string      `json:"department,omitempty"` // or Clients
-	Clients    []string    `json:"clients,omitempty"`
-	Category   string      `json:"category,omitempty"` // or Domains
-	Domains    []string    `json:"domains,omitempty"`
-	ApprovedBy string      `json:"approved_by"`
-	Reason     string      `json:"reason"`
-	Reference  string      `json:"reference,omitempty"`
-	Expires    config.Date `json:"expires"`
+	ID         string   `json:"id"`
+	RequestID  string   `json:"request_id,omitempty"`
+	Owner      string   `json:"owner"`                // the department whose director granted it (the request's)
+	Department string   `json:"department,omitempty"` // or Clients
+	Clients    []string `json:"clients,omitempty"`
+	Category   string   `json:"category,omitempty"` // or Domains
+	Domains    []string `json:"domains,omitempty"`
+	ApprovedBy string   `json:"approved_by"`
+	// ApproverEmail is where the approver is reminded before it ends.
+	ApproverEmail string      `json:"approver_email,omitempty"`
+	Reason        string      `json:"reason"`
+	Reference     string      `json:"reference,omitempty"`
+	Expires       config.Date `json:"expires"`
 }
 
 // record is one line of the workflow journal.
@@ -215,6 +218,7 @@ func (s *Store) Submit(q Request) (Request, error) {
 // Approval is a director's decision to grant a request.
 type Approval struct {
 	By        string
+	ByEmail   string // the approver's address: reminded before the exemption ends
 	From      string // the address the decision was made from ("" for the CLI)
 	ForClient bool   // the requesting client alone, not its whole department
 	Category  bool   // lift the whole category, not only the blocked name
@@ -282,7 +286,7 @@ func (s *Store) Approve(id string, a Approval) (*Grant, error) {
 	}
 	var g *Grant
 	err := s.decide(id, func(q *RequestState) record {
-		g = &Grant{ID: newID("x-"), RequestID: id, Owner: q.Department, ApprovedBy: a.By, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
+		g = &Grant{ID: newID("x-"), RequestID: id, Owner: q.Department, ApprovedBy: a.By, ApproverEmail: a.ByEmail, Reason: a.Reason, Reference: a.Reference, Expires: a.Expires}
 		if a.ForClient || q.Department == "" {
 			g.Clients = []string{q.Client.String()}
 		} else {

@@ -135,6 +135,9 @@ func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 			db = "PostgreSQL AWAY (decisions wait)"
 		}
 		fmt.Fprintf(w, "state store:      %s, %d waiting in the outbox\n", db, s.Queued)
+		if m := st.Mail; m != nil {
+			fmt.Fprintf(w, "mail outbox:      %d notifications waiting%s\n", m.Waiting, lastErrNote(m.LastError))
+		}
 		depts := make([]string, 0, len(s.Pending))
 		for d := range s.Pending {
 			depts = append(depts, d)
@@ -148,4 +151,11 @@ func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 		fmt.Fprintf(w, "query log:        %d records dropped since start\n", q.Dropped)
 	}
 	fmt.Fprintf(w, "exemptions in force: %d\n", st.Exemptions)
+}
+
+func lastErrNote(err string) string {
+	if err == "" {
+		return ""
+	}
+	return "; last failure: " + esc(err)
 }

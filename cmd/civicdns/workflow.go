@@ -421,11 +421,22 @@ func approveFromShell(cfg *config.Config, store *state.Store, rest []string, sub
 			return 1
 		}
 	}
-	g, err := store.Approve(id, state.Approval{By: *by, ForClient: *client, Category: *category, Domains: domains, Expires: d, Reason: *reason, Reference: *ref})
+	g, err := store.Approve(id, state.Approval{By: *by, ByEmail: directorEmail(cfg, *by), ForClient: *client, Category: *category, Domains: domains, Expires: d, Reason: *reason, Reference: *ref})
 	if err != nil {
 		fmt.Fprintf(stderr, "civicdns exemptions approve %s: %v\n", id, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "approved %s: exemption %s until %s (live on a running server within a second)\n", id, g.ID, g.Expires)
 	return 0
+}
+
+// directorEmail is the email of the local [[director]] an actor from
+// shellActor ("Name (os user)") is, for the reminder before an exemption ends.
+func directorEmail(cfg *config.Config, actor string) string {
+	for _, d := range cfg.Director {
+		if d.Name != "" && strings.HasPrefix(actor, d.Name+" (") {
+			return d.Email
+		}
+	}
+	return ""
 }

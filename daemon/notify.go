@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"os"
+
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/directory"
+	"github.com/civicdns/civicdns/notify"
+)
+
+// addNotifier makes the notifier of the state store: it hears every
+// request and decision from the store's first read on (so it is made
+// before it), and does nothing until [notify] names a mail relay or a
+// webhook (a reload may add them).
+func (d *Daemon) addNotifier(cfg *config.Config, opts Options) {
+	instance := cfg.Log.Instance
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	d.Notifier = notify.New(notify.Options{Store: d.Store, Config: func() *config.Config { return d.State.Snapshot().Config },
+		Instance: instance, Directors: d.directorMail, Logger: d.log, Registry: opts.Registry, Now: opts.Now})
+}
+
+// directorMail is where a department's directors read mail: the email of
+// its local [[director]] entries, and for its group entries the mail of
+// the group's members in the directory.
+func (d *Daemon) directorMail(department string) ([]string, error) {
+	cfg := d.State.Snapshot().Config
+	var out []string
+	var dir *directory.LDAP
+	for _, e := range cfg.Director {
+		if config.DepartmentKey(e.Department) != config.DepartmentKey(department) {
+			continue
+		}
+		out = append(out, e.Email)
+		if e.Group == "" || !cfg.Directory.Enabled() {
+			continue
+		}
+		if dir == nil {
+			var err error
+			if dir, err = directory.New(cfg.Directory, cfg.Path); err != nil {
+				return nil, err
+			}
+		}
+		mails, err := dir.MembersMail(e.Group)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mails...)
+	}
+	return notify.Addresses(out), nil
+}
