@@ -116,9 +116,9 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 		Reason: "fraud unit"}); err != nil {
 		t.Fatal(err)
 	}
-	mailSrv.Wait(t, 2) // the requester's decision
+	mailSrv.Wait(t, 2)                     // the requester's decision
 	clock.Advance(time.Hour + time.Minute) // the hourly look at the exemptions ending soon
-	got = mailSrv.Wait(t, 3) // and the approver's reminder (it ends tomorrow)
+	got = mailSrv.Wait(t, 3)               // and the approver's reminder (it ends tomorrow)
 	var decision, reminder bool
 	for _, m := range got[1:] {
 		m.Data = decodeQP(m.Data)

@@ -14,10 +14,10 @@ type entry struct {
 	Kind    string    `json:"kind"` // queued, claimed, sent, failed
 	ID      string    `json:"id"`
 	Message *Message  `json:"message,omitempty"`
-	By      string    `json:"by,omitempty"`    // the instance that claimed it
-	Until   time.Time `json:"until,omitzero"`  // the claim's end
+	By      string    `json:"by,omitempty"`     // the instance that claimed it
+	Until   time.Time `json:"until,omitzero"`   // the claim's end
 	Attempt int       `json:"attempt,omitzero"` // failed: the attempts so far
-	Next    time.Time `json:"next,omitzero"`   // failed: not before
+	Next    time.Time `json:"next,omitzero"`    // failed: not before
 	Err     string    `json:"error,omitempty"`
 	Time    time.Time `json:"time"`
 }
