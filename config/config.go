@@ -206,7 +206,16 @@ type Directory struct {
 	UserBase         string `toml:"user_base"`
 	UserFilter       string `toml:"user_filter"` // %s is the name typed, escaped
 	CACert           string `toml:"ca_cert"`     // the directory's CA; empty: the system's
+	// OpenID Connect (Entra ID, Keycloak, Google Workspace): the console's
+	// "Sign in with your city account", the code flow with PKCE.
+	OIDCIssuer           string `toml:"oidc_issuer"`
+	OIDCClientID         string `toml:"oidc_client_id"`
+	OIDCClientSecretFile string `toml:"oidc_client_secret_file"`
+	OIDCGroupsClaim      string `toml:"oidc_groups_claim"` // default "groups"
 }
+
+// OIDC reports whether sign-in through an OpenID provider is configured.
+func (d Directory) OIDC() bool { return d.OIDCIssuer != "" }
 
 // Notify is the [notify] section: e-mail and the webhook.
 type Notify struct {

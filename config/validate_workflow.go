@@ -149,8 +149,8 @@ func (v *validator) log() {
 
 // groupDirector checks a [[director]] that names a directory group.
 func (v *validator) groupDirector(p string, d *Director) {
-	if !v.c.Directory.Enabled() {
-		v.bad(p+".group", "director group %q needs [directory] (ldap_url and the rest)", d.Group)
+	if !v.c.Directory.Enabled() && !v.c.Directory.OIDC() {
+		v.bad(p+".group", "director group %q needs [directory] (ldap_url or oidc_issuer, and the rest)", d.Group)
 	}
 	if d.PasswordHash != "" || d.Name != "" {
 		v.bad(p+".group", "director group %q: its members sign in through the directory; name and password_hash belong to a local account of their own", d.Group)
@@ -161,8 +161,9 @@ func (v *validator) groupDirector(p string, d *Director) {
 // upgraded with StartTLS), the service account and where users are found.
 func (v *validator) directory() {
 	d := &v.c.Directory
+	v.oidc()
 	if !d.Enabled() {
-		if d.BindDN != "" || d.UserBase != "" || d.UserFilter != "" || d.BindPasswordFile != "" {
+		if d.BindDN != "" || d.UserBase != "" || d.UserFilter != "" || d.BindPasswordFile != "" || d.CACert != "" && !d.OIDC() {
 			v.bad("directory", "[directory] needs ldap_url")
 		}
 		return
@@ -208,5 +209,25 @@ func (v *validator) notify() {
 	}
 	if n.Webhook != "" && n.WebhookSecretFile == "" {
 		v.bad("notify.webhook", "notify.webhook needs webhook_secret_file: every POST is signed with it")
+	}
+}
+
+// oidc checks the OpenID Connect keys of [directory].
+func (v *validator) oidc() {
+	d := &v.c.Directory
+	if !d.OIDC() {
+		if d.OIDCClientID != "" || d.OIDCClientSecretFile != "" {
+			v.bad("directory.oidc_client_id", "directory.oidc_client_id needs oidc_issuer")
+		}
+		return
+	}
+	if u, err := url.Parse(d.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.bad("directory.oidc_issuer", "directory.oidc_issuer %q is not the provider's URL", d.OIDCIssuer)
+	}
+	if d.OIDCClientID == "" || d.OIDCClientSecretFile == "" {
+		v.bad("directory.oidc_client_id", "OpenID Connect needs oidc_client_id and oidc_client_secret_file (the console's registration at the provider)")
+	}
+	if d.OIDCGroupsClaim == "" {
+		d.OIDCGroupsClaim = "groups"
 	}
 }

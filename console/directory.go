@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/config"
@@ -110,6 +111,13 @@ func (s *Server) directoryStillGranted(sess *session) bool {
 	now := s.now()
 	if now.Sub(time.Unix(0, sess.checked.Load())) < recheckEvery {
 		return true
+	}
+	if strings.HasPrefix(sess.dn, "oidc:") {
+		ok, checked := s.oidcStillGranted(sess)
+		if ok && checked {
+			sess.checked.Store(now.UnixNano())
+		}
+		return ok
 	}
 	l, err := directory.New(cfg.Directory, cfg.Path)
 	var groups []string

@@ -40,6 +40,7 @@ type Server struct {
 	sessions *sessions
 	attempts *attempts // failed sign-ins per address: the backoff
 	dummies  *dummies  // hashes an unknown name is compared against
+	oidc     oidcFlows // OpenID Connect sign-in (oidc.go)
 	mux      *http.ServeMux
 }
 
@@ -59,6 +60,7 @@ func New(opts Options) *Server {
 		sessions: &sessions{m: map[string]*session{}, now: opts.Now, store: opts.Store.Sessions()},
 		attempts: &attempts{m: map[string]*tries{}, now: opts.Now},
 		dummies:  &dummies{m: map[int][]byte{}},
+		oidc:     oidcFlows{refresh: map[string]string{}},
 		mux:      http.NewServeMux(),
 	}
 	s.dummies.prepare(s.state.Snapshot().Config.Director)
@@ -66,6 +68,8 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /signin", s.signinPage)
 	m.HandleFunc("POST /signin", s.signin)
 	m.HandleFunc("POST /signout", s.signedIn(s.signout))
+	m.HandleFunc("GET /oidc/start", s.oidcStart)
+	m.HandleFunc("GET /oidc/callback", s.oidcCallback)
 	m.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
 	m.HandleFunc("POST /requests/{id}/approve", s.signedIn(s.approve))
 	m.HandleFunc("POST /requests/{id}/deny", s.signedIn(s.deny))

@@ -74,7 +74,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderSignin(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	pages.ExecuteTemplate(w, "signin", map[string]string{"Name": name, "Error": msg})
+	pages.ExecuteTemplate(w, "signin", map[string]any{"Name": name, "Error": msg, "OIDC": s.state.Snapshot().Config.Directory.OIDC()})
 }
 
 // maxAuditName bounds what a refused sign-in writes of the name typed.
@@ -112,18 +112,27 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.renderSignin(w, status, name, msg)
 		return
 	}
+	s.openSession(w, r, id, from, nil)
+}
+
+// openSession opens a signed-in director's session, audited (a sign-in
+// that cannot be audited does not happen), and sends the browser to the
+// dashboard; opened, when given, learns the session's token hash.
+func (s *Server) openSession(w http.ResponseWriter, r *http.Request, id identity, from string, opened func(tokenHash string)) {
 	token, _, err := s.sessions.create(id)
 	if err != nil {
 		s.log.Error("console: sign-in refused: the session cannot be stored", "err", err)
-		s.renderSignin(w, http.StatusServiceUnavailable, name, "The session cannot be stored now, so the sign-in is refused. Tell the network admins.")
+		s.renderSignin(w, http.StatusServiceUnavailable, "", "The session cannot be stored now, so the sign-in is refused. Tell the network admins.")
 		return
 	}
-	// A sign-in that cannot be audited does not happen: its session ends.
 	if err := s.store.Audit(state.AuditEvent{Who: id.director, From: from, Action: "sign-in", What: id.what()}); err != nil {
 		s.sessions.drop(token)
 		s.log.Error("console: sign-in refused: the audit trail cannot be written", "err", err)
-		s.renderSignin(w, http.StatusServiceUnavailable, name, "The sign-in cannot be recorded in the audit trail now, so it is refused. Tell the network admins.")
+		s.renderSignin(w, http.StatusServiceUnavailable, "", "The sign-in cannot be recorded in the audit trail now, so it is refused. Tell the network admins.")
 		return
+	}
+	if opened != nil {
+		opened(tokenHash(token))
 	}
 	s.attempts.succeeded(from)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.viaTLS(r),

@@ -59,7 +59,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 <label for="name">Name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <p><button type="submit">Sign in</button></p>
-</form></section></main></body></html>{{end}}
+</form>{{if .OIDC}}<p><a href="/oidc/start">Sign in with your city account</a></p>{{end}}</section></main></body></html>{{end}}
 
 {{define "message"}}{{template "head" .Title}}
 <main><section><h2>{{.Title}}</h2><p>{{.Message}}</p><p><a href="/">Back to the console</a></p></section></main></body></html>{{end}}
