@@ -183,11 +183,11 @@ const (
 
 // view is the department's pending requests, its newest decided ones and
 // its newest grants, from the store's index.
-func (s *Server) view(sess *session) (pending, decided []*state.RequestState, grants []*state.GrantState, err error) {
-	if pending, _, err = s.store.Pending(sess.department, listPending); err != nil {
+func (s *Server) view(dept string) (pending, decided []*state.RequestState, grants []*state.GrantState, err error) {
+	if pending, _, err = s.store.Pending(dept, listPending); err != nil {
 		return nil, nil, nil, err
 	}
-	recent, err := s.store.Requests(sess.department, listPending+listDecided)
+	recent, err := s.store.Requests(dept, listPending+listDecided)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -196,7 +196,7 @@ func (s *Server) view(sess *session) (pending, decided []*state.RequestState, gr
 			decided = append(decided, q)
 		}
 	}
-	grants, err = s.store.Grants(sess.department, listGrants)
+	grants, err = s.store.Grants(dept, listGrants)
 	return pending, decided, grants, err
 }
 
@@ -234,7 +234,8 @@ func (s *Server) configExemptions(dept string) []*policy.Exemption {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
-	pending, decided, grants, err := s.view(sess)
+	dept := s.viewDept(r, sess)
+	pending, decided, grants, err := s.view(dept)
 	if err != nil {
 		s.log.Error("console: reading the state store", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "The state store cannot be read now.")
@@ -252,8 +253,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Suspended": suspended,
-		"Director":  sess.director, "Department": sess.department, "CSRF": sess.csrf, "Admin": s.isAdmin(sess),
-		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(sess.department),
+		"Director":  sess.director, "Department": dept, "CSRF": sess.csrf, "Admin": s.isAdmin(sess), "Departments": departmentNames(s.state.Snapshot().Config),
+		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(dept),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
 		"Done": doneMessage(r.URL.Query().Get("done")), "ReadOnly": s.readOnly(),
 	})
@@ -299,7 +300,7 @@ func (s *Server) ownRequest(sess *session, id string) (*state.RequestState, erro
 	if err != nil {
 		return nil, err
 	}
-	if q == nil || !sameDept(q.Department, sess.department) {
+	if q == nil || !s.mayAct(sess, q.Department) {
 		return nil, nil
 	}
 	return q, nil
@@ -434,7 +435,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.storeError(w, r, err)
 		return
 	}
-	if g == nil || !sameDept(g.Owner, sess.department) {
+	if g == nil || !s.mayAct(sess, g.Owner) {
 		s.fail(w, r, http.StatusNotFound, "No such exemption in your department.")
 		return
 	}
@@ -450,7 +451,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *session) {
-	reqs, err := s.store.Requests(sess.department, listPending+listDecided)
+	reqs, err := s.store.Requests(s.viewDept(r, sess), listPending+listDecided)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -462,10 +463,11 @@ func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request, sess *session) {
-	grants, err := s.store.Grants(sess.department, listGrants)
+	dept := s.viewDept(r, sess)
+	grants, err := s.store.Grants(dept, listGrants)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"granted": s.grantViews(grants), "configuration": s.configExemptions(sess.department)})
+	writeJSON(w, http.StatusOK, map[string]any{"granted": s.grantViews(grants), "configuration": s.configExemptions(dept)})
 }
