@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -325,26 +324,3 @@ func timeRange(since time.Duration, from, to string) (time.Time, time.Time, erro
 	return f, t, nil
 }
 
-// deptReport is one department's figures.
-type deptReport struct {
-	lookups, blocked, exempted, local int
-	byCategory                        map[string]int
-	names, clients                    map[string]int
-}
-
-type keyCount struct {
-	k string
-	n int
-}
-
-func topN(m map[string]int, n int) []keyCount {
-	out := make([]keyCount, 0, len(m))
-	for k, c := range m {
-		out = append(out, keyCount{k, c})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].n > out[j].n || out[i].n == out[j].n && out[i].k < out[j].k })
-	if len(out) > n {
-		out = out[:n]
-	}
-	return out
-}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -53,83 +52,53 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 }
 
 // collectReports counts the records f selects, per department.
-func collectReports(cfg *config.Config, dir string, f querylog.Filter) (map[string]*deptReport, error) {
-	reports := map[string]*deptReport{}
+func collectReports(cfg *config.Config, dir string, f querylog.Filter) (querylog.Reports, error) {
+	reports := querylog.Reports{}
 	err := search(cfg, dir, f, 0, func(e *querylog.Entry) bool {
-		d := e.Department
-		if d == "" {
-			d = "(citywide)"
-		}
-		r := reports[d]
-		if r == nil {
-			r = &deptReport{byCategory: map[string]int{}, names: map[string]int{}, clients: map[string]int{}}
-			reports[d] = r
-		}
-		r.lookups++
-		switch e.Action {
-		case "blocked":
-			r.blocked++
-			r.byCategory[e.Category]++
-			r.names[e.Name]++
-			r.clients[e.Client]++
-		case "exempted":
-			r.exempted++
-		case "local":
-			r.local++
-		}
+		reports.Add(e)
 		return true
 	})
 	return reports, err
 }
 
-// sortedDepts are the reports' departments in order.
-func sortedDepts(reports map[string]*deptReport) []string {
-	depts := make([]string, 0, len(reports))
-	for d := range reports {
-		depts = append(depts, d)
-	}
-	sort.Strings(depts)
-	return depts
-}
-
-func writeReportCSV(out io.Writer, reports map[string]*deptReport, top int) {
+func writeReportCSV(out io.Writer, reports querylog.Reports, top int) {
 	w := csv.NewWriter(out)
 	w.Write([]string{"department", "kind", "key", "count"})
-	for _, d := range sortedDepts(reports) {
+	for _, d := range reports.Departments() {
 		r := reports[d]
-		w.Write([]string{d, "lookups", "", fmt.Sprint(r.lookups)})
-		w.Write([]string{d, "blocked", "", fmt.Sprint(r.blocked)})
-		w.Write([]string{d, "exempted", "", fmt.Sprint(r.exempted)})
-		w.Write([]string{d, "local", "", fmt.Sprint(r.local)})
-		for _, kv := range topN(r.byCategory, 1<<30) {
-			w.Write([]string{d, "blocked_category", kv.k, fmt.Sprint(kv.n)})
+		w.Write([]string{d, "lookups", "", fmt.Sprint(r.Lookups)})
+		w.Write([]string{d, "blocked", "", fmt.Sprint(r.Blocked)})
+		w.Write([]string{d, "exempted", "", fmt.Sprint(r.Exempted)})
+		w.Write([]string{d, "local", "", fmt.Sprint(r.Local)})
+		for _, kv := range querylog.Top(r.ByCategory, 1<<30) {
+			w.Write([]string{d, "blocked_category", kv.Key, fmt.Sprint(kv.Count)})
 		}
-		for _, kv := range topN(r.names, top) {
-			w.Write([]string{d, "top_blocked_name", kv.k, fmt.Sprint(kv.n)})
+		for _, kv := range querylog.Top(r.Names, top) {
+			w.Write([]string{d, "top_blocked_name", kv.Key, fmt.Sprint(kv.Count)})
 		}
-		for _, kv := range topN(r.clients, top) {
-			w.Write([]string{d, "top_blocked_client", kv.k, fmt.Sprint(kv.n)})
+		for _, kv := range querylog.Top(r.Clients, top) {
+			w.Write([]string{d, "top_blocked_client", kv.Key, fmt.Sprint(kv.Count)})
 		}
 	}
 	w.Flush()
 }
 
-func writeReportText(w io.Writer, reports map[string]*deptReport, top int) {
-	for _, d := range sortedDepts(reports) {
+func writeReportText(w io.Writer, reports querylog.Reports, top int) {
+	for _, d := range reports.Departments() {
 		r := reports[d]
 		fmt.Fprintf(w, "\n%s: %d lookups, %d blocked, %d exempted, %d answered locally (names that never leave the city)\n",
-			esc(d), r.lookups, r.blocked, r.exempted, r.local)
-		for _, kv := range topN(r.byCategory, 1<<30) {
-			fmt.Fprintf(w, "  blocked as %-14s %d\n", kv.k, kv.n)
+			esc(d), r.Lookups, r.Blocked, r.Exempted, r.Local)
+		for _, kv := range querylog.Top(r.ByCategory, 1<<30) {
+			fmt.Fprintf(w, "  blocked as %-14s %d\n", kv.Key, kv.Count)
 		}
-		if len(r.names) > 0 {
+		if len(r.Names) > 0 {
 			fmt.Fprintln(w, "  top blocked names:")
-			for _, kv := range topN(r.names, top) {
-				fmt.Fprintf(w, "    %6d  %s\n", kv.n, esc(kv.k))
+			for _, kv := range querylog.Top(r.Names, top) {
+				fmt.Fprintf(w, "    %6d  %s\n", kv.Count, esc(kv.Key))
 			}
 			fmt.Fprintln(w, "  clients with most blocked lookups:")
-			for _, kv := range topN(r.clients, top) {
-				fmt.Fprintf(w, "    %6d  %s\n", kv.n, kv.k)
+			for _, kv := range querylog.Top(r.Clients, top) {
+				fmt.Fprintf(w, "    %6d  %s\n", kv.Count, kv.Key)
 			}
 		}
 	}
