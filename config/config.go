@@ -227,6 +227,28 @@ type Notify struct {
 	ConsoleURL        string `toml:"console_url"` // links in the messages
 	Webhook           string `toml:"webhook"`     // the same events as JSON POSTs
 	WebhookSecretFile string `toml:"webhook_secret_file"`
+	WeeklyReport      string `toml:"weekly_report"` // "mon 07:00": each department's report to its directors; "" off
+
+	// Weekly is WeeklyReport parsed (Day -1: off).
+	Weekly Weekly `toml:"-"`
+}
+
+// Weekly is a time in the week, in [policy] timezone.
+type Weekly struct {
+	Day          time.Weekday
+	Hour, Minute int
+	Off          bool
+}
+
+// Last is the latest time of the week at or before now, in loc.
+func (w Weekly) Last(now time.Time, loc *time.Location) time.Time {
+	now = now.In(loc)
+	t := time.Date(now.Year(), now.Month(), now.Day(), w.Hour, w.Minute, 0, 0, loc)
+	t = t.AddDate(0, 0, -((int(now.Weekday()) - int(w.Day) + 7) % 7))
+	if t.After(now) {
+		t = t.AddDate(0, 0, -7)
+	}
+	return t
 }
 
 // Mail reports whether e-mail is configured.

@@ -97,6 +97,10 @@ func TestBadConfigsNameFileAndLine(t *testing.T) {
 		{"host bits", "[[department]]\nname = \"Police\"\nnetworks = [\"10.20.1.0/16\"]\n", []string{`c.toml:3: department "Police": "10.20.1.0/16" has host bits set (did you mean 10.20.0.0/16?)`}},
 		{"bad date", "[[exemption]]\ndepartment = \"x\"\nexpires = \"June\"\n", []string{`c.toml:3:`, `is not a date`}},
 		{"bad block answer", "[block]\nanswer = \"drop\"\n", []string{`c.toml:2: block.answer must be "blockpage", "nxdomain" or "null", not "drop"`}},
+		{"a weekly report at no time", "[state]\ndir = \"/tmp\"\n[notify]\nsmtp = \"mail.city.example:587\"\nfrom = \"civicdns@city.example\"\nweekly_report = \"someday 7\"\n",
+			[]string{`c.toml:6: notify.weekly_report "someday 7" is not a day and a time such as "mon 07:00"`}},
+		{"mail without its relay's address", "[state]\ndir = \"/tmp\"\n[notify]\nsmtp = \"mail.city.example\"\nfrom = \"nobody\"\n",
+			[]string{`c.toml:4: notify.smtp "mail.city.example" is not host:port`, `c.toml:5: notify.from "nobody" is not an e-mail address`}},
 		{"a role that is none", "[[department]]\nname = \"P\"\nnetworks = [\"10.0.0.0/8\"]\n[[director]]\nname = \"A\"\ndepartment = \"P\"\npassword_hash = \"$2a$10$PP9k2wp7rIAu5QMVyCErxuy1fPXUEzX9SDRudRlr6HueqaZkN7Z5a\"\nrole = \"boss\"\n",
 			[]string{`c.toml:8: director "A": role "boss" is not a role`}},
 	} {
@@ -292,6 +296,24 @@ func TestParseDurationTakesDays(t *testing.T) {
 		got, err := ParseDuration(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("%q: %v %v, want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestWeeklyLast(t *testing.T) {
+	w, ok := parseWeekly("Mon 07:00")
+	if !ok {
+		t.Fatal("not parsed")
+	}
+	for _, c := range []struct{ now, want string }{
+		{"2026-12-07 09:00", "2026-12-07 07:00"}, // a Monday, after
+		{"2026-12-07 06:59", "2026-11-30 07:00"}, // before: last week's
+		{"2026-12-10 12:00", "2026-12-07 07:00"}, // Thursday
+		{"2026-12-13 23:00", "2026-12-07 07:00"}, // Sunday
+	} {
+		now, _ := time.ParseInLocation("2006-01-02 15:04", c.now, time.UTC)
+		if got := w.Last(now, time.UTC).Format("2006-01-02 15:04"); got != c.want {
+			t.Errorf("Last(%s) = %s, want %s", c.now, got, c.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/bcrypt"
@@ -207,6 +208,17 @@ func (v *validator) notify() {
 			v.bad(k.path, "%s %q is not an http(s) URL", k.path, k.value)
 		}
 	}
+	n.Weekly.Off = n.WeeklyReport == ""
+	if !n.Weekly.Off {
+		if w, ok := parseWeekly(n.WeeklyReport); ok {
+			n.Weekly = w
+		} else {
+			v.bad("notify.weekly_report", "notify.weekly_report %q is not a day and a time such as \"mon 07:00\"", n.WeeklyReport)
+		}
+		if !n.Mail() {
+			v.bad("notify.weekly_report", "notify.weekly_report is mailed: it needs notify.smtp")
+		}
+	}
 	if n.Webhook != "" && n.WebhookSecretFile == "" {
 		v.bad("notify.webhook", "notify.webhook needs webhook_secret_file: every POST is signed with it")
 	}
@@ -230,4 +242,16 @@ func (v *validator) oidc() {
 	if d.OIDCGroupsClaim == "" {
 		d.OIDCGroupsClaim = "groups"
 	}
+}
+
+// parseWeekly reads "mon 07:00".
+func parseWeekly(s string) (Weekly, bool) {
+	day, clock, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), " ")
+	days := map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+	d, known := days[day]
+	t, err := time.Parse("15:04", strings.TrimSpace(clock))
+	if !ok || !known || err != nil {
+		return Weekly{}, false
+	}
+	return Weekly{Day: d, Hour: t.Hour(), Minute: t.Minute()}, true
 }

@@ -1,11 +1,15 @@
 package daemon
 
 import (
+	"context"
+	"errors"
 	"os"
+	"time"
 
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/directory"
 	"github.com/civicdns/civicdns/notify"
+	"github.com/civicdns/civicdns/querylog"
 )
 
 // addNotifier makes the notifier of the state store: it hears every
@@ -18,7 +22,30 @@ func (d *Daemon) addNotifier(cfg *config.Config, opts Options) {
 		instance, _ = os.Hostname()
 	}
 	d.Notifier = notify.New(notify.Options{Store: d.Store, Config: func() *config.Config { return d.State.Snapshot().Config },
-		Instance: instance, Directors: d.directorMail, Logger: d.log, Registry: opts.Registry, Now: opts.Now})
+		Instance: instance, Directors: d.directorMail, Reports: d.reports, Logger: d.log, Registry: opts.Registry, Now: opts.Now})
+}
+
+// reports reads the query log's per-department figures between from and
+// to (the day files, or the central copy in PostgreSQL).
+func (d *Daemon) reports(from, to time.Time) (querylog.Reports, error) {
+	cfg := d.State.Snapshot().Config
+	if cfg.Log.Dir == "" && cfg.Log.Postgres == "" {
+		return nil, errors.New("there is no query log ([log] dir)")
+	}
+	rs := querylog.Reports{}
+	f := querylog.Filter{From: from, To: to}
+	add := func(e *querylog.Entry) bool { rs.Add(e); return true }
+	if cfg.Log.Postgres == "" {
+		return rs, querylog.Search(cfg.Path(cfg.Log.Dir), f, add)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	pool, err := querylog.Connect(ctx, cfg.Log.Postgres)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	return rs, querylog.SearchDatabase(ctx, pool, f, 0, add)
 }
 
 // directorMail is where a department's directors read mail: the email of

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/state"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	Now       func() time.Time
 	// Every is how often the outbox is looked at when nothing wakes it (default 5 s).
 	Every time.Duration
+	// Reports reads the query log's per-department figures between two
+	// times, for [notify] weekly_report (nil: no weekly report).
+	Reports func(from, to time.Time) (querylog.Reports, error)
 }
 
 // Notifier turns the workflow's events into messages and delivers them.
@@ -36,6 +40,8 @@ type Notifier struct {
 
 	mu     sync.Mutex
 	events []state.Event // heard, not yet queued
+
+	weeklyDone time.Time // the weekly report time whose messages are all queued (Run's own)
 
 	pending   atomic.Int64
 	lastErr   atomic.Pointer[string]
@@ -116,6 +122,7 @@ func (n *Notifier) Run(ctx context.Context) {
 			n.remindExpiring(now)
 			lastScan = now
 		}
+		n.weekly(n.opts.Now())
 		n.deliver(ctx)
 		select {
 		case <-ctx.Done():

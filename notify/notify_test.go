@@ -20,6 +20,7 @@ import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/civicdns/civicdns/internal/smtptest"
+	"github.com/civicdns/civicdns/querylog"
 	"github.com/civicdns/civicdns/state"
 )
 
@@ -179,4 +180,52 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func decodeQP(data string) string {
 	b, _ := io.ReadAll(quotedprintable.NewReader(strings.NewReader(strings.ReplaceAll(data, "\r\n", "\n"))))
 	return string(b)
+}
+
+// At [notify] weekly_report each department's directors get its figures,
+// once, and reading the query log for them is audited.
+func TestWeeklyReport(t *testing.T) {
+	t.Parallel()
+	mailSrv := smtptest.Start(t)
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Minute)
+	at := now.Add(-time.Minute)
+	cfg := notifyConfig(t, dir, mailSrv.Addr, mailSrv.CACert, "")
+	cfg.Notify.Weekly = config.Weekly{Day: at.Weekday(), Hour: at.Hour(), Minute: at.Minute()}
+	cfg.Policy.Location = time.Local
+	store, err := state.Open(cfg.Path(cfg.State.Dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []time.Time
+	var mu sync.Mutex
+	n := New(Options{Store: store, Config: func() *config.Config { return cfg }, Instance: "dns1", Every: 10 * time.Millisecond, Now: func() time.Time { return now },
+		Directors: func(string) ([]string, error) { return []string{"chief@city.example"}, nil },
+		Reports: func(from, to time.Time) (querylog.Reports, error) {
+			mu.Lock()
+			asked = append(asked, from, to)
+			mu.Unlock()
+			return querylog.Reports{"Police": {Lookups: 120, Blocked: 7, ByCategory: map[string]int{"gambling": 7}, Names: map[string]int{"www.pokerstars.com": 7},
+				Clients: map[string]int{"10.20.1.1": 7}}}, nil
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	m := mailSrv.Wait(t, 1)[0]
+	text := decodeQP(m.Data)
+	if m.To[0] != "chief@city.example" || !strings.Contains(text, "Weekly report for Police: 7 blocked lookups") || !strings.Contains(text, "www.pokerstars.com (7)") ||
+		!strings.Contains(text, "Blocked as gambling: 7") {
+		t.Fatalf("the weekly report:\n%s", text)
+	}
+	waitFor(t, "a few more rounds", func() bool { return len(mailSrv.Got()) == 1 && n.weeklyDoneAt().Equal(at) })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 || !asked[1].Equal(at) || !asked[0].Equal(at.AddDate(0, 0, -7)) {
+		t.Errorf("the query log was read for %v", asked)
+	}
+	events, _ := store.AuditSince(time.Time{})
+	if len(events) != 1 || events[0].Action != "log-report" {
+		t.Errorf("audit: %+v", events)
+	}
 }

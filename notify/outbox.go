@@ -154,3 +154,12 @@ func (o *outbox) finish(id string, now time.Time, sendErr error) (attempt int, e
 	})
 	return attempt, err
 }
+
+// has reports whether a message of that ID was queued (as last read).
+func (o *outbox) has(id string) bool {
+	recs, _ := o.j.Records()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.apply(recs)
+	return o.items[id] != nil
+}
