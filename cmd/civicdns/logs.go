@@ -323,4 +323,3 @@ func timeRange(since time.Duration, from, to string) (time.Time, time.Time, erro
 	}
 	return f, t, nil
 }
-
