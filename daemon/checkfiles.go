@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/civicdns/civicdns/blockpage"
 	"github.com/civicdns/civicdns/config"
@@ -29,6 +30,16 @@ func CheckFiles(cfg *config.Config) error {
 	if s := cfg.Server; s.TLSCert != "" && s.TLSKey != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.Path(s.TLSCert), cfg.Path(s.TLSKey)); err != nil {
 			errs = append(errs, fmt.Errorf("server.tls_cert: %w", err))
+		}
+	}
+	n := cfg.Notify
+	for _, f := range []struct{ key, path string }{{"notify.password_file", n.PasswordFile}, {"notify.ca_cert", n.CACert},
+		{"notify.webhook_secret_file", n.WebhookSecretFile}, {"directory.oidc_client_secret_file", cfg.Directory.OIDCClientSecretFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.ReadFile(cfg.Path(f.path)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.key, err))
 		}
 	}
 	if cfg.Directory.Enabled() {

@@ -171,6 +171,16 @@ func printParts(w io.Writer, cfg *config.Config) {
 		}
 		fmt.Fprintf(w, "directory: %s (%s), users under %s, %d director groups; local accounts stay the break-glass path\n", d.LDAPURL, how, d.UserBase, groups)
 	}
+	if d := cfg.Directory; d.OIDC() {
+		fmt.Fprintf(w, "sign-in:   OpenID Connect at %s (client %s, groups from %q); redirect URI https://<console>/oidc/callback\n", d.OIDCIssuer, d.OIDCClientID, d.OIDCGroupsClaim)
+	}
+	if n := cfg.Notify; n.Mail() || n.Webhook != "" {
+		weekly := "no weekly report"
+		if !n.Weekly.Off {
+			weekly = "weekly report " + n.WeeklyReport
+		}
+		fmt.Fprintf(w, "notify:    mail through %s from %s, webhook %s, %s; kept in the outbox until delivered\n", orDash(n.SMTP), orDash(n.From), orDash(n.Webhook), weekly)
+	}
 	if l := cfg.Log; l.Dir != "" {
 		central := ""
 		if l.Postgres != "" {
