@@ -43,6 +43,7 @@ type Notifier struct {
 
 	weeklyDone time.Time // the weekly report time whose messages are all queued (Run's own)
 
+	rounds    atomic.Int64 // Run's rounds so far (tests wait for them)
 	pending   atomic.Int64
 	lastErr   atomic.Pointer[string]
 	sent      *prometheus.CounterVec
@@ -124,6 +125,7 @@ func (n *Notifier) Run(ctx context.Context) {
 		}
 		n.weekly(n.opts.Now())
 		n.deliver(ctx)
+		n.rounds.Add(1)
 		select {
 		case <-ctx.Done():
 			return

@@ -86,6 +86,7 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 	clock := dnstest.NewClock()
 	clock.Set(time.Now())
 	var instances []*state.Store
+	var notifiers []*Notifier
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -97,6 +98,7 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 		n := New(Options{Store: store, Config: func() *config.Config { return cfg }, Instance: name, Now: clock.Now, Every: 20 * time.Millisecond,
 			Directors: func(dept string) ([]string, error) { return []string{"chief@city.example"}, nil }})
 		instances = append(instances, store)
+		notifiers = append(notifiers, n)
 		wg.Add(1)
 		go func() { defer wg.Done(); n.Run(ctx) }()
 	}
@@ -137,8 +139,12 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 	waitFor(t, "a failed delivery", func() bool { return failuresOf(instances) })
 	mailSrv.Restart(t)
 	clock.Advance(time.Minute) // past the first backoff
-	got = mailSrv.Wait(t, 4)
-	time.Sleep(200 * time.Millisecond) // ten more rounds of both notifiers: a second copy would arrive now
+	mailSrv.Wait(t, 4)
+	// Three more rounds of both notifiers: a second copy would have gone out.
+	after := []int64{notifiers[0].rounds.Load(), notifiers[1].rounds.Load()}
+	waitFor(t, "three more rounds", func() bool {
+		return notifiers[0].rounds.Load() >= after[0]+3 && notifiers[1].rounds.Load() >= after[1]+3
+	})
 	n := 0
 	for _, m := range mailSrv.Got() {
 		if strings.Contains(m.Data, q2.ID) {
