@@ -6,6 +6,7 @@ package smtptest
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -33,6 +35,16 @@ type Server struct {
 	srv  *smtp.Server
 	got  []Mail
 	seen chan struct{}
+	// user and password, when set, are required (AUTH PLAIN, over TLS).
+	user, password string
+}
+
+// RequireAuth makes the server refuse mail from a client that has not
+// authenticated as user with password.
+func (s *Server) RequireAuth(user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user, s.password = user, password
 }
 
 // Start runs a server; it is stopped when tb ends.
@@ -118,13 +130,36 @@ type backend struct{ s *Server }
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
 
 type session struct {
-	s    *Server
-	mail Mail
+	s      *Server
+	mail   Mail
+	authed bool
+}
+
+// AuthMechanisms offers PLAIN (go-smtp offers it only over TLS).
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+// Auth checks the credentials RequireAuth set.
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		if user != x.s.user || password != x.s.password {
+			return errors.New("invalid credentials")
+		}
+		x.authed = true
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.mail = Mail{} }
 func (x *session) Logout() error { return nil }
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.s.mu.Lock()
+	need := x.s.user != ""
+	x.s.mu.Unlock()
+	if need && !x.authed {
+		return smtp.ErrAuthRequired
+	}
 	x.mail.From = from
 	return nil
 }
