@@ -42,8 +42,9 @@ func TestOneMailFromTwoInstancesThroughPostgres(t *testing.T) {
 		n := New(Options{Store: store, Config: func() *config.Config { return cfg }, Instance: name, Every: 20 * time.Millisecond,
 			Directors: func(string) ([]string, error) { return []string{"chief@city.example"}, nil }})
 		stores, notifiers = append(stores, store), append(notifiers, n)
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); n.Run(ctx) }()
+		go func() { defer wg.Done(); store.Run(ctx) }() // LISTEN for the other instance's records, as the daemon does
 	}
 	// Both instances hear of the request (the second through the database).
 	q, err := stores[0].Submit(state.Request{Client: netip.MustParseAddr("10.20.1.1"), Department: "Police", Name: "www.pokerstars.com",
