@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"io"
 	"mime/quotedprintable"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -119,7 +121,9 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 		Reason: "fraud unit"}); err != nil {
 		t.Fatal(err)
 	}
-	mailSrv.Wait(t, 2)                     // the requester's decision
+	mailSrv.Wait(t, 2) // the requester's decision
+	// Recorded as sent before the clock jumps an hour (a claim lasts two minutes).
+	waitFor(t, "the decision recorded as sent", func() bool { return recorded(instances[0], "sent", "approve-"+q.ID+"-mail") })
 	clock.Advance(time.Hour + time.Minute) // the hourly look at the exemptions ending soon
 	got = mailSrv.Wait(t, 3)               // and the approver's reminder (it ends tomorrow)
 	var decision, reminder bool
@@ -129,10 +133,17 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 		reminder = reminder || m.To[0] == "chief@city.example" && strings.Contains(m.Data, "ends")
 	}
 	if !decision || !reminder {
+		recs, _ := instances[0].Mail().Records()
+		for _, r := range recs {
+			var e entry
+			json.Unmarshal(r, &e)
+			t.Logf("outbox: %s %s by %s until %s attempt %d err %s", e.Kind, e.ID, e.By, e.Until.Format("15:04:05.000"), e.Attempt, e.Err)
+		}
 		t.Fatalf("decision %v, reminder %v:\n%v", decision, reminder, got)
 	}
 
 	// The relay goes down; a request waits; it comes back.
+	waitFor(t, "the reminder recorded as sent", func() bool { return recordedKind(instances[0], "sent", "expiring-") })
 	mailSrv.Stop()
 	q2, _ := store.Submit(state.Request{Client: netip.MustParseAddr("10.20.1.2"), Department: "Police", Name: "www.bet365.com", Category: "gambling",
 		Requester: "Sam", Email: "sam@city.example", Reason: "case 2"})
@@ -152,6 +163,9 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 		}
 	}
 	if n != 1 {
+		for _, m := range mailSrv.Got() {
+			t.Logf("to %v: %s", m.To, regexp.MustCompile(`Subject: [^\r\n]*`).FindString(m.Data))
+		}
 		t.Fatalf("the request made while the relay was down arrived %d times", n)
 	}
 	h.mu.Lock()
@@ -159,6 +173,30 @@ func TestNotificationsThroughARealMailServer(t *testing.T) {
 	if h.bad != 0 || !strings.Contains(strings.Join(h.events, " "), "request") || !strings.Contains(strings.Join(h.events, " "), "approve") {
 		t.Errorf("webhook: %v, %d bad signatures", h.events, h.bad)
 	}
+}
+
+// recorded reports whether the outbox has a record of kind for id.
+func recorded(s *state.Store, kind, id string) bool {
+	recs, _ := s.Mail().Records()
+	for _, r := range recs {
+		var e entry
+		if json.Unmarshal(r, &e) == nil && e.Kind == kind && e.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// recordedKind is recorded for any mail whose id has that prefix.
+func recordedKind(s *state.Store, kind, prefix string) bool {
+	recs, _ := s.Mail().Records()
+	for _, r := range recs {
+		var e entry
+		if json.Unmarshal(r, &e) == nil && e.Kind == kind && strings.HasPrefix(e.ID, prefix) && strings.HasSuffix(e.ID, "-mail") {
+			return true
+		}
+	}
+	return false
 }
 
 // failuresOf reports whether the outbox recorded a failed delivery.

@@ -70,7 +70,18 @@ func sendMail(ctx context.Context, n config.Notify, paths func(string) string, m
 	msg.SetMessageIDWithValue(m.ID + "@civicdns")
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
-	return c.DialAndSendWithContext(ctx, msg)
+	if err := c.DialWithContext(ctx); err != nil {
+		return err
+	}
+	if err := c.Send(msg); err != nil {
+		c.Close()
+		return err
+	}
+	// The relay accepted the message: a QUIT that fails afterwards (the
+	// relay closing, going down) does not make it undelivered, and
+	// sending it again would mail it twice.
+	c.Close()
+	return nil
 }
 
 // postWebhook POSTs the event's JSON, signed: X-Civicdns-Signature is
