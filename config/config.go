@@ -151,6 +151,10 @@ type Log struct {
 	BlockedRetentionDays int    `toml:"blocked_retention_days"`
 	Instance             string `toml:"instance"`
 	Postgres             string `toml:"postgres"`
+	// Leases are the DHCP servers' lease files (patterns allowed: the
+	// Windows server's DhcpSrvLog-*.log): every record then names the
+	// device (host name, MAC) that held the client address.
+	Leases []string `toml:"leases"`
 }
 
 // Metrics is the [metrics] section; an empty listen turns the endpoint off.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/devices"
+	"github.com/civicdns/civicdns/leases"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/notify"
 	"github.com/civicdns/civicdns/policy"
@@ -55,6 +57,7 @@ type Daemon struct {
 	Retention *querylog.Retention
 	Shipper   *querylog.Shipper // nil when [log] postgres is ""
 	Notifier  *notify.Notifier  // nil when [state] dir is ""
+	Leases    *leases.Watcher   // nil without [log] leases
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -117,9 +120,19 @@ func (d *Daemon) addQueryLog(cfg *config.Config, opts Options) error {
 	dir := cfg.Path(cfg.Log.Dir)
 	d.Retention = querylog.NewRetention(dir, cfg.Log.RetentionDays, cfg.Log.BlockedRetentionDays, pol.Location(), opts.Now, d.log,
 		querylog.OpenHolds(dir, cfg.State.Postgres))
+	var devices func(netip.Addr, time.Time) (string, string)
+	if len(cfg.Log.Leases) > 0 {
+		var paths []string
+		for _, l := range cfg.Log.Leases {
+			paths = append(paths, cfg.Path(l))
+		}
+		d.Leases = leases.NewWatcher(paths, pol.Location(), d.log, opts.Registry)
+		devices = d.Leases.Device
+		d.log.Info("leases: the query log names the device that held each address", "files", d.Leases.String())
+	}
 	var err error
 	d.QueryLog, err = querylog.Open(querylog.Options{Dir: dir, Instance: cfg.Log.Instance,
-		Location: pol.Location(), Logger: d.log, Registry: opts.Registry}, func(string) { d.Retention.Kick() })
+		Location: pol.Location(), Logger: d.log, Registry: opts.Registry, Devices: devices}, func(string) { d.Retention.Kick() })
 	return err
 }
 
@@ -212,6 +225,9 @@ func (d *Daemon) addQueryLogParts(cfg *config.Config, opts Options) {
 		d.components = append(d.components, Finishing("query log shipper", d.Shipper.Run))
 	}
 	d.components = append(d.components, Finishing("query log", d.QueryLog.Run), Background("query log retention", d.Retention.Run))
+	if d.Leases != nil {
+		d.components = append(d.components, Background("lease files", d.Leases.Run))
+	}
 }
 
 // addWorkflow adds the block page (HTTP, HTTPS) and the director console.

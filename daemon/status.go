@@ -4,22 +4,24 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/civicdns/civicdns/leases"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/notify"
 )
 
 // Status is what `civicdns status` prints: the running server as it is.
 type Status struct {
-	Time       time.Time         `json:"time"`
-	Draining   bool              `json:"draining,omitempty"`
-	Listeners  map[string]string `json:"listeners"` // part → address
-	Reload     live.ReloadStatus `json:"reload"`
-	Lists      []live.ListStatus `json:"lists"`
-	Degraded   map[string]string `json:"degraded,omitempty"` // part → why it cannot write
-	State      *StoreStatus      `json:"state,omitempty"`
-	QueryLog   *QueryLogStatus   `json:"query_log,omitempty"`
-	Exemptions int               `json:"exemptions_active"`
-	Mail       *notify.Status    `json:"mail_outbox,omitempty"` // notifications waiting, and the last failure
+	Time       time.Time           `json:"time"`
+	Draining   bool                `json:"draining,omitempty"`
+	Listeners  map[string]string   `json:"listeners"` // part → address
+	Reload     live.ReloadStatus   `json:"reload"`
+	Lists      []live.ListStatus   `json:"lists"`
+	Degraded   map[string]string   `json:"degraded,omitempty"` // part → why it cannot write
+	State      *StoreStatus        `json:"state,omitempty"`
+	QueryLog   *QueryLogStatus     `json:"query_log,omitempty"`
+	Exemptions int                 `json:"exemptions_active"`
+	Mail       *notify.Status      `json:"mail_outbox,omitempty"` // notifications waiting, and the last failure
+	Leases     []leases.FileStatus `json:"lease_files,omitempty"`
 }
 
 // StoreStatus is the state store's part of Status.
@@ -62,6 +64,9 @@ func (d *Daemon) Status() Status {
 			ss.PendingErr = err.Error()
 		}
 		st.State = ss
+	}
+	if d.Leases != nil {
+		st.Leases = d.Leases.Status()
 	}
 	if d.Notifier != nil {
 		ms := d.Notifier.Status()

@@ -30,7 +30,8 @@ type Entry struct {
 	Stale      bool      `json:"stale,omitempty"`
 	TCP        bool      `json:"tcp,omitempty"`
 	Transport  string    `json:"transport,omitempty"` // tcp, tls (DoT), https (DoH), quic (DoQ); absent: udp
-	Device     string    `json:"device,omitempty"`    // the device that asked: an enrolled roaming device's name
+	Device     string    `json:"device,omitempty"`    // the device that asked: a roaming device's name, or the DHCP lease's host name
+	MAC        string    `json:"mac,omitempty"`       // the DHCP lease's hardware address
 	ElapsedMS  float64   `json:"elapsed_ms"`
 	Error      string    `json:"error,omitempty"`
 }
@@ -48,7 +49,8 @@ type slot struct {
 	stale     bool
 	tcp       bool
 	transport string // "" for UDP
-	device    string // an enrolled device's name (the devices table's own string)
+	device    string // an enrolled device's name, or the lease's host name (the tables' own strings)
+	mac       string // the lease's hardware address
 	elapsed   int64  // nanoseconds
 	action    string
 	category  string
@@ -167,6 +169,10 @@ func appendEntry(b []byte, s *slot, name []byte, instance string, st *stamps) []
 	if s.device != "" {
 		b = append(b, `,"device":`...)
 		b = appendString(b, s.device)
+	}
+	if s.mac != "" {
+		b = append(b, `,"mac":`...)
+		b = appendString(b, s.mac)
 	}
 	b = append(b, `,"elapsed_ms":`...)
 	b = strconv.AppendFloat(b, float64(s.elapsed)/1e6, 'f', 3, 64)

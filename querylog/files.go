@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +29,10 @@ type Files struct {
 	// OnClosed is called with the path of a day file once it is complete
 	// (the day is over), to compress and index it.
 	OnClosed func(path string)
+	// Devices names the device that held a client address at a time (the
+	// DHCP leases), or "", "": looked up as the record is written, off the
+	// DNS path.
+	Devices func(client netip.Addr, at time.Time) (name, mac string)
 }
 
 // DayFilePrefix and the suffixes name the query log's files.
@@ -61,6 +66,9 @@ func (fs *Files) Write(b *Batch) error {
 				return err
 			}
 			fs.dayStart, fs.dayEnd = start.UnixNano(), start.AddDate(0, 0, 1).UnixNano()
+		}
+		if fs.Devices != nil && s.device == "" {
+			s.device, s.mac = fs.Devices(s.client, time.Unix(0, s.t))
 		}
 		fs.enc = appendEntry(fs.enc[:0], s, b.name(s), fs.instance, fs.stamps)
 		if _, err := fs.w.Write(fs.enc); err != nil {

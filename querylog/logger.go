@@ -3,6 +3,7 @@ package querylog
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,6 +216,8 @@ type Options struct {
 	Dir      string         // [log] dir
 	Instance string         // [log] instance: names this server in every record
 	Location *time.Location // the days' time zone (nil: local)
+	// Devices names the device that held a client address at a time (see Files.Devices).
+	Devices  func(client netip.Addr, at time.Time) (name, mac string)
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 }
@@ -226,7 +229,7 @@ func Open(opts Options, onClosed func(path string)) (*Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	files.OnClosed = onClosed
+	files.OnClosed, files.Devices = onClosed, opts.Devices
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}

@@ -30,4 +30,7 @@ var migrations = []string{
 	3: `ALTER TABLE civicdns_querylog ADD COLUMN service text NOT NULL DEFAULT '';`,
 	4: `ALTER TABLE civicdns_querylog ADD COLUMN transport text NOT NULL DEFAULT '';`,
 	5: `ALTER TABLE civicdns_querylog ADD COLUMN device text NOT NULL DEFAULT '';`,
+	6: `ALTER TABLE civicdns_querylog ADD COLUMN mac text NOT NULL DEFAULT '';
+	CREATE INDEX ON civicdns_querylog (lower(device), time) WHERE device <> '';
+	CREATE INDEX ON civicdns_querylog (mac, time) WHERE mac <> '';`,
 }

@@ -108,6 +108,8 @@ func stringField(key string, e *Entry) *string {
 		return &e.Transport
 	case "device":
 		return &e.Device
+	case "mac":
+		return &e.MAC
 	case "rule":
 		return &e.Rule
 	case "rcode":

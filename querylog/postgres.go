@@ -257,11 +257,11 @@ func rowOf(line []byte, instance string) ([]any, bool) {
 		e.Instance = instance
 	}
 	return []any{e.Time, e.Instance, client, e.Department, e.Name, reverseName(e.Name), e.Type, e.Action, e.Category, e.Rule,
-		e.Rcode, e.Cached, e.Stale, e.TCP, e.ElapsedMS, e.Error, e.Answer, e.Upstream, e.Service, e.Transport, e.Device}, true
+		e.Rcode, e.Cached, e.Stale, e.TCP, e.ElapsedMS, e.Error, e.Answer, e.Upstream, e.Service, e.Transport, e.Device, e.MAC}, true
 }
 
 var columns = []string{"time", "instance", "client", "department", "name", "rname", "type", "action", "category", "rule",
-	"rcode", "cached", "stale", "tcp", "elapsed_ms", "error", "answer", "upstream", "service", "transport", "device"}
+	"rcode", "cached", "stale", "tcp", "elapsed_ms", "error", "answer", "upstream", "service", "transport", "device", "mac"}
 
 // reverseName writes a name's labels in reverse ("www.example.com" →
 // "com.example.www"), so that a name and its subdomains are one range of

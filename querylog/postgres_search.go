@@ -32,6 +32,12 @@ func SearchDatabase(ctx context.Context, pool *pgxpool.Pool, f Filter, limit int
 	if f.Action != "" {
 		where = append(where, "action = "+arg(f.Action))
 	}
+	if f.Device != "" {
+		where = append(where, "lower(device) = lower("+arg(f.Device)+")")
+	}
+	if f.MAC != "" {
+		where = append(where, "mac = "+arg(f.MAC))
+	}
 	if f.Category != "" {
 		where = append(where, "category = "+arg(f.Category))
 	}
@@ -41,7 +47,7 @@ func SearchDatabase(ctx context.Context, pool *pgxpool.Pool, f Filter, limit int
 	if !f.To.IsZero() {
 		where = append(where, "time < "+arg(f.To))
 	}
-	q := `SELECT time, instance, host(client), department, name, type, action, category, rule, rcode, cached, stale, tcp, elapsed_ms, error, answer, upstream, service, transport, device
+	q := `SELECT time, instance, host(client), department, name, type, action, category, rule, rcode, cached, stale, tcp, elapsed_ms, error, answer, upstream, service, transport, device, mac
 		FROM civicdns_querylog`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -59,7 +65,7 @@ func SearchDatabase(ctx context.Context, pool *pgxpool.Pool, f Filter, limit int
 		var e Entry
 		var elapsed float32
 		if err := rows.Scan(&e.Time, &e.Instance, &e.Client, &e.Department, &e.Name, &e.Type, &e.Action, &e.Category, &e.Rule,
-			&e.Rcode, &e.Cached, &e.Stale, &e.TCP, &elapsed, &e.Error, &e.Answer, &e.Upstream, &e.Service, &e.Transport, &e.Device); err != nil {
+			&e.Rcode, &e.Cached, &e.Stale, &e.TCP, &elapsed, &e.Error, &e.Answer, &e.Upstream, &e.Service, &e.Transport, &e.Device, &e.MAC); err != nil {
 			return err
 		}
 		e.ElapsedMS = float64(elapsed)

@@ -20,6 +20,8 @@ type Filter struct {
 	Department string
 	Action     string
 	Category   string
+	Device     string    // the device's name (case does not matter)
+	MAC        string    // the device's hardware address (00:11:22:aa:bb:cc)
 	From, To   time.Time // the records in [From, To)
 }
 
@@ -33,6 +35,8 @@ func (f *Filter) Match(e *Entry) bool {
 	case f.Action != "" && e.Action != f.Action, f.Category != "" && e.Category != f.Category:
 		return false
 	case f.Name != "" && e.Name != f.Name && !strings.HasSuffix(e.Name, "."+f.Name):
+		return false
+	case f.Device != "" && !strings.EqualFold(e.Device, f.Device), f.MAC != "" && !strings.EqualFold(e.MAC, f.MAC):
 		return false
 	}
 	if f.Client.IsValid() {

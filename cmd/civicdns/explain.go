@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicdns/civicdns/config"
+	"github.com/civicdns/civicdns/internal/citytime"
+	"github.com/civicdns/civicdns/leases"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/policy"
 	"github.com/civicdns/civicdns/state"
@@ -63,7 +66,30 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	printExplanation(stdout, ex, now)
+	printHolder(stdout, cfg, client, now)
 	return 0
+}
+
+// printHolder says which device holds the client address at now, from
+// [log] leases (when configured).
+func printHolder(w io.Writer, cfg *config.Config, client netip.Addr, now time.Time) {
+	if len(cfg.Log.Leases) == 0 {
+		return
+	}
+	var paths []string
+	for _, l := range cfg.Log.Leases {
+		paths = append(paths, cfg.Path(l))
+	}
+	lw := leases.NewWatcher(paths, cfg.Policy.Location, nil, nil)
+	if l := lw.Table().At(client, now); l != nil {
+		end := "until released"
+		if !l.End.IsZero() {
+			end = "until " + citytime.Format(l.End, cfg.Policy.Location)
+		}
+		fmt.Fprintf(w, "device:   %s (%s) holds %s, since %s %s (DHCP lease)\n", esc(orDash(l.Hostname)), orDash(l.MAC), client, citytime.Format(l.Start, cfg.Policy.Location), end)
+		return
+	}
+	fmt.Fprintf(w, "device:   no DHCP lease holds %s now\n", client)
 }
 
 // parseAtIn reads a time: RFC 3339, or a local "YYYY-MM-DD HH:MM" or day in loc.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func auditLogUse(cfg *config.Config, dir, action, what string) error {
 	return nil
 }
 
-const logsUsage = `usage: civicdns logs [-config FILE] [-client IP|CIDR] [-name N] [-department D] [-action A] [-category C]
+const logsUsage = `usage: civicdns logs [-config FILE] [-client IP|CIDR] [-name N] [-department D] [-action A] [-category C] [-device D] [-mac MAC]
                      [-since DUR | -from TIME -to TIME] [-json] [-limit N]
        civicdns logs [-config FILE] hold -client IP|CIDR [-name N] -reason R
        civicdns logs [-config FILE] release ID
@@ -83,6 +84,7 @@ const logsUsage = `usage: civicdns logs [-config FILE] [-client IP|CIDR] [-name 
 // logsArgs are cmdLogs's flags, parsed.
 type logsArgs struct {
 	cfgPath, client, name, dept, action, category, from, to, reason *string
+	device, mac                                                     *string
 	since                                                           *time.Duration
 	asJSON                                                          *bool
 	limit                                                           *int
@@ -101,6 +103,8 @@ func parseLogs(args []string, stderr io.Writer) (*logsArgs, error) {
 		dept:     fl.String("department", "", "a department"),
 		action:   fl.String("action", "", "allowed, blocked, exempted, local, refused or malformed"),
 		category: fl.String("category", "", "a category"),
+		device:   fl.String("device", "", "a device's name (its DHCP host name, or a roaming device's)"),
+		mac:      fl.String("mac", "", "a device's hardware address"),
 		since:    durationVar(fl, "since", 0, "the last DUR (7d, 24h)"),
 		from:     fl.String("from", "", "from this time (RFC 3339 or YYYY-MM-DD)"),
 		to:       fl.String("to", "", "until this time (RFC 3339 or YYYY-MM-DD)"),
@@ -166,7 +170,15 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, logsUsage)
 		return 2
 	}
-	f.Department, f.Action, f.Category = *a.dept, *a.action, *a.category
+	f.Department, f.Action, f.Category, f.Device = *a.dept, *a.action, *a.category, *a.device
+	if *a.mac != "" {
+		hw, err := net.ParseMAC(*a.mac)
+		if err != nil {
+			fmt.Fprintf(stderr, "civicdns logs: -mac %q is not a hardware address\n", *a.mac)
+			return 2
+		}
+		f.MAC = hw.String()
+	}
 	if f.From, f.To, err = timeRange(*a.since, *a.from, *a.to); err != nil {
 		fmt.Fprintf(stderr, "civicdns logs: %v\n", err)
 		return 2
@@ -195,7 +207,7 @@ func printSearch(cfg *config.Config, dir string, f querylog.Filter, limit int, a
 				dept = "-"
 			}
 			who := e.Client
-			if e.Device != "" { // an enrolled roaming device: its name says more than its address
+			if e.Device != "" { // the device that held the address (or a roaming device): it says more than the address
 				who += " [" + esc(e.Device) + "]"
 			}
 			fmt.Fprintf(w, "%s  %-15s %-12s %-9s %-5s %s%s  %s %.1fms\n", citytime.Format(e.Time, cfg.Policy.Location), who, esc(dept), e.Action,

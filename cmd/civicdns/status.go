@@ -126,6 +126,13 @@ func printStatus(w io.Writer, st *daemon.Status, loc *time.Location) {
 	for part, why := range st.Degraded {
 		fmt.Fprintf(w, "DEGRADED %s: %s\n", part, esc(why))
 	}
+	for _, l := range st.Leases {
+		note := ""
+		if l.Error != "" {
+			note = "; UNREADABLE, its last good leases kept: " + esc(l.Error)
+		}
+		fmt.Fprintf(w, "lease file:       %s, %d leases%s\n", l.Path, l.Leases, note)
+	}
 	if s := st.State; s != nil {
 		db := "files"
 		switch {
