@@ -96,7 +96,14 @@ func ForWeekly(dept string, r *querylog.Report, to []string, at time.Time, conso
 		clients = append(clients, fmt.Sprintf("%s (%d)", kv.Key, kv.Count))
 	}
 	if len(clients) > 0 {
-		rows = append(rows, [2]string{"Devices with most blocked lookups", strings.Join(clients, ", ")})
+		rows = append(rows, [2]string{"Addresses with most blocked lookups", strings.Join(clients, ", ")})
+	}
+	var devices []string
+	for _, kv := range querylog.Top(r.Devices, 10) {
+		devices = append(devices, fmt.Sprintf("%s (%d)", kv.Key, kv.Count))
+	}
+	if len(devices) > 0 {
+		rows = append(rows, [2]string{"Devices with most blocked lookups", strings.Join(devices, ", ")})
 	}
 	b := body{Lead: fmt.Sprintf("%s's Internet use, the seven days to %s.", dept, at.Format("Monday 2 January 2006")), Rows: rows}
 	if consoleURL != "" {

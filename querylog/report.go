@@ -8,6 +8,7 @@ type Report struct {
 	Lookups, Blocked, Exempted, Local int
 	ByCategory                        map[string]int // blocked lookups by category
 	Names, Clients                    map[string]int // blocked lookups by name, by client
+	Devices                           map[string]int // blocked lookups by device (the lease's or roaming device's name)
 }
 
 // Reports are the reports by department ("(citywide)" for clients of none).
@@ -24,7 +25,7 @@ func (rs Reports) Add(e *Entry) {
 	}
 	r := rs[d]
 	if r == nil {
-		r = &Report{ByCategory: map[string]int{}, Names: map[string]int{}, Clients: map[string]int{}}
+		r = &Report{ByCategory: map[string]int{}, Names: map[string]int{}, Clients: map[string]int{}, Devices: map[string]int{}}
 		rs[d] = r
 	}
 	r.Lookups++
@@ -34,6 +35,9 @@ func (rs Reports) Add(e *Entry) {
 		r.ByCategory[e.Category]++
 		r.Names[e.Name]++
 		r.Clients[e.Client]++
+		if e.Device != "" {
+			r.Devices[e.Device]++
+		}
 	case "exempted":
 		r.Exempted++
 	case "local":

@@ -27,6 +27,7 @@ func TestLeasesNameTheDevice(t *testing.T) {
 		"[log]\ndir = \"querylog\"\nleases = [\"dnsmasq.leases\"]\n")
 	d := startDaemon(t, cfg)
 	dnstest.Dig(t, d.addr, "+short", "www.example.com", "A")
+	dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A") // blocked: the report counts it for laptop-17
 	// The DHCP server gives the address to another device.
 	os.WriteFile(leaseFile, []byte(fmt.Sprintf("%d 00:11:22:33:44:66 127.0.0.1 tablet-9 *\n", time.Now().Add(time.Hour).Unix())), 0o644)
 	deadline := time.Now().Add(15 * time.Second)
@@ -70,5 +71,10 @@ func TestLeasesNameTheDevice(t *testing.T) {
 	}
 	if code := run([]string{"logs", "-config", cfg, "-mac", "nonsense"}, &out, &errb); code != 2 {
 		t.Errorf("a bad -mac: %d", code)
+	}
+	out.Reset()
+	if code := run([]string{"report", "-config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "devices with most blocked lookups") ||
+		!strings.Contains(out.String(), "laptop-17") {
+		t.Errorf("report by device:\n%s", out.String())
 	}
 }

@@ -79,6 +79,9 @@ func writeReportCSV(out io.Writer, reports querylog.Reports, top int) {
 		for _, kv := range querylog.Top(r.Clients, top) {
 			w.Write([]string{d, "top_blocked_client", kv.Key, fmt.Sprint(kv.Count)})
 		}
+		for _, kv := range querylog.Top(r.Devices, top) {
+			w.Write([]string{d, "top_blocked_device", kv.Key, fmt.Sprint(kv.Count)})
+		}
 	}
 	w.Flush()
 }
@@ -99,6 +102,12 @@ func writeReportText(w io.Writer, reports querylog.Reports, top int) {
 			fmt.Fprintln(w, "  clients with most blocked lookups:")
 			for _, kv := range querylog.Top(r.Clients, top) {
 				fmt.Fprintf(w, "    %6d  %s\n", kv.Count, kv.Key)
+			}
+			if len(r.Devices) > 0 {
+				fmt.Fprintln(w, "  devices with most blocked lookups (DHCP leases, roaming devices):")
+				for _, kv := range querylog.Top(r.Devices, top) {
+					fmt.Fprintf(w, "    %6d  %s\n", kv.Count, esc(kv.Key))
+				}
 			}
 		}
 	}
