@@ -155,6 +155,11 @@ type Log struct {
 	// Windows server's DhcpSrvLog-*.log): every record then names the
 	// device (host name, MAC) that held the client address.
 	Leases []string `toml:"leases"`
+	// Syslog sends lookups and audit events to the city's SIEM, RFC 5424:
+	// "tcp+tls://host:port" (RFC 5425), "tcp://host:port", "udp://host:port".
+	Syslog       string   `toml:"syslog"`
+	SyslogEvents []string `toml:"syslog_events"`  // blocked, exempted, all, audit (default blocked and audit)
+	SyslogCACert string   `toml:"syslog_ca_cert"` // the SIEM's CA (empty: the system's)
 }
 
 // Metrics is the [metrics] section; an empty listen turns the endpoint off.

@@ -42,6 +42,7 @@ func (c *Config) validate() Errors {
 	v.state()
 	v.admin(depts)
 	v.notify()
+	v.syslog()
 	v.log()
 	return v.errs
 }

@@ -255,3 +255,23 @@ func parseWeekly(s string) (Weekly, bool) {
 	}
 	return Weekly{Day: d, Hour: t.Hour(), Minute: t.Minute()}, true
 }
+
+// syslog checks [log] syslog and syslog_events.
+func (v *validator) syslog() {
+	l := &v.c.Log
+	if l.Syslog == "" {
+		return
+	}
+	u, err := url.Parse(l.Syslog)
+	if err != nil || (u.Scheme != "tcp+tls" && u.Scheme != "tcp" && u.Scheme != "udp") || u.Port() == "" {
+		v.bad("log.syslog", "log.syslog %q is not tcp+tls://host:port, tcp://host:port or udp://host:port", l.Syslog)
+	}
+	if len(l.SyslogEvents) == 0 {
+		l.SyslogEvents = []string{"blocked", "audit"}
+	}
+	for _, e := range l.SyslogEvents {
+		if e != "blocked" && e != "exempted" && e != "all" && e != "audit" {
+			v.bad("log.syslog_events", "log.syslog_events: %q is not blocked, exempted, all or audit", e)
+		}
+	}
+}

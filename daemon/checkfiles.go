@@ -34,7 +34,8 @@ func CheckFiles(cfg *config.Config) error {
 	}
 	n := cfg.Notify
 	for _, f := range []struct{ key, path string }{{"notify.password_file", n.PasswordFile}, {"notify.ca_cert", n.CACert},
-		{"notify.webhook_secret_file", n.WebhookSecretFile}, {"directory.oidc_client_secret_file", cfg.Directory.OIDCClientSecretFile}} {
+		{"notify.webhook_secret_file", n.WebhookSecretFile}, {"directory.oidc_client_secret_file", cfg.Directory.OIDCClientSecretFile},
+		{"log.syslog_ca_cert", cfg.Log.SyslogCACert}} {
 		if f.path == "" {
 			continue
 		}

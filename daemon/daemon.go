@@ -17,6 +17,7 @@ import (
 	"github.com/civicdns/civicdns/config"
 	"github.com/civicdns/civicdns/console"
 	"github.com/civicdns/civicdns/devices"
+	"github.com/civicdns/civicdns/export"
 	"github.com/civicdns/civicdns/leases"
 	"github.com/civicdns/civicdns/live"
 	"github.com/civicdns/civicdns/notify"
@@ -58,6 +59,7 @@ type Daemon struct {
 	Shipper   *querylog.Shipper // nil when [log] postgres is ""
 	Notifier  *notify.Notifier  // nil when [state] dir is ""
 	Leases    *leases.Watcher   // nil without [log] leases
+	Syslog    *export.Syslog    // nil without [log] syslog
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -138,15 +140,31 @@ func (d *Daemon) addQueryLog(cfg *config.Config, opts Options) error {
 
 // addDNS makes the DNS server, recording to the query log and opts.Recorder.
 func (d *Daemon) addDNS(cfg *config.Config, opts Options) error {
-	recorder := opts.Recorder
+	var recs query.Recorders
 	if d.QueryLog != nil {
-		if recorder != nil {
-			recorder = query.Recorders{d.QueryLog, recorder}
-		} else {
-			recorder = d.QueryLog
-		}
+		recs = append(recs, d.QueryLog)
 	}
 	var err error
+	if d.Syslog, err = export.NewSyslog(cfg, d.log, opts.Registry); err != nil {
+		return err
+	}
+	if d.Syslog != nil {
+		if d.Leases != nil {
+			d.Syslog.Devices = d.Leases.Device
+		}
+		recs = append(recs, d.Syslog)
+	}
+	if opts.Recorder != nil {
+		recs = append(recs, opts.Recorder)
+	}
+	var recorder query.Recorder
+	switch len(recs) {
+	case 0:
+	case 1:
+		recorder = recs[0]
+	default:
+		recorder = recs
+	}
 	d.DNS, err = resolver.New(resolver.Options{State: d.State, Logger: d.log, Registry: opts.Registry, Now: opts.Now, Recorder: recorder})
 	return err
 }
@@ -162,6 +180,9 @@ func (d *Daemon) openStore(cfg *config.Config, opts Options) error {
 		return err
 	}
 	d.addNotifier(cfg, opts)
+	if d.Syslog != nil {
+		d.Store.OnAudit(d.Syslog.Audit)
+	}
 	// A damaged record in the workflow or the audit trail stops the
 	// start (never silently skipped); a torn last one is cut off.
 	if err := d.Store.Check(); err != nil {
@@ -193,6 +214,9 @@ func (d *Daemon) addComponents(cfg *config.Config, opts Options) error {
 	d.components = append(d.components, d.DNS)
 	if d.Store != nil {
 		d.components = append(d.components, Background("state watcher", d.watchStore), Background("notifier", d.Notifier.Run))
+	}
+	if d.Syslog != nil {
+		d.components = append(d.components, Background("syslog", d.Syslog.Run))
 	}
 	if iv := cfg.Lists.Watch.D(); iv > 0 {
 		d.components = append(d.components, Background("file watcher", func(ctx context.Context) { d.Reloader.Watch(ctx, iv) }))

@@ -32,7 +32,21 @@ func (s *Store) Audit(ev AuditEvent) error {
 		err = s.queue(auditTable, ev)
 	}
 	s.wrote(err)
+	if err == nil {
+		s.audited(ev)
+	}
 	return err
+}
+
+// OnAudit has fn hear of every audit event this process writes (sign-ins,
+// log searches, decisions, suspensions, devices): for the SIEM. fn must
+// only queue. Set it before the store is used.
+func (s *Store) OnAudit(fn func(AuditEvent)) { s.onAudit.Store(&fn) }
+
+func (s *Store) audited(ev AuditEvent) {
+	if fn := s.onAudit.Load(); fn != nil {
+		(*fn)(ev)
+	}
 }
 
 // AuditSince returns the events at or after since, oldest first: those of

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -44,7 +45,8 @@ type Store struct {
 
 	sessions sessionsOnce // the console's sessions (Sessions)
 	mail     journalOnce  // the notifications' outbox (Mail)
-	snapAt   int          // idx.applied when the last snapshot was read or written
+	onAudit  atomic.Pointer[func(AuditEvent)]
+	snapAt   int // idx.applied when the last snapshot was read or written
 }
 
 // The files of a store.
@@ -328,6 +330,9 @@ func (s *Store) appendRecord(rec func(*index) (record, error)) error {
 	})
 	if err == nil {
 		s.idx.apply(&r)
+		if r.Audit != nil {
+			s.audited(*r.Audit)
+		}
 	}
 	s.wrote(err)
 	return err

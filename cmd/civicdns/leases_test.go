@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,5 +80,52 @@ func TestLeasesNameTheDevice(t *testing.T) {
 	if code := run([]string{"report", "-config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "devices with most blocked lookups") ||
 		!strings.Contains(out.String(), "laptop-17") {
 		t.Errorf("report by device:\n%s", out.String())
+	}
+}
+
+// The SIEM sees a blocked lookup (not an allowed one) with the device
+// named from the DHCP leases, as RFC 5424 over TCP with octet counting,
+// from the real serve process.
+func TestSyslogNamesTheDeviceToTheSIEM(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	msgs := make(chan string, 100)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		br := bufio.NewReader(c)
+		for {
+			n, err := br.ReadString(' ')
+			if err != nil {
+				return
+			}
+			size, _ := strconv.Atoi(strings.TrimSpace(n))
+			buf := make([]byte, size)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return
+			}
+			msgs <- string(buf)
+		}
+	}()
+	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "dnsmasq.leases"), []byte(fmt.Sprintf("%d 00:11:22:33:44:55 127.0.0.1 laptop-17 *\n", time.Now().Add(time.Hour).Unix())), 0o644)
+	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
+		"[log]\nleases = [\"dnsmasq.leases\"]\ndir = \"querylog\"\nsyslog = \"tcp://"+ln.Addr().String()+"\"\n")
+	d := startDaemon(t, cfg)
+	dnstest.Dig(t, d.addr, "+short", "www.example.com", "A")    // allowed: not sent
+	dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A") // blocked: sent
+	select {
+	case m := <-msgs:
+		if !strings.Contains(m, `device="laptop-17" mac="00:11:22:33:44:55"`) || !strings.Contains(m, `name="www.pokerstars.com"`) || !strings.Contains(m, `action="blocked"`) {
+			t.Fatalf("the SIEM got:\n%s", m)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing reached the SIEM")
 	}
 }
