@@ -160,6 +160,9 @@ type Log struct {
 	Syslog       string   `toml:"syslog"`
 	SyslogEvents []string `toml:"syslog_events"`  // blocked, exempted, all, audit (default blocked and audit)
 	SyslogCACert string   `toml:"syslog_ca_cert"` // the SIEM's CA (empty: the system's)
+	// Dnstap sends every query and answer as dnstap (Frame Streams):
+	// "unix:/run/civicdns/dnstap.sock" or "tcp:host:port".
+	Dnstap string `toml:"dnstap"`
 }
 
 // Metrics is the [metrics] section; an empty listen turns the endpoint off.

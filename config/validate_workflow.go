@@ -256,9 +256,18 @@ func parseWeekly(s string) (Weekly, bool) {
 	return Weekly{Day: d, Hour: t.Hour(), Minute: t.Minute()}, true
 }
 
-// syslog checks [log] syslog and syslog_events.
+// syslog checks [log] syslog and syslog_events, and [log] dnstap.
 func (v *validator) syslog() {
 	l := &v.c.Log
+	if d := l.Dnstap; d != "" {
+		if rest, ok := strings.CutPrefix(d, "unix:"); ok && rest == "" || !ok && !strings.HasPrefix(d, "tcp:") {
+			v.bad("log.dnstap", "log.dnstap %q is not unix:/path or tcp:host:port", d)
+		} else if hp, ok := strings.CutPrefix(d, "tcp:"); ok {
+			if _, _, err := net.SplitHostPort(hp); err != nil {
+				v.bad("log.dnstap", "log.dnstap %q is not unix:/path or tcp:host:port", d)
+			}
+		}
+	}
 	if l.Syslog == "" {
 		return
 	}

@@ -60,6 +60,7 @@ type Daemon struct {
 	Notifier  *notify.Notifier  // nil when [state] dir is ""
 	Leases    *leases.Watcher   // nil without [log] leases
 	Syslog    *export.Syslog    // nil without [log] syslog
+	Dnstap    *export.Dnstap    // nil without [log] dnstap
 
 	refreshMu sync.Mutex
 	stamp     string // the state store's, at the last refresh
@@ -148,6 +149,12 @@ func (d *Daemon) addDNS(cfg *config.Config, opts Options) error {
 	if d.Syslog, err = export.NewSyslog(cfg, d.log, opts.Registry); err != nil {
 		return err
 	}
+	if d.Dnstap, err = export.NewDnstap(cfg, d.log, opts.Registry); err != nil {
+		return err
+	}
+	if d.Dnstap != nil {
+		recs = append(recs, d.Dnstap)
+	}
 	if d.Syslog != nil {
 		if d.Leases != nil {
 			d.Syslog.Devices = d.Leases.Device
@@ -217,6 +224,9 @@ func (d *Daemon) addComponents(cfg *config.Config, opts Options) error {
 	}
 	if d.Syslog != nil {
 		d.components = append(d.components, Background("syslog", d.Syslog.Run))
+	}
+	if d.Dnstap != nil {
+		d.components = append(d.components, Background("dnstap", d.Dnstap.Run))
 	}
 	if iv := cfg.Lists.Watch.D(); iv > 0 {
 		d.components = append(d.components, Background("file watcher", func(ctx context.Context) { d.Reloader.Watch(ctx, iv) }))

@@ -26,6 +26,10 @@ type Record struct {
 	TCP        bool
 	Transport  string // udp, tcp, tls, https, quic
 	Device     string // the enrolled device's name when the query carried its token
+	ClientPort uint16
+	// Query and Response are the messages on the wire (dnstap); valid only
+	// during Record.
+	Query, Response []byte
 	Elapsed    time.Duration
 	// Decision carries the list file:line and the exemption of a blocked or
 	// exempted query; valid only during Record.
@@ -56,6 +60,8 @@ func (q *Query) FillRecord(now time.Time) *Record {
 	r := &q.Record
 	r.Time = q.Received
 	r.Client = q.Client.Addr().Unmap()
+	r.ClientPort = q.Client.Port()
+	r.Query, r.Response = q.Raw, q.Answer
 	r.Department = ""
 	if q.Dept != nil {
 		r.Department = q.Dept.Name

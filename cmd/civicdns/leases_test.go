@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/civicdns/civicdns/internal/dnstest"
+	dnstap "github.com/dnstap/golang-dnstap"
+	"google.golang.org/protobuf/proto"
 )
 
 // With [log] leases, every record names the device that held the client
@@ -85,7 +87,7 @@ func TestLeasesNameTheDevice(t *testing.T) {
 
 // The SIEM sees a blocked lookup (not an allowed one) with the device
 // named from the DHCP leases, as RFC 5424 over TCP with octet counting,
-// from the real serve process.
+// and a dnstap reader every query and answer, from the real serve process.
 func TestSyslogNamesTheDeviceToTheSIEM(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,9 +116,16 @@ func TestSyslogNamesTheDeviceToTheSIEM(t *testing.T) {
 	}()
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
 	dir := t.TempDir()
+	tapLn, err := net.Listen("unix", filepath.Join(dir, "dnstap.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tapLn.Close()
+	frames := make(chan []byte, 100)
+	go dnstap.NewFrameStreamSockInput(tapLn).ReadInto(frames)
 	os.WriteFile(filepath.Join(dir, "dnsmasq.leases"), []byte(fmt.Sprintf("%d 00:11:22:33:44:55 127.0.0.1 laptop-17 *\n", time.Now().Add(time.Hour).Unix())), 0o644)
 	cfg := writeFile(t, dir, "civicdns.toml", "[server]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = \"\"\n[upstream]\nservers = [\""+up.Addr+"\"]\n"+
-		"[log]\nleases = [\"dnsmasq.leases\"]\ndir = \"querylog\"\nsyslog = \"tcp://"+ln.Addr().String()+"\"\n")
+		"[log]\nleases = [\"dnsmasq.leases\"]\ndir = \"querylog\"\nsyslog = \"tcp://"+ln.Addr().String()+"\"\ndnstap = \"unix:dnstap.sock\"\n")
 	d := startDaemon(t, cfg)
 	dnstest.Dig(t, d.addr, "+short", "www.example.com", "A")    // allowed: not sent
 	dnstest.Dig(t, d.addr, "+short", "www.pokerstars.com", "A") // blocked: sent
@@ -127,5 +136,14 @@ func TestSyslogNamesTheDeviceToTheSIEM(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("nothing reached the SIEM")
+	}
+	select {
+	case f := <-frames:
+		var dt dnstap.Dnstap
+		if err := proto.Unmarshal(f, &dt); err != nil || dt.Message.GetType() != dnstap.Message_CLIENT_QUERY {
+			t.Fatalf("the dnstap reader got %v (%v)", dt.Message, err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing reached the dnstap reader")
 	}
 }
