@@ -30,7 +30,7 @@ type Record struct {
 	// Query and Response are the messages on the wire (dnstap); valid only
 	// during Record.
 	Query, Response []byte
-	Elapsed    time.Duration
+	Elapsed         time.Duration
 	// Decision carries the list file:line and the exemption of a blocked or
 	// exempted query; valid only during Record.
 	Decision *policy.Decision
