@@ -27,21 +27,24 @@ type Options struct {
 	OnChange func()
 	// Status reports the running server for `civicdns status` (nil: none).
 	Status func() any
+	// SearchLog reads the query log for the department's lookups (nil: no log).
+	SearchLog LogSearch
 }
 
 // Server is the director console and its API.
 type Server struct {
-	state    *live.State
-	store    *state.Store
-	log      *slog.Logger
-	now      func() time.Time
-	onChange func()
-	status   func() any
-	sessions *sessions
-	attempts *attempts // failed sign-ins per address: the backoff
-	dummies  *dummies  // hashes an unknown name is compared against
-	oidc     oidcFlows // OpenID Connect sign-in (oidc.go)
-	mux      *http.ServeMux
+	state     *live.State
+	store     *state.Store
+	log       *slog.Logger
+	now       func() time.Time
+	onChange  func()
+	status    func() any
+	sessions  *sessions
+	attempts  *attempts // failed sign-ins per address: the backoff
+	dummies   *dummies  // hashes an unknown name is compared against
+	oidc      oidcFlows // OpenID Connect sign-in (oidc.go)
+	searchLog LogSearch
+	mux       *http.ServeMux
 }
 
 // New makes the console.
@@ -60,8 +63,8 @@ func New(opts Options) *Server {
 		sessions: &sessions{m: map[string]*session{}, now: opts.Now, store: opts.Store.Sessions()},
 		attempts: &attempts{m: map[string]*tries{}, now: opts.Now},
 		dummies:  &dummies{m: map[int][]byte{}},
-		oidc:     oidcFlows{refresh: map[string]string{}},
-		mux:      http.NewServeMux(),
+		oidc:     oidcFlows{refresh: map[string]string{}}, searchLog: opts.SearchLog,
+		mux: http.NewServeMux(),
 	}
 	s.dummies.prepare(s.state.Snapshot().Config.Director)
 	m := s.mux
@@ -80,6 +83,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("POST /api/v1/suspensions", s.signedIn(s.suspend))
 	m.HandleFunc("POST /api/v1/suspensions/{id}/restore", s.signedIn(s.restore))
 	m.HandleFunc("GET /devices", s.signedIn(s.devicesPage))
+	m.HandleFunc("GET /logs", s.signedIn(s.logsPage))
 	m.HandleFunc("POST /devices", s.signedIn(s.addDevice))
 	m.HandleFunc("POST /devices/{id}/revoke", s.signedIn(s.revokeDevice))
 	m.HandleFunc("GET /api/v1/devices", s.signedIn(s.apiDevices))

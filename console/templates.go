@@ -66,7 +66,7 @@ button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset: 1px; }
 
 {{define "dashboard"}}{{template "head" (print "Exemptions — " .Department)}}
 <header><h1>Exemptions for {{typed .Department}}</h1>
-<nav><a href="/devices" style="color:#fff">Roaming devices</a>
+<nav><a href="/devices" style="color:#fff">Roaming devices</a> <a href="/logs{{if .Admin}}?department={{.Department}}{{end}}" style="color:#fff">Lookups</a>
 {{if .Admin}}<form class="inline" method="get" action="/"><label for="view-dept" style="color:#fff">Department</label><select id="view-dept" name="department">{{range .Departments}}<option{{if eq . $.Department}} selected{{end}}>{{.}}</option>{{end}}</select> <button type="submit">View</button></form>{{end}}</nav>
 <form class="inline" method="post" action="/signout"><span>{{typed .Director}}{{if .Admin}} (admin){{else}} (director){{end}}</span> <input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form></header>
 <main>

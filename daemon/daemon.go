@@ -292,8 +292,12 @@ func (d *Daemon) addWorkflow(cfg *config.Config, opts Options) error {
 		}
 	}
 	if cfg.Admin.Listen != "" {
+		var search console.LogSearch
+		if d.QueryLog != nil {
+			search = d.searchLog
+		}
 		con := console.New(console.Options{State: d.State, Store: d.Store, Logger: d.log, Now: opts.Now, OnChange: func() { d.RefreshExemptions() },
-			Status: func() any { return d.Status() }})
+			Status: func() any { return d.Status() }, SearchLog: search})
 		d.Console = NewHTTPServer("console", cfg.Admin.Listen, con, d.log)
 		tlsCfg, err := consoleTLS(cfg, opts.Now)
 		if err != nil {

@@ -28,24 +28,29 @@ func (d *Daemon) addNotifier(cfg *config.Config, opts Options) {
 // reports reads the query log's per-department figures between from and
 // to (the day files, or the central copy in PostgreSQL).
 func (d *Daemon) reports(from, to time.Time) (querylog.Reports, error) {
+	rs := querylog.Reports{}
+	err := d.searchLog(querylog.Filter{From: from, To: to}, 0, func(e *querylog.Entry) bool { rs.Add(e); return true })
+	return rs, err
+}
+
+// searchLog reads the query log, newest first: the day files, or the
+// central copy in PostgreSQL (limit: at most that many; 0 all).
+func (d *Daemon) searchLog(f querylog.Filter, limit int, fn func(*querylog.Entry) bool) error {
 	cfg := d.State.Snapshot().Config
 	if cfg.Log.Dir == "" && cfg.Log.Postgres == "" {
-		return nil, errors.New("there is no query log ([log] dir)")
+		return errors.New("there is no query log ([log] dir)")
 	}
-	rs := querylog.Reports{}
-	f := querylog.Filter{From: from, To: to}
-	add := func(e *querylog.Entry) bool { rs.Add(e); return true }
 	if cfg.Log.Postgres == "" {
-		return rs, querylog.Search(cfg.Path(cfg.Log.Dir), f, add)
+		return querylog.Search(cfg.Path(cfg.Log.Dir), f, fn)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	pool, err := querylog.Connect(ctx, cfg.Log.Postgres)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pool.Close()
-	return rs, querylog.SearchDatabase(ctx, pool, f, 0, add)
+	return querylog.SearchDatabase(ctx, pool, f, limit, fn)
 }
 
 // directorMail is where a department's directors read mail: the email of
