@@ -41,6 +41,7 @@ bench: bench-deps
 	$(GO) test -run '^$$' -bench ApprovalPropagation -benchtime 100x ./cmd/civicdns
 	bash bench/bench.sh
 	bash bench/encrypted.sh
+	bash bench/exports.sh
 	bash bench/recursion.sh
 
 # How the category lists generalise: recall on the hand-written evaluation
