@@ -44,7 +44,7 @@ unbound_pid=$!
 
 head -n 1000 testdata/top-domains.txt | awk 'NF{print $1" A"}' > "$OUT/ab-hits.txt"
 for port in $OLD_PORT $NEW_PORT $UNBOUND_PORT; do
-  for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_ready "$port"
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/ab-hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
 done
 
@@ -55,7 +55,7 @@ qcpu() {
   n=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$OUT/ab-hits.txt" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 1 2>&1 |
     sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p')
   t1=$(cputicks "$2")
-  awk -v n="${n:-0}" -v t=$((t1-t0)) -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}'
+  per_cpu_second "$n" $((t1-t0))
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", (b>0)?a/b:0}'; }
 newold=(); oldu=(); newu=()

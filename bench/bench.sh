@@ -172,7 +172,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   taskset -c 0 unbound -d -c "$OUT/unbound-pin.conf" & pids+=($!)
   pin_unbound=$!
   for port in $PIN_CIVIC $PIN_CIVICLOG $PIN_UNBOUND; do
-    for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
+    wait_ready "$port"
     taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
   done
   PIN_ROUNDS=${BENCH_PIN_ROUNDS:-5}
@@ -185,7 +185,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
       t1=$(cputicks $pid)
       n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/pin-$who-$r.log")
       pin[$who-$r]=$(qps "$OUT/pin-$who-$r.log")
-      pincpu[$who-$r]=$(awk -v n="${n:-0}" -v t=$((t1-t0)) -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}')
+      pincpu[$who-$r]=$(per_cpu_second "$n" $((t1-t0)))
     done
     echo "round $r  pinned cache hits, queries per CPU-second: civicdns ${pincpu[civicdns-$r]}, query log on ${pincpu[civiclog-$r]}, unbound ${pincpu[unbound-$r]}"
   done

@@ -69,7 +69,7 @@ unbound_pid=$!
 
 head -n 1000 testdata/top-domains.txt | awk 'NF{print $1" A"}' > "$OUT/hits.txt"
 for port in 5491 5492; do
-  for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_ready "$port"
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true   # warm the cache
 done
 
@@ -89,7 +89,7 @@ load() {
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" "${args[@]}" > "$OUT/$who-$mode-$r.log" 2>&1 || true
   t1=$(cputicks "$pid")
   n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/$who-$mode-$r.log")
-  awk -v n="${n:-0}" -v t=$((t1-t0)) -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}'
+  per_cpu_second "$n" $((t1-t0))
 }
 
 declare -A cps ratio

@@ -50,7 +50,7 @@ for who in off on; do
 done
 head -n 1000 testdata/top-domains.txt | awk 'NF{print $1" A"}' > "$OUT/hits.txt"
 for port in 5591 5592; do
-  for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.bench A >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_ready "$port"
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -n 1 -q 200 >/dev/null 2>&1 || true
 done
 declare -A cps
@@ -62,7 +62,7 @@ for r in $(seq 1 "$ROUNDS"); do
     taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -q 500 -c 4 -T 1 > "$OUT/$who-$r.log" 2>&1 || true
     t1=$(cputicks "$pid")
     n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/$who-$r.log")
-    cps[$who-$r]=$(awk -v n="${n:-0}" -v t=$((t1-t0)) -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}')
+    cps[$who-$r]=$(per_cpu_second "$n" $((t1-t0)))
   done
   q=$(awk -v a="${cps[on-$r]}" -v b="${cps[off-$r]}" 'BEGIN{printf "%.3f", (b>0)?a/b:0}')
   ratios+="$q "

@@ -49,3 +49,12 @@ median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else prin
 # second), from /proc.
 cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 tck=$(getconf CLK_TCK)
+
+# wait_ready PORT: until the DNS server on 127.0.0.1:PORT answers (10 s at most).
+wait_ready() {
+  for _ in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$1" ready.bench A >/dev/null 2>&1 && return; sleep 0.1; done
+}
+
+# per_cpu_second N TICKS: N queries answered in TICKS of a server's CPU
+# time, as queries per CPU-second.
+per_cpu_second() { awk -v n="${1:-0}" -v t="$2" -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}'; }

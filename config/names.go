@@ -104,3 +104,12 @@ func (c *Config) DepartmentNamed(name string) *Department {
 	}
 	return nil
 }
+
+// DepartmentNames are the [[department]]s' names, in the file's order.
+func (c *Config) DepartmentNames() []string {
+	out := make([]string, 0, len(c.Department))
+	for _, d := range c.Department {
+		out = append(out, d.Name)
+	}
+	return out
+}

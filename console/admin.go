@@ -2,8 +2,6 @@ package console
 
 import (
 	"net/http"
-
-	"github.com/civicdns/civicdns/config"
 )
 
 // Admins ([[director]] role = "admin", or a directory group with it) see
@@ -27,13 +25,4 @@ func (s *Server) viewDept(r *http.Request, sess *session) string {
 // exemptions and devices: its own department, or any for an admin.
 func (s *Server) mayAct(sess *session, dept string) bool {
 	return sameDept(dept, sess.department) || s.isAdmin(sess)
-}
-
-// departmentNames are the configured departments, for an admin's choice.
-func departmentNames(cfg *config.Config) []string {
-	out := make([]string, 0, len(cfg.Department))
-	for _, d := range cfg.Department {
-		out = append(out, d.Name)
-	}
-	return out
 }

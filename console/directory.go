@@ -55,11 +55,8 @@ func (s *Server) directorySignIn(login, password, from string) (identity, int, s
 		return identity{}, s.refuse(who, from, "sign-in-refused", "in no director group: "+u.DN, false),
 			"Your directory account is in no group that directs a department in civicdns."
 	}
-	dept := d.Department
-	if pd := s.state.Snapshot().Policy.DepartmentNamed(dept); pd != nil {
-		dept = pd.Name
-	}
-	return identity{director: who, department: dept, entry: groupEntryOf(d), dn: u.DN, role: d.Role, email: u.Email}, 0, ""
+	// d.Department is the department's own spelling: validation made it so.
+	return identity{director: who, department: d.Department, entry: groupEntryOf(d), dn: u.DN, role: d.Role, email: u.Email}, 0, ""
 }
 
 // groupDirector is the [[director]] entry the groups give: an admin one

@@ -38,8 +38,19 @@ type oidcFlows struct {
 	refresh  map[string]string // by session token hash
 }
 
-// oidcConfig is the provider and the client for the request's console URL.
-func (s *Server) oidcConfig(ctx context.Context, r *http.Request) (*oidc.Provider, *oauth2.Config, error) {
+// callbackURL is where the provider sends the browser back: this console,
+// by the name the browser used (the Host check admits only its own).
+func (s *Server) callbackURL(r *http.Request) string {
+	scheme := "http"
+	if s.viaTLS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/oidc/callback"
+}
+
+// oidcConfig is the provider and the client (redirect: "" outside a
+// sign-in, for a refresh).
+func (s *Server) oidcConfig(ctx context.Context, redirect string) (*oidc.Provider, *oauth2.Config, error) {
 	d := s.state.Snapshot().Config.Directory
 	s.oidc.mu.Lock()
 	p := s.oidc.provider
@@ -60,12 +71,8 @@ func (s *Server) oidcConfig(ctx context.Context, r *http.Request) (*oidc.Provide
 	if err != nil {
 		return nil, nil, err
 	}
-	scheme := "http"
-	if s.viaTLS(r) {
-		scheme = "https"
-	}
 	return p, &oauth2.Config{ClientID: d.OIDCClientID, ClientSecret: strings.TrimSpace(string(secret)), Endpoint: p.Endpoint(),
-		RedirectURL: scheme + "://" + r.Host + "/oidc/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email", "groups"}}, nil
+		RedirectURL: redirect, Scopes: []string{oidc.ScopeOpenID, "profile", "email", "groups"}}, nil
 }
 
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +82,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	_, conf, err := s.oidcConfig(ctx, r)
+	_, conf, err := s.oidcConfig(ctx, s.callbackURL(r))
 	if err != nil {
 		s.log.Error("console: the OpenID provider cannot be reached", "err", err)
 		s.renderSignin(w, http.StatusServiceUnavailable, "", "The city's sign-in service cannot be reached now. Local break-glass accounts still can sign in.")
@@ -113,20 +120,17 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 // oidcIdentity checks the callback (state, the code with the PKCE
 // verifier, the ID token and its nonce) and maps the groups.
 func (s *Server) oidcIdentity(ctx context.Context, r *http.Request) (identity, string, error) {
-	c, err := r.Cookie(oidcCookie)
-	parts := strings.Split(func() string {
-		if err != nil {
-			return ""
-		}
-		return c.Value
-	}(), ".")
+	var parts []string
+	if c, err := r.Cookie(oidcCookie); err == nil {
+		parts = strings.Split(c.Value, ".")
+	}
 	if len(parts) != 3 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(r.URL.Query().Get("state"))) != 1 {
 		return identity{}, "", errOIDC
 	}
 	if e := r.URL.Query().Get("error"); e != "" {
 		return identity{}, "", errors.New("the provider said " + e)
 	}
-	p, conf, err := s.oidcConfig(ctx, r)
+	p, conf, err := s.oidcConfig(ctx, s.callbackURL(r))
 	if err != nil {
 		return identity{}, "", err
 	}
@@ -187,11 +191,7 @@ func (s *Server) oidcMapped(c *idClaims) (identity, error) {
 	if !ok {
 		return identity{}, errors.New(c.Name + " is in no group that directs a department in civicdns")
 	}
-	dept := d.Department
-	if pd := s.state.Snapshot().Policy.DepartmentNamed(dept); pd != nil {
-		dept = pd.Name
-	}
-	return identity{director: c.Name + " (" + c.Login + ")", department: dept, entry: groupEntryOf(d), dn: "oidc:" + c.Subject, role: d.Role, email: c.Email}, nil
+	return identity{director: c.Name + " (" + c.Login + ")", department: d.Department, entry: groupEntryOf(d), dn: "oidc:" + c.Subject, role: d.Role, email: c.Email}, nil
 }
 
 // oidcStillGranted refreshes an OpenID session's tokens and maps its
@@ -209,7 +209,7 @@ func (s *Server) oidcStillGranted(sess *session) (ok, checked bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, conf, err := s.oidcConfigFor(ctx)
+	p, conf, err := s.oidcConfig(ctx, "")
 	var tok *oauth2.Token
 	if err == nil {
 		tok, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
@@ -236,10 +236,4 @@ func (s *Server) oidcStillGranted(sess *session) (ok, checked bool) {
 		s.oidc.mu.Unlock()
 	}
 	return true, true
-}
-
-// oidcConfigFor is oidcConfig outside a request (a re-check: no redirect).
-func (s *Server) oidcConfigFor(ctx context.Context) (*oidc.Provider, *oauth2.Config, error) {
-	r, _ := http.NewRequest("GET", "/", nil)
-	return s.oidcConfig(ctx, r)
 }

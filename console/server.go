@@ -257,7 +257,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Suspended": suspended,
-		"Director":  sess.director, "Department": dept, "CSRF": sess.csrf, "Admin": s.isAdmin(sess), "Departments": departmentNames(s.state.Snapshot().Config),
+		"Director":  sess.director, "Department": dept, "CSRF": sess.csrf, "Admin": s.isAdmin(sess), "Departments": s.state.Snapshot().Config.DepartmentNames(),
 		"Pending": pending, "Decided": decided, "Grants": s.grantViews(grants), "Config": s.configExemptions(dept),
 		"Expires": s.now().AddDate(0, 0, 30).Format("2006-01-02"), "Today": s.now().Format("2006-01-02"),
 		"Done": doneMessage(r.URL.Query().Get("done")), "ReadOnly": s.readOnly(),

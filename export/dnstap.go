@@ -29,7 +29,6 @@ type Dnstap struct {
 	identity []byte
 	queue    chan []byte
 	dropped  atomic.Uint64
-	sent     atomic.Uint64
 }
 
 // NewDnstap makes the sink of cfg's [log] dnstap (nil when it is off).
@@ -134,7 +133,6 @@ func (d *Dnstap) Run(ctx context.Context) {
 		case b := <-d.queue:
 			select {
 			case out <- b:
-				d.sent.Add(1)
 			case <-ctx.Done():
 				return
 			}

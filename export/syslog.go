@@ -30,7 +30,6 @@ type Syslog struct {
 	scheme, addr string
 	tls          *tls.Config
 	events       []string
-	host         string
 	header       string // " HOST civicdns PID ": the same in every message
 	log          *slog.Logger
 
@@ -41,7 +40,6 @@ type Syslog struct {
 	queue     chan []byte
 	connected atomic.Bool
 	dropped   atomic.Uint64
-	sent      atomic.Uint64
 	drops     prometheus.CounterFunc
 }
 
@@ -59,7 +57,7 @@ func NewSyslog(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	s := &Syslog{scheme: u.Scheme, addr: u.Host, events: l.SyslogEvents, host: host, log: log, queue: make(chan []byte, queueLen),
+	s := &Syslog{scheme: u.Scheme, addr: u.Host, events: l.SyslogEvents, log: log, queue: make(chan []byte, queueLen),
 		header: " " + orNil(host) + " civicdns " + strconv.Itoa(os.Getpid()) + " "}
 	if u.Scheme == "tcp+tls" {
 		s.tls = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
@@ -250,7 +248,6 @@ func (s *Syslog) sendAll(ctx context.Context, conn net.Conn, pending [][]byte, g
 			s.log.Warn("syslog: sending failed; reconnecting", "err", err)
 			return batch
 		}
-		s.sent.Add(uint64(len(batch)))
 		pending = nil
 	}
 }
@@ -292,6 +289,5 @@ func (s *Syslog) dial(ctx context.Context) (net.Conn, error) {
 // Connected reports whether a connection to the SIEM is open now.
 func (s *Syslog) Connected() bool { return s.connected.Load() }
 
-// Sent and Dropped count the messages (tests, status).
-func (s *Syslog) Sent() uint64    { return s.sent.Load() }
+// Dropped counts the messages dropped: the queue was full.
 func (s *Syslog) Dropped() uint64 { return s.dropped.Load() }

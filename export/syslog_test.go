@@ -1,10 +1,8 @@
 package export
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -55,22 +53,13 @@ func (r *receiver) start(t *testing.T) {
 }
 
 func (r *receiver) read(c net.Conn) {
-	br := bufio.NewReader(c)
-	for {
-		n, err := br.ReadString(' ')
-		if err != nil {
-			return
-		}
-		size, _ := strconv.Atoi(strings.TrimSpace(n))
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return
-		}
+	ReadOctetCounted(c, func(msg []byte) bool {
 		r.mu.Lock()
-		r.got = append(r.got, string(buf))
+		r.got = append(r.got, string(msg))
 		r.mu.Unlock()
 		r.seen <- struct{}{}
-	}
+		return true
+	})
 }
 
 func (r *receiver) stop() {

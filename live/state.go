@@ -208,35 +208,38 @@ func (s *State) Apply(cfg *config.Config, pol *policy.Policy) error {
 // store. The change is live for the next query, without a reload and
 // without rebuilding the policy.
 func (s *State) SetStoreExemptions(list []*policy.Exemption) {
+	s.swap(func(next *Snapshot) {
+		s.store = append([]*policy.Exemption(nil), list...)
+		next.Exemptions = s.exemptions(next.Policy)
+	})
+}
+
+// swap stores a copy of the live snapshot that change has changed, under
+// the writers' lock: one change a time, each seen whole by a query.
+func (s *State) swap(change func(next *Snapshot)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.store = append([]*policy.Exemption(nil), list...)
-	old := s.Snapshot()
-	next := *old
-	next.Exemptions = s.exemptions(old.Policy)
+	next := *s.Snapshot()
+	change(&next)
 	s.cur.Store(&next)
 }
 
 // SetSuspensions replaces the suspended devices (the state store's): live
 // for the next query, without a reload.
 func (s *State) SetSuspensions(list []*policy.Suspension) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.suspended = policy.NewSuspensions(list)
-	next := *s.Snapshot()
-	next.Suspended = s.suspended
-	s.cur.Store(&next)
+	s.swap(func(next *Snapshot) {
+		s.suspended = policy.NewSuspensions(list)
+		next.Suspended = s.suspended
+	})
 }
 
 // SetDevices replaces the enrolled devices (the state store's): an
 // enrolment or a revocation is live for the next query, without a reload.
 func (s *State) SetDevices(list []*devices.Device) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.devices = devices.NewTable(list)
-	next := *s.Snapshot()
-	next.Devices = s.devices
-	s.cur.Store(&next)
+	s.swap(func(next *Snapshot) {
+		s.devices = devices.NewTable(list)
+		next.Devices = s.devices
+	})
 }
 
 // CountReloadFailure counts a reload that failed before reaching Apply (a

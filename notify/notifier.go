@@ -215,11 +215,7 @@ func (n *Notifier) remindExpiring(now time.Time) {
 	}
 	var msgs []*Message
 	for _, g := range grants {
-		loc := cfg.Policy.Location
-		if loc == nil {
-			loc = time.Local
-		}
-		end := g.Expires.Start(loc).AddDate(0, 0, 1)
+		end := g.Expires.Start(cfg.Policy.Location).AddDate(0, 0, 1) // validation always sets Location
 		if end.Before(now) || end.Sub(now) > 3*24*time.Hour {
 			continue
 		}

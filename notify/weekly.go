@@ -28,11 +28,7 @@ func (n *Notifier) weekly(now time.Time) {
 	if w.Off || !cfg.Notify.Mail() || n.opts.Reports == nil {
 		return
 	}
-	loc := cfg.Policy.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	at := w.Last(now, loc)
+	at := w.Last(now, cfg.Policy.Location) // validation always sets Location
 	if now.Sub(at) > weeklyWindow || at.Equal(n.weeklyDoneAt()) {
 		return
 	}

@@ -76,7 +76,7 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	in := q.InN(len(msg))
 	copy(in, msg)
 	q.Raw, q.Client, q.TCP, q.MayBlock, q.Received, q.Transport = in, client, true, true, s.now(), query.TransportHTTPS
-	q.Token = token
+	q.Token = token // the access stage looks it up again, in this query's snapshot (a revocation meanwhile counts)
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	reply, maxAge := s.handleWarm(q)
@@ -96,25 +96,24 @@ func (s *Server) serveDoH(w http.ResponseWriter, r *http.Request) {
 	w.Write(q.Answer)
 }
 
-// dohToken is the device token's key of a DoH path (/dns-query/TOKEN), or
-// zero for /dns-query itself; an unknown or revoked token is 403 before
-// anything else is read, a path that is neither 404.
+// dohToken is the device token's key of a DoH path (/dns-query/TOKEN),
+// or zero for /dns-query itself; an unknown or revoked
+// token is 403 before anything else is read, a path that is neither 404.
 func (s *Server) dohToken(path string) (devices.Key, int) {
+	tok, ok := strings.CutPrefix(path, DoHPath+"/")
 	switch {
 	case path == DoHPath:
 		return devices.Key{}, 0
-	case len(path) > len(DoHPath)+1 && path[:len(DoHPath)+1] == DoHPath+"/":
-		tok := path[len(DoHPath)+1:]
-		if !devices.WellFormed(tok) {
-			return devices.Key{}, http.StatusForbidden
-		}
-		k := devices.KeyOf(tok)
-		if s.state.Snapshot().Devices.Lookup(k) == nil {
-			return devices.Key{}, http.StatusForbidden
-		}
-		return k, 0
+	case !ok:
+		return devices.Key{}, http.StatusNotFound
+	case !devices.WellFormed(tok):
+		return devices.Key{}, http.StatusForbidden
 	}
-	return devices.Key{}, http.StatusNotFound
+	k := devices.KeyOf(tok)
+	if s.state.Snapshot().Devices.Lookup(k) == nil {
+		return devices.Key{}, http.StatusForbidden
+	}
+	return k, 0
 }
 
 var dnsMessageType = []string{"application/dns-message"}

@@ -5,18 +5,15 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 
+	"github.com/civicdns/civicdns/export"
 	dnstap "github.com/dnstap/golang-dnstap"
 )
 
@@ -49,20 +46,7 @@ func main() {
 			if err != nil {
 				return
 			}
-			go func() {
-				br := bufio.NewReader(c)
-				for {
-					n, err := br.ReadString(' ')
-					if err != nil {
-						return
-					}
-					size, _ := strconv.Atoi(strings.TrimSpace(n))
-					if _, err := io.CopyN(io.Discard, br, int64(size)); err != nil {
-						return
-					}
-					msgs.Add(1)
-				}
-			}()
+			go export.ReadOctetCounted(c, func([]byte) bool { msgs.Add(1); return true })
 		}
 	}()
 	sig := make(chan os.Signal, 1)

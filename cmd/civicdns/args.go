@@ -99,12 +99,3 @@ func checkFilter(flagName, value string, valid []string) error {
 	}
 	return fmt.Errorf("-%s %q names nothing; the valid values: %s", flagName, value, strings.Join(valid, ", "))
 }
-
-// departmentNames are the configured departments.
-func departmentNames(cfg *config.Config) []string {
-	out := make([]string, 0, len(cfg.Department))
-	for _, d := range cfg.Department {
-		out = append(out, d.Name)
-	}
-	return out
-}

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/civicdns/civicdns/export"
 	"github.com/civicdns/civicdns/internal/dnstest"
 	dnstap "github.com/dnstap/golang-dnstap"
 	"google.golang.org/protobuf/proto"
@@ -100,19 +98,7 @@ func TestSyslogNamesTheDeviceToTheSIEM(t *testing.T) {
 		if err != nil {
 			return
 		}
-		br := bufio.NewReader(c)
-		for {
-			n, err := br.ReadString(' ')
-			if err != nil {
-				return
-			}
-			size, _ := strconv.Atoi(strings.TrimSpace(n))
-			buf := make([]byte, size)
-			if _, err := io.ReadFull(br, buf); err != nil {
-				return
-			}
-			msgs <- string(buf)
-		}
+		export.ReadOctetCounted(c, func(msg []byte) bool { msgs <- string(msg); return true })
 	}()
 	up := dnstest.StartUpstream(t, dnstest.Answer("192.0.2.20", 300))
 	dir := t.TempDir()

@@ -33,7 +33,7 @@ func logDir(cfgPath string) (*config.Config, string, error) {
 // valid ones: a department, an action, a category (the lists', a
 // department's own block_domains, "suspended").
 func checkLogFilters(cfg *config.Config, dept, action, category string) error {
-	if err := checkFilter("department", dept, departmentNames(cfg)); err != nil {
+	if err := checkFilter("department", dept, cfg.DepartmentNames()); err != nil {
 		return err
 	}
 	actions := []string{policy.Allowed, policy.Blocked, policy.Exempted, policy.Local, policy.Refused, policy.Malformed}

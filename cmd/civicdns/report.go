@@ -29,7 +29,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
 		return 1
 	}
-	if err := checkFilter("department", *dept, departmentNames(cfg)); err != nil {
+	if err := checkFilter("department", *dept, cfg.DepartmentNames()); err != nil {
 		fmt.Fprintf(stderr, "civicdns report: %v\n", err)
 		return 2
 	}
