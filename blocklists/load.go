@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -30,6 +30,8 @@ type Set struct {
 	// Matcher.Service gives a hit's index here.
 	Services    []*Service
 	ServiceByID map[string]*Service
+
+	digest [sha256.Size]byte // of every byte the set was built from (reuse.go)
 }
 
 // Download is an import with a url and refresh period.
@@ -63,6 +65,9 @@ type Options struct {
 	// DownloadDir keeps downloaded copies of imports with a url; "" turns
 	// downloading off (the bundled copies are used).
 	DownloadDir string
+	// Reuse is the running Set: when every file reads as it did when Reuse
+	// was built, Load returns Reuse itself (reuse.go).
+	Reuse *Set
 }
 
 // DownloadPath is where the copy of url for category is kept in dir.
@@ -78,6 +83,9 @@ func Load(opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if unchanged(opts, files, opts.Reuse) {
+		return opts.Reuse, nil
+	}
 	set := &Set{Categories: map[string]*Category{}, ServiceByID: map[string]*Service{}}
 	hint, errs := set.addCategories(files, opts)
 	if len(errs) > 0 {
@@ -90,7 +98,9 @@ func Load(opts Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	digest := newDigest(opts)
 	for _, pf := range files {
+		writeFileDigest(digest, pf)
 		fileIdx, err := b.AddFile(pf.display)
 		if err != nil {
 			return nil, err
@@ -114,7 +124,7 @@ func Load(opts Options) (*Set, error) {
 		}
 		errs = append(errs, set.addServices(b, pf, fileIdx, c)...)
 		for i, im := range pf.Import {
-			info, err := set.loadImport(b, opts, pf, im, c)
+			info, err := set.loadImport(b, opts, pf, im, c, digest)
 			if err != nil {
 				errs = append(errs, config.Error{File: pf.display, Line: pf.pos.Line(fmt.Sprintf("import[%d]", i)), Msg: err.Error()})
 				continue
@@ -126,6 +136,7 @@ func Load(opts Options) (*Set, error) {
 		return nil, errs
 	}
 	set.Matcher = b.Matcher()
+	set.digest = [sha256.Size]byte(digest.Sum(nil))
 	return set, nil
 }
 
@@ -178,32 +189,29 @@ func relPath(display, dir string) string {
 
 // loadImport reads one imported list: the downloaded copy when there is
 // one, else the bundled path.
-func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, c *Category) (ImportInfo, error) {
+func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, c *Category, digest hash.Hash) (ImportInfo, error) {
 	info := ImportInfo{URL: im.URL, Refresh: im.Refresh, Format: im.Format}
-	var r io.ReadCloser
 	if im.URL != "" && opts.DownloadDir != "" {
 		info.Download = DownloadPath(opts.DownloadDir, pf.Category, im.URL)
 		if im.Refresh > 0 {
 			set.Downloads = append(set.Downloads, Download{Category: pf.Category, URL: im.URL, Format: im.Format, Refresh: im.Refresh,
 				Path: info.Download, BundledFS: opts.FS, BundledPath: im.Path})
 		}
-		if f, err := os.Open(info.Download); err == nil {
-			r, info.File = f, info.Download
-			set.Files = append(set.Files, info.Download)
-		}
 	}
-	if r == nil {
-		if im.Path == "" {
-			return info, fmt.Errorf("import of %s: no copy downloaded yet and no bundled path", im.URL)
-		}
-		f, err := OpenList(opts.FS, im.Path)
-		if err != nil {
-			return info, fmt.Errorf("import %q: %v", im.Path, err)
-		}
-		r, info.File = f, filepath.ToSlash(filepath.Join(opts.DisplayDir, im.Path))
-		if opts.OSDir != "" {
-			set.Files = append(set.Files, filepath.Join(opts.OSDir, im.Path))
-		}
+	src, err := openImport(opts, pf.Category, im)
+	if err != nil {
+		return info, err
+	}
+	info.File = src.display
+	if src.osPath != "" {
+		set.Files = append(set.Files, src.osPath)
+	}
+	// What was read is what the digest says: a reload that finds the same
+	// bytes may keep this matcher (reuse.go).
+	sum := sha256.New()
+	r, err := src.reader(sum)
+	if err != nil {
+		return info, fmt.Errorf("import %q: %v", im.Path, err)
 	}
 	defer r.Close()
 	fileIdx, err := b.AddFile(info.File)
@@ -221,6 +229,8 @@ func (set *Set) loadImport(b *Builder, opts Options, pf *parsedFile, im Import, 
 	if err != nil {
 		return info, fmt.Errorf("import %q: %v", info.File, err)
 	}
+	io.Copy(io.Discard, r) // what Parse left unread (a trailing comment) is in the digest too
+	fmt.Fprintf(digest, "import %s %x\n", src.display, sum.Sum(nil))
 	info.Names, info.Ignored, info.Bad = st.Names, st.Ignored, len(st.Bad)
 	for _, le := range st.Bad {
 		set.Warnings = append(set.Warnings, config.Error{File: info.File, Line: le.Line, Msg: le.Msg})

@@ -104,8 +104,17 @@ var hostsSelf = map[string]bool{
 	"ip6-allnodes": true, "ip6-allrouters": true, "ip6-allhosts": true, "0.0.0.0": true,
 }
 
+// stripComment cuts line at the first of marks (one or two bytes), found
+// with bytes.IndexByte: bytes.IndexAny built a set for every one of
+// millions of lines.
 func stripComment(line []byte, marks string) []byte {
-	if i := bytes.IndexAny(line, marks); i >= 0 {
+	i := bytes.IndexByte(line, marks[0])
+	if len(marks) > 1 {
+		if j := bytes.IndexByte(line, marks[1]); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+	}
+	if i >= 0 {
 		line = bytes.TrimSpace(line[:i])
 	}
 	return line

@@ -17,11 +17,17 @@ import (
 // Load reads the configuration a command names (config.LoadPath: the file,
 // civicdns.toml, or the embedded default) and compiles its policy.
 func Load(path string) (*config.Config, *policy.Policy, error) {
+	return reload(path, nil)
+}
+
+// reload is Load keeping the running policy's compiled lists when the
+// list files have not changed (policy.Reload).
+func reload(path string, running *policy.Policy) (*config.Config, *policy.Policy, error) {
 	cfg, errs := config.LoadPath(path)
 	if err := errs.Err(); err != nil {
 		return nil, nil, err
 	}
-	pol, err := policy.Load(cfg, nil)
+	pol, err := policy.Reload(cfg, nil, running)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,7 +96,7 @@ func (r *Reloader) Reload(why string) error {
 	// differs from these stamps and brings one more reload.
 	before := r.stamps()
 	r.watched = before
-	cfg, pol, err := Load(r.path)
+	cfg, pol, err := reload(r.path, r.state.Snapshot().Policy)
 	if err == nil && r.Check != nil {
 		err = r.Check(cfg)
 	}

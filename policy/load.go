@@ -11,6 +11,13 @@ import (
 // Load reads the category lists the configuration names ([lists] dir, or
 // the built-in lists when it is empty) and compiles the policy.
 func Load(cfg *config.Config, loc *time.Location) (*Policy, error) {
+	return Reload(cfg, loc, nil)
+}
+
+// Reload is Load for a running policy: when the lists read as they did
+// when running's were built, the new policy shares running's compiled
+// lists instead of building a second copy (nil running: Load).
+func Reload(cfg *config.Config, loc *time.Location, running *Policy) (*Policy, error) {
 	opts := blocklists.Options{FS: blocklists.Shipped(), DisplayDir: blocklists.ShippedDir}
 	if cfg.Lists.Dir != "" {
 		dir := cfg.Path(cfg.Lists.Dir)
@@ -21,6 +28,9 @@ func Load(cfg *config.Config, loc *time.Location) (*Policy, error) {
 	}
 	if cfg.Lists.Update {
 		opts.DownloadDir = cfg.Path(cfg.Lists.DownloadDir)
+	}
+	if running != nil {
+		opts.Reuse = running.Lists()
 	}
 	set, err := blocklists.Load(opts)
 	if err != nil {
