@@ -58,3 +58,16 @@ wait_ready() {
 # per_cpu_second N TICKS: N queries answered in TICKS of a server's CPU
 # time, as queries per CPU-second.
 per_cpu_second() { awk -v n="${1:-0}" -v t="$2" -v k="$tck" 'BEGIN{printf "%.0f", (t>0)?n/(t/k):0}'; }
+
+# The final table (bench/table.sh): each script adds its rows to one file.
+# row LABEL CIVICDNS UNBOUND RATIO SPREAD: a figure of civicdns, Unbound's
+# from the same run ("" when there is none), the median of the per-round
+# ratios and their range ("0.95-1.10 over 5").
+RESULTS=${BENCH_RESULTS:-${BENCH_OUT:-bench/out}/results.tsv}
+row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$RESULTS"; }
+
+# spread: the range of the numbers on stdin, and how many ("0.95-1.10 over 5").
+spread() { sort -g | awk '{a[NR]=$1} END{ if (NR) printf "%.2f-%.2f over %d", a[1], a[NR], NR }'; }
+
+# ratio A B: A/B to two places (0 when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }

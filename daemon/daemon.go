@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,12 +107,22 @@ func withDefaults(opts Options) Options {
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry.MustRegister(goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return opts
+}
+
+// goCollector is the Go runtime's metrics, with the histogram of the
+// stop-the-world pauses the collector made (runtime/metrics
+// /sched/pauses/total/gc:seconds as go_sched_pauses_total_gc_seconds): a
+// pause is added to the latency of every query in flight, so the tail of
+// DNS answers is read beside it.
+func goCollector() prometheus.Collector {
+	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/pauses/total/gc:seconds$`)}))
 }
 
 // addQueryLog opens the query log and its retention ([log] dir).

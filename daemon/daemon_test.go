@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/civicdns/civicdns/internal/dnstest"
 	"github.com/civicdns/civicdns/querylog"
 	"github.com/miekg/dns"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // fake is a component that notes when it starts and stops.
@@ -351,4 +353,26 @@ func startStopped(t *testing.T, d *Daemon) {
 		defer cancel()
 		d.Shutdown(ctx)
 	})
+}
+
+// The metrics a daemon serves include the collector's pauses as a
+// histogram (runtime/metrics), to read beside the DNS answers' tail.
+func TestMetricsIncludeGCPauseHistogram(t *testing.T) {
+	t.Parallel()
+	reg := withDefaults(Options{}).Registry
+	runtime.GC() // at least one pause to count
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "go_sched_pauses_total_gc_seconds" {
+			continue
+		}
+		if f.GetType() != dto.MetricType_HISTOGRAM || f.GetMetric()[0].GetHistogram().GetSampleCount() == 0 {
+			t.Fatalf("%s: type %v, %d pauses", f.GetName(), f.GetType(), f.GetMetric()[0].GetHistogram().GetSampleCount())
+		}
+		return
+	}
+	t.Fatal("no go_sched_pauses_total_gc_seconds histogram")
 }
