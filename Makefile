@@ -36,13 +36,18 @@ bench-deps:
 	@command -v dnsperf >/dev/null && command -v unbound >/dev/null && command -v bc >/dev/null && command -v dig >/dev/null && command -v zstdgrep >/dev/null && command -v taskset >/dev/null || \
 		{ $(call APT_INSTALL,dnsperf unbound bc dnsutils zstd); }
 
+# Every script adds its rows to bench/out/results.tsv; bench/table.sh ends
+# with them as one table, also written to bench/RESULTS.md.
 bench: bench-deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	mkdir -p bench/out && rm -f bench/out/results.tsv
+	bash -o pipefail -c "$(GO) test -run '^\$$' -bench . -benchmem ./... | tee bench/out/go-bench.txt"
 	$(GO) test -run '^$$' -bench ApprovalPropagation -benchtime 100x ./cmd/civicdns
 	bash bench/bench.sh
+	bash bench/tail.sh
 	bash bench/encrypted.sh
 	bash bench/exports.sh
 	bash bench/recursion.sh
+	bash bench/table.sh
 
 # How the category lists generalise: recall on the hand-written evaluation
 # sets (review and held-out) and each list held out against the others.

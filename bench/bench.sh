@@ -73,6 +73,9 @@ done
 head -n 1000 testdata/top-domains.txt 2>/dev/null | awk 'NF{print $1" A"}' > "$OUT/hits.txt" || true
 [ -s "$OUT/hits.txt" ] || for i in $(seq 1 1000); do echo "host$i.example A"; done > "$OUT/hits.txt"
 make_distinct() { awk -v p="$1" 'BEGIN{for(i=0;i<100000;i++) printf "n%d.%s.bench A\n", i, p}' > "$OUT/distinct-$1.txt"; }
+# Mixed: 100,000 queries, nine in ten the cached popular names, one in ten
+# a name never asked before (a city's day: mostly answered from the cache).
+make_mixed() { awk -v p="$1" 'NR==FNR{h[n++]=$0; next} END{for(i=0;i<100000;i++) if (i%10==9) printf "m%d.%s.bench A\n", i, p; else print h[i%n]}' "$OUT/hits.txt" /dev/null > "$OUT/mixed-$1.txt"; }
 
 
 run() { # name port file extra-args...
@@ -110,48 +113,40 @@ for r in $(seq 1 "$ROUNDS"); do
     read -r q l < <(run "hits-$who-$r" $port "$OUT/hits.txt")
     results[hits-$who]+="$q "
     echo "round $r  cache hits       $who: $q q/s (lost $l)"
+    make_mixed "$who$r"
+    read -r q l < <(run "mixed-$who-$r" $port "$OUT/mixed-$who$r.txt" -n 1)
+    results[mixed-$who]+="$q "
+    echo "round $r  mixed (1 in 10 new) $who: $q q/s (lost $l)"
     make_distinct "$who$r"
     miss $who $port $pid
   done
 done
 
+# zipratio A B: the per-round ratios of two lists of figures (round i of A
+# over round i of B), one a line.
+zipratio() { paste <(echo $1 | tr ' ' '\n') <(echo $2 | tr ' ' '\n') | while read -r a b; do ratio "$a" "$b"; echo; done; }
 echo
-echo "median of $ROUNDS rounds, $SECONDS_PER_RUN s each, dnsperf -c 4 -T 2 -q 500, loopback"
-for w in hits miss; do
+echo "median of $ROUNDS rounds, $SECONDS_PER_RUN s each, dnsperf -c 4 -T 2 -q 500, loopback (ratio: median of the rounds', and their range)"
+for w in hits mixed miss; do
   c=$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)
-  cl=$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)
+  cl=$(echo ${results[$w-civiclog]:-0} | tr ' ' '\n' | median)
   u=$(echo ${results[$w-unbound]} | tr ' ' '\n' | median)
-  label="cache hits   "; [ $w = miss ] && label="100k distinct"
-  printf "%s  civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f;   query log on %10.0f q/s: %.2f of off\n" "$label" "$c" "$u" \
-    "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
+  rs=$(zipratio "${results[$w-civicdns]}" "${results[$w-unbound]}")
+  case $w in hits) label="cache hits";; mixed) label="mixed (1 in 10 new)";; miss) label="cold (100k new names)";; esac
+  printf "%-22s civicdns %10.0f q/s   unbound %10.0f q/s   ratio %.2f (%s)\n" "$label" "$c" "$u" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
+  row "$label, forwarded, q/s (two cores shared with dnsperf)" "$c" "$u" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
+done
+for w in hits miss; do
+  rs=$(zipratio "${results[$w-civiclog]}" "${results[$w-civicdns]}")
+  label="cache hits"; [ $w = miss ] && label="cold (100k new names)"
+  printf "query log on, %s: %.2f of off (%s)\n" "$label" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
+  row "$label with the query log on, q/s (civicdns on / off)" "$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)" "off: $(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
 done
 c=$(echo ${results[misscpu-civicdns]} | tr ' ' '\n' | median); u=$(echo ${results[misscpu-unbound]} | tr ' ' '\n' | median)
-cl=$(echo ${results[misscpu-civiclog]} | tr ' ' '\n' | median)
-printf "100k distinct: server CPU per query, civicdns %.1f us, unbound %.1f us: %.2f of unbound's work; query log on %.1f us: %.2f of off's\n" \
-  "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$cl" "$(awk -v a="$cl" -v b="$c" 'BEGIN{print (b>0)?a/b:0}')"
+rs=$(zipratio "${results[misscpu-unbound]}" "${results[misscpu-civicdns]}")
+printf "cold (100k new names): server CPU per query, civicdns %.1f us, unbound %.1f us: %.2f as much work per query (%s)\n" "$c" "$u" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
+row "cold (100k new names), forwarded, queries per CPU-second" "$(awk -v u="$c" 'BEGIN{printf "%.0f", (u>0)?1e6/u:0}')" "$(awk -v u="$u" 'BEGIN{printf "%.0f", (u>0)?1e6/u:0}')" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
 echo "civicdns RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/$civic_pid/status) peak (shipped lists)"
-
-# Latency at a fixed rate of cache hits (dnsperf -Q, every answer's time
-# with -v): p50, p99 and p99.9 of civicdns and Unbound, side by side.
-RATE=${BENCH_RATE:-20000}
-LAT_ROUNDS=${BENCH_LAT_ROUNDS:-5}
-pct() { sed -n 's/^> [A-Z]* [^ ]* [^ ]* \([0-9.]*\)$/\1/p' "$1" | sort -g | awk -v p="$2" '{a[NR]=$1} END{i=int(NR*p); if(i<1)i=1; printf "%.3f", a[i]*1000}'; }
-declare -A lat
-for r in $(seq 1 "$LAT_ROUNDS"); do
-  for who in civicdns civiclog unbound; do
-    case $who in civicdns) port=$CIVIC_PORT;; civiclog) port=$CIVICLOG_PORT;; unbound) port=$UNBOUND_PORT;; esac
-    dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/hits.txt" -l "$SECONDS_PER_RUN" -Q "$RATE" -c 4 -T 2 -v > "$OUT/lat-$who-$r.log" 2>&1 || true
-    for q in 0.5 0.99 0.999; do lat[$who-$q]+="$(pct "$OUT/lat-$who-$r.log" $q) "; done
-  done
-done
-echo
-echo "latency of cache hits at $RATE q/s, ms, median of $LAT_ROUNDS rounds (the three servers in turn each round):"
-for q in 0.5 0.99 0.999; do
-  c=$(echo ${lat[civicdns-$q]} | tr ' ' '\n' | median); cl=$(echo ${lat[civiclog-$q]} | tr ' ' '\n' | median)
-  u=$(echo ${lat[unbound-$q]} | tr ' ' '\n' | median)
-  printf "  p%-5s civicdns %7.3f (query log on %7.3f)   unbound %7.3f   ratio %.2f (log on %.2f)\n" "$(awk -v q=$q 'BEGIN{print q*100}')" \
-    "$c" "$cl" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')" "$(awk -v a="$cl" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
-done
 
 # One core each: the server pinned to CPU 0, dnsperf to CPU 1 (taskset).
 # dnsperf on one core is near the server's pace, so besides queries/second
@@ -196,6 +191,11 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     "$(med pincpu civicdns)" "$(med pincpu civiclog)" "$(med pincpu unbound)" "$(ratios pincpu civicdns)" "$(ratios pincpu civiclog)"
   printf "  queries per second:     civicdns %.0f, query log on %.0f, unbound %.0f; per-round ratio to unbound: %.2f (log on %.2f)\n" \
     "$(med pin civicdns)" "$(med pin civiclog)" "$(med pin unbound)" "$(ratios pin civicdns)" "$(ratios pin civiclog)"
+  rng() { local -n of=$1; for r in $(seq 1 "$PIN_ROUNDS"); do ratio "${of[$2-$r]}" "${of[$3-$r]}"; echo; done | spread; }
+  row "cache hits, queries per CPU-second, one core (server on CPU 0, dnsperf on CPU 1)" "$(med pincpu civicdns)" "$(med pincpu unbound)" "$(ratios pincpu civicdns)" "$(rng pincpu civicdns unbound)"
+  row "cache hits, q/s, one core" "$(med pin civicdns)" "$(med pin unbound)" "$(ratios pin civicdns)" "$(rng pin civicdns unbound)"
+  lr=$(for r in $(seq 1 "$PIN_ROUNDS"); do ratio "${pincpu[civiclog-$r]}" "${pincpu[civicdns-$r]}"; echo; done)
+  row "cache hits with the query log on, queries per CPU-second, one core (civicdns on / off)" "$(med pincpu civiclog)" "off: $(med pincpu civicdns)" "$(echo "$lr" | median)" "$(echo "$lr" | spread)"
 fi
 
 # Part 2: the real lists scaled to 2,000,000 names; memory of the whole
@@ -226,8 +226,11 @@ for i in $(seq 1 200); do
 done
 ready=$(date +%s.%N)
 echo
+steady=$(awk '/VmRSS/{print $2}' /proc/$c2m/status)
 printf "2M names: serving %.2f s after start; RSS now %s kB, peak %s kB\n" "$(echo "$ready - $start" | bc)" \
-  "$(awk '/VmRSS/{print $2}' /proc/$c2m/status)" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
+  "$steady" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
+row "2M listed names: resident memory of the serving process, MB (Unbound column: the target)" "$((steady / 1024))" "< 100" "" ""
+row "2M listed names: serving after start, s" "$(printf '%.2f' "$(echo "$ready - $start" | bc)")" "< 1" "" ""
 # A mixed load: popular names (some listed) and listed names under the scaled lists.
 { cat "$OUT/hits.txt"; head -n 1000 "$OUT/lists2m/scaled.domains" | awk '{print "www."$1" A"}'; } > "$OUT/mixed.txt"
 dnsperf -s 127.0.0.1 -p $CIVIC2M_PORT -d "$OUT/mixed.txt" -n 1 -q 200 >/dev/null 2>&1 || true
@@ -240,7 +243,17 @@ done
 wait $perf_pid || true
 echo "under $reloads reloads (SIGHUP every 0.5 s, 2M names each):"
 grep -E "Queries sent|Queries completed|Queries lost|Response codes|Queries per second" "$OUT/reload.log" | sed 's/^ */  /'
-printf "  RSS peak over the run: %s kB\n" "$(awk '/VmHWM/{print $2}' /proc/$c2m/status)"
+peak=$(awk '/VmHWM/{print $2}' /proc/$c2m/status)
+printf "  RSS peak over the run: %s kB (%.2f of the steady %s kB)\n" "$peak" "$(ratio "$peak" "$steady")" "$steady"
+row "2M listed names: peak over $reloads reloads (SIGHUP, lists unchanged) / steady memory" "$((peak / 1024)) MB" "< 1.5x" "$(ratio "$peak" "$steady")" ""
+# A reload with the lists changed builds a second matcher while the first serves.
+echo "changed.bench.example" >> "$OUT/lists2m/scaled.domains"
+kill -HUP $c2m
+blocked=$(dig +short +time=1 +tries=1 @127.0.0.1 -p $CIVIC2M_PORT "www.$(head -n 1 "$OUT/lists2m/scaled.domains")" A)
+for i in $(seq 1 100); do [ -n "$blocked" ] && [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p $CIVIC2M_PORT changed.bench.example A)" = "$blocked" ] && break; sleep 0.1; done
+peak2=$(awk '/VmHWM/{print $2}' /proc/$c2m/status)
+printf "  a reload with a list changed: RSS peak %s kB (%.2f of steady)\n" "$peak2" "$(ratio "$peak2" "$steady")"
+row "2M listed names: peak of a reload with a list changed / steady memory" "$((peak2 / 1024)) MB" "< 1.5x" "$(ratio "$peak2" "$steady")" ""
 
 # Part 3: the query log. A month of a large city's log (BENCH_LOG_DAYS x
 # BENCH_LOG_RECORDS, default 30 x 1,000,000: real names, 3,000 clients),
@@ -268,4 +281,5 @@ for q in client name dept; do
     read -r tg ng < <(secs zstdgrep -hF "$g" "$OUT"/querylog/dns-*[0-9].jsonl.zst)
   fi
   printf "logs %-40s civicdns %6.2f s (%d records)   zstdgrep %6.2f s (%d lines)   %.1fx\n" "${c[*]}" "$tc" "$nc" "$tg" "$ng" "$(awk -v a="$tg" -v b="$tc" 'BEGIN{print (b>0)?a/b:0}')"
+  row "query log, $LOG_DAYS days of $LOG_RECORDS: logs ${c[*]}, s (Unbound column: zstdgrep -F)" "$(printf '%.2f' "$tc")" "$(printf '%.2f' "$tg")" "$(ratio "$tg" "$tc")" ""
 done

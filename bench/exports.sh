@@ -69,5 +69,8 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r  cache hits per CPU-second: all off ${cps[off-$r]}, leases+dnstap+syslog on ${cps[on-$r]}: $q"
 done
 echo "exports: queries per CPU-second with leases, dnstap and syslog (its default events: blocked lookups and audit) on, against off, median of $ROUNDS rounds: $(echo $ratios | tr ' ' '\n' | median) (rounds: $ratios)"
+row "cache hits with leases + dnstap + syslog on, per CPU-second (civicdns on / off)" \
+  "$(for r in $(seq 1 "$ROUNDS"); do echo "${cps[on-$r]}"; done | median)" "off: $(for r in $(seq 1 "$ROUNDS"); do echo "${cps[off-$r]}"; done | median)" \
+  "$(echo $ratios | tr ' ' '\n' | median)" "$(echo $ratios | tr ' ' '\n' | spread)"
 kill "$collector_pid"; wait "$collector_pid" 2>/dev/null || true
 cat "$OUT/collector.log"

@@ -31,7 +31,9 @@ for i in $(seq 1 600); do [ -s "$H/anchor.ds" ] && break; sleep 0.1; done   # si
 root=$(awk '$3=="A"{print $4; exit}' "$H/root.hints")
 for i in $(seq 1 100); do dig +time=1 +tries=1 +norec @"$root" . SOA >/dev/null 2>&1 && break; sleep 0.1; done
 
-cat > "$OUT/recursion-civicdns.toml" <<TOML
+# Two modes: validating DNSSEC from the trust anchor (both), and plain
+# recursion (civicdns dnssec = false, Unbound's iterator alone).
+cat > "$OUT/recursion-civicdns-validating.toml" <<TOML
 [server]
 listen = ["127.0.0.1:$CIVIC_PORT"]
 udp_sockets = 2
@@ -52,45 +54,65 @@ TOML
   so-rcvbuf: 4m
   so-sndbuf: 4m
 CONF
-} > "$OUT/recursion-unbound.conf"
+} > "$OUT/recursion-unbound-validating.conf"
+sed 's/^\[cache\]/dnssec = false\n[cache]/' "$OUT/recursion-civicdns-validating.toml" > "$OUT/recursion-civicdns-plain.toml"
+sed -e 's/module-config: "validator iterator"/module-config: "iterator"/' -e '/trust-anchor-file/d' "$OUT/recursion-unbound-validating.conf" > "$OUT/recursion-unbound-plain.conf"
 
-start() { # who: starts it with empty caches, waits until it answers
+start() { # who mode: starts it with empty caches, waits until it answers
   if [ "$1" = civicdns ]; then
-    GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/recursion-civicdns.toml" -log-level warn & server=$!
+    GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/recursion-civicdns-$2.toml" -log-level warn & server=$!
     port=$CIVIC_PORT
   else
-    unbound -d -c "$OUT/recursion-unbound.conf" & server=$!
+    unbound -d -c "$OUT/recursion-unbound-$2.conf" & server=$!
     port=$UNBOUND_PORT
   fi
   pids+=($server)
   for i in $(seq 1 100); do dig +time=1 +tries=1 @127.0.0.1 -p "$port" ready.zone0.bench A >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-declare -A res
+declare -A res cps
+MODES=${BENCH_RECURSION_MODES:-plain validating}
+for mode in $MODES; do
 for r in $(seq 1 "$ROUNDS"); do
-  for who in civicdns unbound; do
+  order="civicdns unbound"; [ $((r % 2)) = 0 ] && order="unbound civicdns"
+  for who in $order; do
     # The same 100,000 names for both (each starts with empty caches), in a shuffled order.
     awk -v n="$NAMES" 'BEGIN{for(i=0;i<n;i++) printf "h%d.zone%d.bench A\n", int(i/100), i%100}' | shuf --random-source=<(yes) > "$OUT/recursion-names.txt"
-    start $who
+    start $who $mode
     for pass in cold warm; do
+      t0=$(cputicks $server)
       dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/recursion-names.txt" -n 1 -l 120 -q 500 -c 4 -T 2 > "$OUT/recursion-$pass-$who-$r.log" 2>&1 || true
-      q=$(qps "$OUT/recursion-$pass-$who-$r.log"); res[$pass-$who]+="$q "
-      echo "round $r  recursion, $NAMES distinct names, $pass  $who: $q q/s (lost $(lost "$OUT/recursion-$pass-$who-$r.log"))"
+      t1=$(cputicks $server)
+      n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$OUT/recursion-$pass-$who-$r.log")
+      q=$(qps "$OUT/recursion-$pass-$who-$r.log"); res[$mode-$pass-$who-$r]=$q
+      cps[$mode-$pass-$who-$r]=$(per_cpu_second "$n" $((t1-t0)))
+      echo "round $r  recursion ($mode), $NAMES distinct names, $pass  $who: $q q/s, ${cps[$mode-$pass-$who-$r]} per CPU-second (lost $(lost "$OUT/recursion-$pass-$who-$r.log"))"
     done
     kill $server; wait $server 2>/dev/null || true
   done
 done
+done
 
 echo
-echo "recursion from a local signed root, DNSSEC validated, median of $ROUNDS rounds:"
+echo "recursion from a local signed root, median of $ROUNDS rounds (per-round ratios: median and range):"
+for mode in $MODES; do
 for pass in cold warm; do
-  c=$(echo ${res[$pass-civicdns]} | tr ' ' '\n' | median); u=$(echo ${res[$pass-unbound]} | tr ' ' '\n' | median)
-  printf "  %-5s civicdns %9.0f q/s   unbound %9.0f q/s   ratio %.2f\n" "$pass" "$c" "$u" "$(awk -v a="$c" -v b="$u" 'BEGIN{print (b>0)?a/b:0}')"
+  for m in res cps; do
+    declare -n of=$m
+    c=$(for r in $(seq 1 "$ROUNDS"); do echo "${of[$mode-$pass-civicdns-$r]}"; done | median)
+    u=$(for r in $(seq 1 "$ROUNDS"); do echo "${of[$mode-$pass-unbound-$r]}"; done | median)
+    ratios=$(for r in $(seq 1 "$ROUNDS"); do ratio "${of[$mode-$pass-civicdns-$r]}" "${of[$mode-$pass-unbound-$r]}"; echo; done)
+    unit="q/s"; [ $m = cps ] && unit="queries per CPU-second"
+    printf "  %-10s %-5s civicdns %9.0f   unbound %9.0f %s   ratio %.2f (%s)\n" "$mode" "$pass" "$c" "$u" "$unit" "$(echo "$ratios" | median)" "$(echo "$ratios" | spread)"
+    row "recursive, $mode, $pass: $unit" "$c" "$u" "$(echo "$ratios" | median)" "$(echo "$ratios" | spread)"
+    unset -n of
+  done
+done
 done
 
 # The same answers: both running, 200 names (wildcard answers, a plain
 # name, NODATA, NXDOMAIN) asked of each, rcode, AD and data compared.
-start civicdns; start unbound
+start civicdns validating; start unbound validating
 diffs=0
 for i in $(seq 0 199); do
   case $((i % 4)) in
