@@ -6,16 +6,12 @@ import (
 	"math"
 )
 
-// bloom is a Bloom filter of a block's keys: a search reads a block only
-// when every key it asks for may be in it.
+// bloom is a Bloom filter of a block's keys in index format 1 (days
+// compacted before format 2, still read): a search reads a block only when
+// every key it asks for may be in it.
 type bloom struct {
 	bits []byte
 	k    uint32
-}
-
-func newBloom(keys int) *bloom {
-	m := max(64, keys*10) // ~1% false positives
-	return &bloom{bits: make([]byte, (m+7)/8), k: 7}
 }
 
 func keyHash(key string) (uint32, uint32) {
@@ -23,15 +19,6 @@ func keyHash(key string) (uint32, uint32) {
 	h.Write([]byte(key))
 	v := h.Sum64()
 	return uint32(v), uint32(v>>32) | 1
-}
-
-func (b *bloom) add(key string) {
-	h1, h2 := keyHash(key)
-	m := uint32(len(b.bits) * 8)
-	for i := uint32(0); i < b.k; i++ {
-		bit := (h1 + i*h2) % m
-		b.bits[bit/8] |= 1 << (bit % 8)
-	}
 }
 
 func (b *bloom) has(key string) bool {
@@ -44,12 +31,6 @@ func (b *bloom) has(key string) bool {
 		}
 	}
 	return true
-}
-
-func (b *bloom) appendTo(dst []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(b.k))
-	dst = binary.AppendUvarint(dst, uint64(len(b.bits)))
-	return append(dst, b.bits...)
 }
 
 func readBloom(src []byte) (*bloom, []byte, bool) {

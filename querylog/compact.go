@@ -15,9 +15,11 @@ import (
 
 // A closed day is compacted: its lines in blocks of blockLines, each an
 // independent zstd frame, in dns-DAY.jsonl.zst, and beside it an index,
-// dns-DAY.idx, with for each block its place, its time range and a Bloom
-// filter of its clients, names (with every parent), departments, actions
-// and categories. A search reads only the blocks that may hold what it asks.
+// dns-DAY.idx, with for each block its place and time range, and for each
+// client, department, action, category and name (cut to its last two and
+// three labels) the blocks that hold it (postings.go). A search reads only
+// the blocks that may hold what it asks. Days compacted before (format 1:
+// a Bloom filter a block) are still read.
 const (
 	blockLines  = 128
 	zstSuffix   = ".jsonl.zst"
@@ -33,29 +35,13 @@ type blockIndex struct {
 	keys        *bloom
 }
 
-// keysOf are the index keys of a record.
-func keysOf(e *Entry, add func(string)) {
-	add("c:" + e.Client)
-	add("d:" + e.Department)
-	add("a:" + e.Action)
-	add("g:" + e.Category)
-	name := e.Name
-	for {
-		add("n:" + name)
-		i := strings.IndexByte(name, '.')
-		if i < 0 {
-			break
-		}
-		name = name[i+1:]
-	}
-}
-
 // blockWriter writes one compacted file and its index.
 type blockWriter struct {
 	zpath, ipath string
 	out          *os.File
 	enc          *zstd.Encoder
-	idx          []byte
+	blocks       []blockIndex
+	postings     postingsWriter
 	off          int64
 	raw          bytes.Buffer
 	keys         []string
@@ -65,12 +51,11 @@ type blockWriter struct {
 }
 
 func newBlockWriter(base string, enc *zstd.Encoder) (*blockWriter, error) {
-	w := &blockWriter{zpath: base + zstSuffix, ipath: base + indexSuffix, enc: enc, seen: map[string]bool{}}
+	w := &blockWriter{zpath: base + zstSuffix, ipath: base + indexSuffix, enc: enc, seen: map[string]bool{}, postings: postingsWriter{}}
 	var err error
 	if w.out, err = os.OpenFile(w.zpath+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 		return nil, err
 	}
-	w.idx = append(w.idx, indexMagic...)
 	return w, nil
 }
 
@@ -80,7 +65,7 @@ func (w *blockWriter) add(line []byte, e *Entry) error {
 		clear(w.seen)
 	}
 	w.last = e.Time.UnixNano()
-	keysOf(e, func(k string) {
+	indexKeysOf(e, func(k string) {
 		if !w.seen[k] {
 			w.seen[k] = true
 			w.keys = append(w.keys, k)
@@ -103,14 +88,11 @@ func (w *blockWriter) flush() error {
 	if _, err := w.out.Write(frame); err != nil {
 		return err
 	}
-	b := newBloom(len(w.keys))
+	block := uint32(len(w.blocks))
+	w.blocks = append(w.blocks, blockIndex{off: w.off, size: int64(len(frame)), count: w.count, first: w.first, last: w.last})
 	for _, k := range w.keys {
-		b.add(k)
+		w.postings.add(k, block)
 	}
-	for _, v := range []int64{w.off, int64(len(frame)), int64(w.count), w.first, w.last} {
-		w.idx = binary.AppendVarint(w.idx, v)
-	}
-	w.idx = b.appendTo(w.idx)
 	w.off += int64(len(frame))
 	w.raw.Reset()
 	w.keys, w.count = w.keys[:0], 0
@@ -126,7 +108,7 @@ func (w *blockWriter) finish() error {
 	if err := errors.Join(w.out.Sync(), w.out.Close()); err != nil {
 		return err
 	}
-	if err := writeFileSync(w.ipath, w.idx); err != nil {
+	if err := writeFileSync(w.ipath, appendIndex2(nil, w.blocks, w.postings)); err != nil {
 		return err
 	}
 	return os.Rename(w.zpath+".tmp", w.zpath)
@@ -221,8 +203,17 @@ func writeFileSync(path string, data []byte) error {
 	return os.Rename(path+".tmp", path)
 }
 
-// readIndex reads a day's index.
+// readIndex reads a day's blocks from its index (format 1 with their
+// Bloom filters).
 func readIndex(path string) ([]blockIndex, error) {
+	x, err := openDayIndex(path)
+	if err == nil {
+		defer x.Close()
+		return x.table()
+	}
+	if !errors.Is(err, errIndexFormat1) {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -172,7 +172,15 @@ func searchDay(paths []string, f Filter, visit func([]byte) error) error {
 }
 
 func searchCompacted(zst, idx string, f Filter, visit func([]byte) error) error {
-	blocks, err := readIndex(idx)
+	var blocks []blockIndex
+	x, err := openDayIndex(idx)
+	switch {
+	case err == nil:
+		defer x.Close()
+		blocks, err = x.selectBlocks(f)
+	case errors.Is(err, errIndexFormat1):
+		blocks, err = readIndex(idx)
+	}
 	if err != nil {
 		return err
 	}
@@ -189,7 +197,7 @@ func searchCompacted(zst, idx string, f Filter, visit func([]byte) error) error 
 	var frame, raw []byte
 	for i := len(blocks) - 1; i >= 0; i-- {
 		b := blocks[i]
-		if !f.From.IsZero() && b.last < f.From.UnixNano() || !f.To.IsZero() && b.first >= f.To.UnixNano() || !f.mayHold(b.keys) {
+		if !f.From.IsZero() && b.last < f.From.UnixNano() || !f.To.IsZero() && b.first >= f.To.UnixNano() || b.keys != nil && !f.mayHold(b.keys) {
 			continue
 		}
 		if int64(cap(frame)) < b.size {
