@@ -154,6 +154,7 @@ func Compact(path string) error {
 		blocked.abort()
 		return err
 	}
+	sum := newDaySummary()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -168,6 +169,7 @@ func Compact(path string) error {
 		if err := all.add(line, &e); err != nil {
 			return fail(err)
 		}
+		sum.add(&e)
 		if e.Action == "blocked" || e.Action == "exempted" {
 			if err := blocked.add(line, &e); err != nil {
 				return fail(err)
@@ -177,9 +179,12 @@ func Compact(path string) error {
 	if err := sc.Err(); err != nil {
 		return fail(err)
 	}
-	// The blocked part first: the day's main file appearing is what marks
-	// the compaction done.
+	// The blocked part and the summary first: the day's main file
+	// appearing is what marks the compaction done.
 	if err := blocked.finish(); err != nil {
+		return fail(err)
+	}
+	if err := sum.write(base + summarySuffix); err != nil {
 		return fail(err)
 	}
 	if err := all.finish(); err != nil {

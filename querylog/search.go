@@ -95,22 +95,7 @@ func Search(dir string, f Filter, fn func(*Entry) bool) error {
 	if err != nil {
 		return err
 	}
-	needles := f.needles()
-	visit := func(line []byte) error {
-		for _, n := range needles {
-			if !bytes.Contains(line, n) {
-				return nil
-			}
-		}
-		var e Entry
-		if json.Unmarshal(line, &e) != nil {
-			return nil // a line torn by a crash
-		}
-		if f.Match(&e) && !fn(&e) {
-			return errStop
-		}
-		return nil
-	}
+	visit := lineVisitor(f, fn)
 	for i := len(days) - 1; i >= 0; i-- {
 		day := days[i]
 		if !dayMayHold(day, f) {
@@ -124,6 +109,32 @@ func Search(dir string, f Filter, fn func(*Entry) bool) error {
 		}
 	}
 	return nil
+}
+
+// lineVisitor decodes the lines f may select and calls fn with those it
+// does; fn returning false stops the search (errStop).
+func lineVisitor(f Filter, fn func(*Entry) bool) func([]byte) error {
+	needles := f.needles()
+	return func(line []byte) error {
+		for _, n := range needles {
+			if !bytes.Contains(line, n) {
+				return nil
+			}
+		}
+		var e Entry
+		// The log's own flat lines without reflection (5-10x faster than
+		// encoding/json, which reads anything else).
+		if parseLine(line, &e) != nil {
+			e = Entry{}
+			if json.Unmarshal(line, &e) != nil {
+				return nil // a line torn by a crash
+			}
+		}
+		if f.Match(&e) && !fn(&e) {
+			return errStop
+		}
+		return nil
+	}
 }
 
 // dayMayHold is a coarse test on the day's name (a day a side for time zones).

@@ -15,6 +15,7 @@ type city struct {
 	popular  []string // by rank
 	listed   []string
 	byRank   *rand.Zipf // a rank in popular
+	byListed *rand.Zipf // a listed name (a few prohibited sites are most of the attempts)
 	busy     *rand.Zipf // a device, the busy ones first
 	devices  []device
 	subs     []string
@@ -34,6 +35,7 @@ func newCity(rng *rand.Rand, popular, listed []string, n int) *city {
 		rng: rng, popular: popular, listed: listed,
 		byRank:   rand.NewZipf(rng, 1.1, 1, uint64(len(popular)-1)),
 		busy:     rand.NewZipf(rng, 1.05, 20, uint64(n-1)),
+		byListed: rand.NewZipf(rng, 1.05, 1, uint64(len(listed)-1)),
 		subs:     []string{"www.", "api.", "cdn.", "static.", "login.", "mail.", ""},
 		depts:    []string{"Police", "Parks", "Library", "Public Works", "Finance", "Fire", "Clerk", ""},
 		blocking: []string{"gambling", "adult", "filesharing", "chat"},
@@ -68,7 +70,7 @@ func (c *city) lookup(r *query.Record) {
 	}
 	switch k := c.rng.IntN(100); {
 	case k < 2:
-		r.Name = []byte("www." + c.listed[c.rng.IntN(len(c.listed))])
+		r.Name = []byte("www." + c.listed[c.byListed.Uint64()])
 		r.Action, r.Category = "blocked", c.blocking[c.rng.IntN(len(c.blocking))]
 	case k < 12:
 		r.Name = fmt.Appendf(r.Name[:0], "%016x.t.%s", c.rng.Uint64(), c.popular[c.byRank.Uint64()])

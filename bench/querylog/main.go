@@ -9,7 +9,7 @@
 // asking, its "apps"), some devices far busier than others (a managed
 // laptop asks thousands of names a day, a printer dozens), one lookup in
 // ten a name of its own (telemetry and CDN names with a random label), one
-// in fifty a listed name, blocked.
+// in fifty a listed name, blocked (a few prohibited sites most often).
 package main
 
 import (
