@@ -140,7 +140,7 @@ for w in hits miss; do
   rs=$(zipratio "${results[$w-civiclog]}" "${results[$w-civicdns]}")
   label="cache hits"; [ $w = miss ] && label="cold (100k new names)"
   printf "query log on, %s: %.2f of off (%s)\n" "$label" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
-  row "$label with the query log on, q/s (civicdns on / off)" "$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)" "off: $(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
+  row "$label with the query log on, q/s (civicdns on / off)" "$(echo ${results[$w-civiclog]} | tr ' ' '\n' | median)" "off: $(printf '%.0f' "$(echo ${results[$w-civicdns]} | tr ' ' '\n' | median)")" "$(echo "$rs" | median)" "$(echo "$rs" | spread)"
 done
 c=$(echo ${results[misscpu-civicdns]} | tr ' ' '\n' | median); u=$(echo ${results[misscpu-unbound]} | tr ' ' '\n' | median)
 rs=$(zipratio "${results[misscpu-unbound]}" "${results[misscpu-civicdns]}")

@@ -24,9 +24,10 @@ gobench() { # NAME UNIT: the figure a Go benchmark reported in UNIT
   echo
   echo "| what | civicdns | Unbound (or the reference) | ratio, median | ratio, range over rounds |"
   echo "| --- | ---: | ---: | ---: | --- |"
-  while IFS=$'\t' read -r what c u r s; do
-    echo "| $what | $c | $u | $r | $s |"
-  done < "$RESULTS"
+  # awk keeps empty fields (read with a tab IFS would merge them); figures
+  # with decimals are rounded: to whole numbers from 100, ratios to two places.
+  awk -F'\t' 'function f(v) { if (v ~ /^-?[0-9]+\.[0-9]+$/) return (v+0 >= 100) ? sprintf("%.0f", v) : sprintf("%.2f", v); return v }
+    { printf "| %s | %s | %s | %s | %s |\n", $1, f($2), f($3), f($4), $5 }' "$RESULTS"
   if [ -s "$GOBENCH" ]; then
     echo "| matcher memory, MB per million listed names (BenchmarkBuild2M; guard: < 36) | $(gobench BenchmarkBuild2M MB_per_M_names) | | | |"
     echo "| matcher decision, ns a lookup of www.+popular name, 2M names (BenchmarkLookup2M; < 200) | $(gobench BenchmarkLookup2M ns/op) | | | |"
