@@ -69,3 +69,24 @@ func TestDnstapToAReader(t *testing.T) {
 		t.Errorf("%d dropped", d.Dropped())
 	}
 }
+
+// Recording a query for dnstap allocates nothing (the messages are encoded
+// by the writer, off the query path), and a full batch drops and counts
+// both messages of a record rather than grow.
+func TestDnstapRecordDoesNotAllocate(t *testing.T) {
+	d, err := NewDnstap(&config.Config{Log: config.Log{Dnstap: "unix:" + filepath.Join(t.TempDir(), "none.sock")}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := dnstest.Query("www.example.com", dns.TypeA).Pack()
+	r := &query.Record{Time: time.Now(), Client: netip.MustParseAddr("10.20.1.7"), ClientPort: 5353, Transport: "udp", Query: q, Response: q}
+	if n := testing.AllocsPerRun(1000, func() { d.Record(r) }); n != 0 {
+		t.Errorf("%.1f allocations a record", n)
+	}
+	for range tapBatchRecords {
+		d.Record(r)
+	}
+	if got := d.Dropped(); got < 2*1001 {
+		t.Errorf("dropped %d messages with the batch full, want at least %d", got, 2*1001)
+	}
+}
