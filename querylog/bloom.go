@@ -2,23 +2,38 @@ package querylog
 
 import (
 	"encoding/binary"
-	"hash/fnv"
 	"math"
 )
 
-// bloom is a Bloom filter of a block's keys in index format 1 (days
-// compacted before format 2, still read): a search reads a block only when
-// every key it asks for may be in it.
+// bloom is a Bloom filter of a block's keys: in index format 1 (days
+// compacted before format 2, still read) and in the open day's chunk index
+// (openindex.go). A search reads a block only when every key it asks for
+// may be in it.
 type bloom struct {
 	bits []byte
 	k    uint32
 }
 
-func keyHash(key string) (uint32, uint32) {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	v := h.Sum64()
+// keyHash is 64-bit FNV-1a of key, split in two for double hashing.
+func keyHash(key string) (uint32, uint32) { return keyHash2(key, nil) }
+
+// keyHash2 is keyHash of prefix followed by rest, without joining them.
+func keyHash2(prefix string, rest []byte) (uint32, uint32) {
+	const offset, prime = 14695981039346656037, 1099511628211
+	v := uint64(offset)
+	for i := 0; i < len(prefix); i++ {
+		v = (v ^ uint64(prefix[i])) * prime
+	}
+	for _, c := range rest {
+		v = (v ^ uint64(c)) * prime
+	}
 	return uint32(v), uint32(v>>32) | 1
+}
+
+func (b *bloom) appendTo(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(b.k))
+	dst = binary.AppendUvarint(dst, uint64(len(b.bits)))
+	return append(dst, b.bits...)
 }
 
 func (b *bloom) has(key string) bool {

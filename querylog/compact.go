@@ -190,6 +190,7 @@ func Compact(path string) error {
 	if err := all.finish(); err != nil {
 		return err
 	}
+	os.Remove(chunkPath(path)) // the open day's index, of a file no longer there
 	return os.Remove(path)
 }
 

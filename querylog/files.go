@@ -25,6 +25,7 @@ type Files struct {
 	dayEnd   int64 // last-plus-one unix nanosecond
 	f        *os.File
 	w        *bufio.Writer
+	chunks   *chunkIndexer // the open day's chunk index (openindex.go)
 	enc      []byte
 	// OnClosed is called with the path of a day file once it is complete
 	// (the day is over), to compress and index it.
@@ -74,6 +75,7 @@ func (fs *Files) Write(b *Batch) error {
 		if _, err := fs.w.Write(fs.enc); err != nil {
 			return err
 		}
+		fs.chunks.add(len(fs.enc), s, b.name(s))
 	}
 	return nil
 }
@@ -94,6 +96,12 @@ func (fs *Files) open(day string) error {
 		f.Close()
 		return err
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	fs.chunks = newChunkIndexer(f.Name(), fi.Size())
 	fs.f, fs.day = f, day
 	fs.w = bufio.NewWriterSize(f, writeChunk)
 	if prev != "" && prev < f.Name() && fs.OnClosed != nil {
@@ -131,16 +139,24 @@ func cutTornLine(f *os.File) error {
 
 func (fs *Files) closeFile() error {
 	err := errors.Join(fs.w.Flush(), fs.f.Sync(), fs.f.Close())
-	fs.f, fs.w, fs.day = nil, nil, ""
+	if err == nil {
+		fs.chunks.finish() // the day's last lines are all in the file
+		err = fs.chunks.flush()
+	}
+	fs.f, fs.w, fs.day, fs.chunks = nil, nil, "", nil
 	return err
 }
 
-// Flush writes what is buffered to the file.
+// Flush writes what is buffered to the file, then the chunk index's
+// entries of what it holds.
 func (fs *Files) Flush() error {
 	if fs.w == nil {
 		return nil
 	}
-	return fs.w.Flush()
+	if err := fs.w.Flush(); err != nil {
+		return err
+	}
+	return fs.chunks.flush()
 }
 
 // Close flushes and syncs the open file.

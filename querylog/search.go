@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -174,7 +173,7 @@ func searchDay(paths []string, f Filter, visit func([]byte) error) error {
 	// A .jsonl is always complete (see Retention.Apply); a compacted copy
 	// beside it is from a compaction a crash stopped.
 	if plain != "" {
-		return reverseLines(plain, visit)
+		return searchOpenDay(plain, f, visit)
 	}
 	if zst != "" && idx != "" {
 		return searchCompacted(zst, idx, f, visit)
@@ -241,45 +240,6 @@ func eachLineBackwards(data []byte, visit func([]byte) error) error {
 			}
 		}
 		end = max(i, 0)
-	}
-	return nil
-}
-
-// reverseLines calls visit with the lines of a file, last first, reading a
-// chunk at a time from the end.
-func reverseLines(path string, visit func([]byte) error) error {
-	file, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	const chunk = 1 << 20
-	buf := make([]byte, 0, 2*chunk)
-	var carry []byte
-	for pos := fi.Size(); pos > 0; {
-		n := min(int64(chunk), pos)
-		pos -= n
-		buf = append(buf[:0], make([]byte, n)...)
-		if _, err := file.ReadAt(buf, pos); err != nil && err != io.EOF {
-			return err
-		}
-		buf = append(buf, carry...)
-		first := bytes.IndexByte(buf, '\n')
-		if first < 0 {
-			carry = append(carry[:0], buf...)
-			continue
-		}
-		if err := eachLineBackwards(buf[first+1:], visit); err != nil {
-			return err
-		}
-		carry = append(carry[:0], buf[:first]...)
-	}
-	if len(carry) > 0 {
-		return visit(carry)
 	}
 	return nil
 }

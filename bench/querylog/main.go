@@ -18,7 +18,8 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/civicdns/civicdns/internal/realdata"
@@ -31,6 +32,7 @@ func main() {
 	days := flag.Int("days", 2, "days")
 	records := flag.Int("records", 20000000, "records a day")
 	devices := flag.Int("clients", 5000, "devices")
+	open := flag.Bool("open", true, "leave the last day as the day in progress (not compacted, searched through its chunk index)")
 	flag.Parse()
 	root, err := realdata.Root()
 	if err != nil {
@@ -73,22 +75,41 @@ func main() {
 	total := *days * *records
 	fmt.Printf("recorded %d records in %.1f s: %.0f records/s on one goroutine (a 3x morning burst of %d a day is %.0f/s); %d dropped\n",
 		total, recorded.Seconds(), float64(total)/recorded.Seconds(), *records, 3*float64(*records)/86400, lg.Dropped())
-	compactAll(*dir)
-	var size int64
-	files, _ := filepath.Glob(filepath.Join(*dir, "dns-*"))
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			size += fi.Size()
-		}
+	compactAll(*dir, *open)
+	size, compacted := compactedSize(*dir, *records)
+	if compacted > 0 {
+		fmt.Printf("wrote %d records over %d days: %.1f MB on disk compacted, %.1f bytes a record (zstd blocks and their indexes, over the %d compacted days)\n",
+			total, *days, float64(size)/1e6, float64(size)/float64(compacted), compacted / *records)
 	}
-	fmt.Printf("wrote %d records over %d days: %.1f MB on disk, %.1f bytes a record (zstd blocks and their indexes)\n",
-		total, *days, float64(size)/1e6, float64(size)/float64(total))
 }
 
-// compactAll compacts every finished day, as the logger does at midnight.
-func compactAll(dir string) {
+// compactedSize is the bytes of the compacted days' files, and their records.
+func compactedSize(dir string, perDay int) (int64, int) {
+	files, days, _ := querylog.Days(dir)
+	var size int64
+	records := 0
+	for _, day := range days {
+		if slices.ContainsFunc(files[day], func(f string) bool { return strings.HasSuffix(f, ".jsonl") }) {
+			continue // the day in progress
+		}
+		records += perDay
+		for _, f := range files[day] {
+			if fi, err := os.Stat(f); err == nil {
+				size += fi.Size()
+			}
+		}
+	}
+	return size, records
+}
+
+// compactAll compacts every finished day, as the logger does at midnight
+// (but the last when it stays open).
+func compactAll(dir string, open bool) {
 	began := time.Now()
 	_, dayList, _ := querylog.Days(dir)
+	if open && len(dayList) > 0 {
+		dayList = dayList[:len(dayList)-1]
+	}
 	for _, day := range dayList {
 		if err := querylog.Compact(querylog.DayFile(dir, day)); err != nil {
 			log.Fatal(err)
