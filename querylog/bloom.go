@@ -3,6 +3,7 @@ package querylog
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 )
 
 // bloom is a Bloom filter of a block's keys: in index format 1 (days
@@ -17,17 +18,41 @@ type bloom struct {
 // keyHash is 64-bit FNV-1a of key, split in two for double hashing.
 func keyHash(key string) (uint32, uint32) { return keyHash2(key, nil) }
 
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
 // keyHash2 is keyHash of prefix followed by rest, without joining them.
 func keyHash2(prefix string, rest []byte) (uint32, uint32) {
-	const offset, prime = 14695981039346656037, 1099511628211
-	v := uint64(offset)
-	for i := 0; i < len(prefix); i++ {
-		v = (v ^ uint64(prefix[i])) * prime
-	}
+	v := fnvString(fnvOffset, prefix)
 	for _, c := range rest {
-		v = (v ^ uint64(c)) * prime
+		v = (v ^ uint64(c)) * fnvPrime
 	}
 	return uint32(v), uint32(v>>32) | 1
+}
+
+// keyHashLower is keyHash of prefix followed by rest in ASCII lower case
+// (strings.ToLower of a department's name, which the search hashes),
+// without allocating the lowered copy.
+func keyHashLower(prefix, rest string) (uint32, uint32) {
+	v := fnvString(fnvOffset, prefix)
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c >= 0x80 {
+			lower := strings.ToLower(rest) // beyond ASCII: as the search does
+			return keyHash2(prefix, []byte(lower))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		v = (v ^ uint64(c)) * fnvPrime
+	}
+	return uint32(v), uint32(v>>32) | 1
+}
+
+func fnvString(v uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		v = (v ^ uint64(s[i])) * fnvPrime
+	}
+	return v
 }
 
 func (b *bloom) appendTo(dst []byte) []byte {

@@ -52,14 +52,13 @@ func (c *chunkIndexer) add(n int, s *slot, name []byte) {
 	c.last, c.size = s.t, c.size+int64(n)
 	c.count++
 	c.key = s.client.AppendTo(c.key[:0]) // as the line has it
-	c.addKey("c:", c.key)
-	c.addKey("d:", []byte(strings.ToLower(s.dept)))
-	c.addKey("a:", []byte(s.action))
-	c.addKey("g:", []byte(s.category))
-	e := string(name)
+	c.addKey(keyHash2("c:", c.key))
+	c.addKey(keyHashLower("d:", s.dept))
+	c.addKey(keyHash2("a:", []byte(s.action)))
+	c.addKey(keyHash2("g:", []byte(s.category)))
 	for _, labels := range []int{2, 3} {
-		if k := nameKey(e, labels); k != "" {
-			c.addKey("n:", []byte(k))
+		if k := nameKeyBytes(name, labels); k != nil {
+			c.addKey(keyHash2("n:", k))
 		}
 	}
 	if c.count == chunkLines {
@@ -67,13 +66,31 @@ func (c *chunkIndexer) add(n int, s *slot, name []byte) {
 	}
 }
 
-func (c *chunkIndexer) addKey(prefix string, v []byte) {
-	h1, h2 := keyHash2(prefix, v)
+// addKey sets a key's bits, given its two hashes. The writer adds six
+// keys a record without allocating: a key is hashed from its parts.
+func (c *chunkIndexer) addKey(h1, h2 uint32) {
 	m := uint32(len(c.bits) * 8)
 	for i := uint32(0); i < chunkHashes; i++ {
 		bit := (h1 + i*h2) % m
 		c.bits[bit/8] |= 1 << (bit % 8)
 	}
+}
+
+// nameKeyBytes is nameKey of a name given as bytes (nil when it has fewer
+// labels).
+func nameKeyBytes(name []byte, n int) []byte {
+	dots := 0
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			if dots++; dots == n {
+				return name[i+1:]
+			}
+		}
+	}
+	if dots == n-1 && len(name) > 0 {
+		return name
+	}
+	return nil
 }
 
 // finish closes the chunk being written into a pending entry.

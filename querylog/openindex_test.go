@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,5 +113,24 @@ func TestOpenDayIndexDamageOnlyCostsTime(t *testing.T) {
 	}
 	if _, err := os.Stat(side); !os.IsNotExist(err) {
 		t.Errorf("the chunk index outlived its day file: %v", err)
+	}
+}
+
+// Indexing a record in the day's chunk index allocates nothing (the writer
+// does it for every record), and its department key is the one a search
+// hashes, whatever the case, beyond ASCII too.
+func TestChunkIndexingDoesNotAllocate(t *testing.T) {
+	c := newChunkIndexer(t.TempDir()+"/dns-2026-11-20.jsonl", 0)
+	s := &slot{t: 1, client: netip.MustParseAddr("10.20.1.7"), dept: "Public Works", action: "blocked", category: "gambling"}
+	name := []byte("www.pokerstars.example.com")
+	if n := testing.AllocsPerRun(500, func() { c.add(200, s, name) }); n != 0 {
+		t.Errorf("%.1f allocations a record", n)
+	}
+	for _, d := range []string{"Public Works", "ÉCOLES", "police"} {
+		a1, a2 := keyHashLower("d:", d)
+		b1, b2 := keyHash("d:" + strings.ToLower(d))
+		if a1 != b1 || a2 != b2 {
+			t.Errorf("%q: the indexed key is not the searched one", d)
+		}
 	}
 }
