@@ -2,7 +2,6 @@ package blocklists
 
 import (
 	"fmt"
-	"hash/maphash"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -78,42 +77,42 @@ func TestEveryMaskCombinationIsKept(t *testing.T) {
 	}
 }
 
-// A table of a few slots wraps around its end: every name placed in the
-// last slots is found from there, through the tags repeated after the end.
+// Names whose home is the table's last slot are placed past its end, in
+// the first slots, and found from their home through the tags repeated
+// after the end. The hashes are chosen, so the wrap is certain.
 func TestProbesWrapAroundTheTable(t *testing.T) {
 	t.Parallel()
-	b, err := NewBuilder([]string{"a"}, 1)
+	b, err := NewBuilder([]string{"a"}, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f, _ := b.AddFile("a.list")
-	for i := range 500 { // grows the table from its 64 slots, several times
-		b.Add([]byte(fmt.Sprintf("host%d.example", i)), "a", false, f, i+1)
+	n := len(b.m.table.refs)
+	hashOf := func(i int) uint64 { return ^uint64(0) - uint64(i) } // home n-1, tags 255, 254, …
+	const names = 20
+	for i := range names {
+		b.place([]byte(fmt.Sprintf("host%d.example", i)), hashOf(i), 0, false, makeSource(f, i+1))
 	}
 	m := b.Matcher()
-	wrapped := 0
-	for i, tag := range m.table.tags[:len(m.table.refs)] {
-		if tag != 0 && i < groupSize && m.table.tags[len(m.table.refs)+i] != tag {
-			t.Fatalf("slot %d: tag %d not repeated after the end", i, tag)
+	if h := m.table.home(hashOf(names - 1)); h != n-1 {
+		t.Fatalf("home %d, want the last slot %d", h, n-1)
+	}
+	for j := range groupSize {
+		if m.table.tags[j] == 0 || m.table.tags[n+j] != m.table.tags[j] {
+			t.Fatalf("slot %d: tag %d, repeated after the end as %d", j, m.table.tags[j], m.table.tags[n+j])
 		}
 	}
-	for i := range 500 {
-		ref, ok := m.find(fmt.Sprintf("host%d.example", i))
+	for i := range names {
+		name := fmt.Sprintf("host%d.example", i)
+		ref, ok := m.findHashed([]byte(name), hashOf(i))
 		if !ok {
-			t.Fatalf("host%d.example not found", i)
+			t.Fatalf("%s not found", name)
 		}
 		if src, _ := m.Source(Hit{Block: 1, ref: ref}, 0, false); src.Line() != i+1 {
-			t.Fatalf("host%d.example: line %d", i, src.Line())
-		}
-		h := m.table.home(maphash.String(m.table.seed, fmt.Sprintf("host%d.example", i)))
-		if h > len(m.table.refs)-groupSize {
-			wrapped++
+			t.Fatalf("%s: line %d", name, src.Line())
 		}
 	}
-	if wrapped == 0 {
-		t.Error("no name's home was near the end: the wrap was not exercised")
-	}
-	if m.Len() != 500 {
-		t.Errorf("%d names", m.Len())
+	if _, ok := m.findHashed([]byte("absent.example"), hashOf(names)); ok {
+		t.Error("an absent name with the same home was found")
 	}
 }
