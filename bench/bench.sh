@@ -25,18 +25,7 @@ kill_on_exit
 "$OUT/upstream" -listen "$UP" & pids+=($!)
 
 # civicdns: 2 UDP sockets (one reader each), GOMAXPROCS 2.
-cat > "$OUT/civicdns.toml" <<TOML
-[server]
-listen = ["127.0.0.1:$CIVIC_PORT"]
-udp_sockets = 2
-[upstream]
-servers = ["$UP"]
-[cache]
-size = 300000
-[metrics]
-listen = ""
-${BENCH_CIVIC_EXTRA:-}
-TOML
+{ civicdns_forwarding $CIVIC_PORT "$UP" 2; echo "${BENCH_CIVIC_EXTRA:-}"; } > "$OUT/civicdns.toml"
 GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns.toml" -log-level warn & pids+=($!)
 civic_pid=$!
 
@@ -49,14 +38,7 @@ GOMAXPROCS=2 "$OUT/civicdns" serve -config "$OUT/civicdns-log.toml" -log-level w
 civiclog_pid=$!
 
 # Unbound: 2 threads, forwarding everything to the same upstream, no validation.
-{ unbound_server $UNBOUND_PORT; cat <<CONF
-  module-config: "iterator"
-  prefetch: yes
-forward-zone:
-  name: "."
-  forward-addr: ${UP%:*}@${UP#*:}
-CONF
-} > "$OUT/unbound.conf"
+{ unbound_server $UNBOUND_PORT; echo "  prefetch: yes"; unbound_forwarding "$UP"; } > "$OUT/unbound.conf"
 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
 unbound_pid=$!
 

@@ -40,6 +40,19 @@ server:
 CONF
 }
 
+# civicdns_forwarding PORT UPSTREAM SOCKETS: a civicdns.toml listening on
+# 127.0.0.1:PORT with SOCKETS UDP sockets, forwarding to UPSTREAM, a cache
+# sized for the loads, no metrics listener.
+civicdns_forwarding() {
+  printf '[server]\nlisten = ["127.0.0.1:%s"]\nudp_sockets = %s\n[upstream]\nservers = ["%s"]\n[cache]\nsize = 300000\n[metrics]\nlisten = ""\n' "$1" "$3" "$2"
+}
+
+# unbound_forwarding UPSTREAM: what Unbound's configuration adds after
+# unbound_server's clause to forward everything to UPSTREAM, unvalidated.
+unbound_forwarding() {
+  printf '  module-config: "iterator"\nforward-zone:\n  name: "."\n  forward-addr: %s@%s\n' "${1%:*}" "${1#*:}"
+}
+
 # dnsperf's figures from its output file, and the median of numbers on stdin.
 qps() { sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$1"; }
 lost() { sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$1"; }

@@ -28,25 +28,9 @@ go build -o "$OUT/upstream" ./bench/upstream
 kill_on_exit
 "$OUT/upstream" -listen "$UP" & pids+=($!)
 
-cat > "$OUT/civicdns.toml" <<TOML
-[server]
-listen = ["127.0.0.1:$CIVIC_PORT"]
-udp_sockets = 1
-[upstream]
-servers = ["$UP"]
-[cache]
-size = 300000
-[metrics]
-listen = ""
-TOML
+civicdns_forwarding $CIVIC_PORT "$UP" 1 > "$OUT/civicdns.toml"
 GODEBUG=gctrace=1 GOMAXPROCS=1 taskset -c 0 "$OUT/civicdns" serve -config "$OUT/civicdns.toml" -log-level warn 2> "$OUT/gctrace.log" & pids+=($!)
-{ unbound_server $UNBOUND_PORT; cat <<CONF
-  module-config: "iterator"
-forward-zone:
-  name: "."
-  forward-addr: ${UP%:*}@${UP#*:}
-CONF
-} | sed 's/num-threads: 2/num-threads: 1/' > "$OUT/unbound.conf"
+{ unbound_server $UNBOUND_PORT; unbound_forwarding "$UP"; } | sed 's/num-threads: 2/num-threads: 1/' > "$OUT/unbound.conf"
 taskset -c 0 unbound -d -c "$OUT/unbound.conf" & pids+=($!)
 
 head -n 1000 testdata/top-domains.txt | awk 'NF{print $1" A"}' > "$OUT/hits.txt"

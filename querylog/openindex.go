@@ -196,14 +196,10 @@ func searchOpenDay(plain string, f Filter, visit func([]byte) error) error {
 		}
 		c := chunks[i-1]
 		end = c.off
-		if !f.From.IsZero() && c.last < f.From.UnixNano() || !f.To.IsZero() && c.first >= f.To.UnixNano() || !mayHoldAll(c.keys, keys) {
+		if f.outside(c) || !mayHoldAll(c.keys, keys) {
 			continue
 		}
-		if int64(cap(buf)) < c.size {
-			buf = make([]byte, c.size)
-		}
-		buf = buf[:c.size]
-		if _, err := file.ReadAt(buf, c.off); err != nil {
+		if buf, err = readBlock(file, buf, c); err != nil {
 			return err
 		}
 		if err := eachLineBackwards(buf, visit); err != nil {

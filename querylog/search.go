@@ -207,14 +207,10 @@ func searchCompacted(zst, idx string, f Filter, visit func([]byte) error) error 
 	var frame, raw []byte
 	for i := len(blocks) - 1; i >= 0; i-- {
 		b := blocks[i]
-		if !f.From.IsZero() && b.last < f.From.UnixNano() || !f.To.IsZero() && b.first >= f.To.UnixNano() || b.keys != nil && !f.mayHold(b.keys) {
+		if f.outside(b) || b.keys != nil && !f.mayHold(b.keys) {
 			continue
 		}
-		if int64(cap(frame)) < b.size {
-			frame = make([]byte, b.size)
-		}
-		frame = frame[:b.size]
-		if _, err := file.ReadAt(frame, b.off); err != nil {
+		if frame, err = readBlock(file, frame, b); err != nil {
 			return err
 		}
 		if raw, err = dec.DecodeAll(frame, raw[:0]); err != nil {
@@ -225,6 +221,21 @@ func searchCompacted(zst, idx string, f Filter, visit func([]byte) error) error 
 		}
 	}
 	return nil
+}
+
+// outside reports whether every record of a block is outside f's time range.
+func (f *Filter) outside(b blockIndex) bool {
+	return !f.From.IsZero() && b.last < f.From.UnixNano() || !f.To.IsZero() && b.first >= f.To.UnixNano()
+}
+
+// readBlock reads a block's bytes into buf (grown when it is short).
+func readBlock(file *os.File, buf []byte, b blockIndex) ([]byte, error) {
+	if int64(cap(buf)) < b.size {
+		buf = make([]byte, b.size)
+	}
+	buf = buf[:b.size]
+	_, err := file.ReadAt(buf, b.off)
+	return buf, err
 }
 
 // eachLineBackwards calls visit with the lines of data, last first.
