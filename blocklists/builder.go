@@ -64,8 +64,8 @@ func (b *Builder) AddFile(name string) (int, error) {
 // Add puts name in category's block list (or allow list), from file:line.
 // name is copied: the caller may reuse it.
 func (b *Builder) Add(name []byte, category string, allow bool, file, line int) {
-	cat, ok := b.catID[category]
-	if !ok || len(name) == 0 || len(name) > 253 {
+	cat, ok := b.accepts(name, category)
+	if !ok {
 		return
 	}
 	bt := &b.batch
@@ -116,11 +116,18 @@ func (b *Builder) AddService(name []byte, category string, service, file, line i
 
 // add is Add, returning the name's arena reference (ok false: not added).
 func (b *Builder) add(name []byte, category string, allow bool, file, line int) (ref uint32, ok bool) {
-	cat, ok := b.catID[category]
-	if !ok || len(name) == 0 || len(name) > 253 {
+	cat, ok := b.accepts(name, category)
+	if !ok {
 		return 0, false
 	}
 	return b.place(name, maphash.Bytes(b.m.table.seed, name), cat, allow, makeSource(file, line)), true
+}
+
+// accepts gives category's bit for a name the matcher can hold (ok false:
+// an unknown category, or an empty or too long name).
+func (b *Builder) accepts(name []byte, category string) (int, bool) {
+	cat, ok := b.catID[category]
+	return cat, ok && len(name) > 0 && len(name) <= 253
 }
 
 // place puts a name of hash h in category bit cat and returns its reference.

@@ -15,15 +15,30 @@ const GzipSuffix = ".gz"
 // OpenList opens a list file of fsys, decompressing a .gz one as it is read.
 func OpenList(fsys fs.FS, name string) (io.ReadCloser, error) {
 	f, err := fsys.Open(name)
-	if err != nil || !strings.HasSuffix(name, GzipSuffix) {
-		return f, err
+	if err != nil {
+		return nil, err
 	}
-	zr, err := gzip.NewReader(f)
+	return decompressed(f, f, name)
+}
+
+// decompressed reads r, decompressed when name is a .gz list; closing it
+// closes f (the file under r).
+func decompressed(r io.Reader, f io.Closer, name string) (io.ReadCloser, error) {
+	if !strings.HasSuffix(name, GzipSuffix) {
+		return readCloser{r, f}, nil
+	}
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		f.Close()
 		return nil, &fs.PathError{Op: "gunzip", Path: name, Err: err}
 	}
 	return gzipFile{zr, f}, nil
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // gzipFile closes both the decompressor and the file under it.

@@ -1,7 +1,6 @@
 package blocklists
 
 import (
-	"compress/gzip"
 	"crypto/sha256"
 	"fmt"
 	"hash"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // A reload that finds the lists as they were keeps the compiled matcher:
@@ -103,20 +101,8 @@ func (s importSource) reader(sum io.Writer) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	tee := io.TeeReader(f, sum)
-	if s.fsys == nil || !strings.HasSuffix(s.name, GzipSuffix) {
-		return readCloser{tee, f}, nil
+	if s.fsys == nil {
+		return readCloser{io.TeeReader(f, sum), f}, nil // a download is always kept plain
 	}
-	zr, err := gzip.NewReader(tee)
-	if err != nil {
-		f.Close()
-		return nil, &fs.PathError{Op: "gunzip", Path: s.name, Err: err}
-	}
-	return gzipFile{zr, f}, nil
-}
-
-// readCloser reads from one reader and closes another.
-type readCloser struct {
-	io.Reader
-	io.Closer
+	return decompressed(io.TeeReader(f, sum), f, s.name)
 }

@@ -86,3 +86,31 @@ func readBloom(src []byte) (*bloom, []byte, bool) {
 	src = src[n:]
 	return &bloom{k: uint32(k), bits: src[:size]}, src[size:], true
 }
+
+// A block's entry with its Bloom filter (index format 1, and the open
+// day's chunk index): five varints (offset, size, lines, first, last),
+// then the filter.
+
+func appendBloomEntry(dst []byte, b blockIndex) []byte {
+	for _, v := range []int64{b.off, b.size, int64(b.count), b.first, b.last} {
+		dst = binary.AppendVarint(dst, v)
+	}
+	return b.keys.appendTo(dst)
+}
+
+// readBloomEntry decodes the entry at the start of data (ok false: damaged or torn).
+func readBloomEntry(data []byte) (b blockIndex, rest []byte, ok bool) {
+	var v [5]int64
+	for i := range v {
+		x, n := binary.Varint(data)
+		if n <= 0 {
+			return blockIndex{}, nil, false
+		}
+		v[i], data = x, data[n:]
+	}
+	keys, rest, ok := readBloom(data)
+	if !ok {
+		return blockIndex{}, nil, false
+	}
+	return blockIndex{off: v[0], size: v[1], count: int(v[2]), first: v[3], last: v[4], keys: keys}, rest, true
+}

@@ -3,7 +3,6 @@ package querylog
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,20 +229,11 @@ func readIndex(path string) ([]blockIndex, error) {
 	data = data[len(indexMagic):]
 	var out []blockIndex
 	for len(data) > 0 {
-		var vals [5]int64
-		for i := range vals {
-			v, n := binary.Varint(data)
-			if n <= 0 {
-				return nil, fmt.Errorf("%s: damaged", path)
-			}
-			vals[i], data = v, data[n:]
-		}
-		b, rest, ok := readBloom(data)
+		b, rest, ok := readBloomEntry(data)
 		if !ok {
 			return nil, fmt.Errorf("%s: damaged", path)
 		}
-		data = rest
-		out = append(out, blockIndex{off: vals[0], size: vals[1], count: int(vals[2]), first: vals[3], last: vals[4], keys: b})
+		out, data = append(out, b), rest
 	}
 	return out, nil
 }

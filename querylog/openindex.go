@@ -2,7 +2,6 @@ package querylog
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -98,10 +97,8 @@ func (c *chunkIndexer) finish() {
 	if c.count == 0 {
 		return
 	}
-	for _, v := range []int64{c.off, c.size, int64(c.count), c.first, c.last} {
-		c.pending = binary.AppendVarint(c.pending, v)
-	}
-	c.pending = (&bloom{bits: c.bits, k: chunkHashes}).appendTo(c.pending)
+	c.pending = appendBloomEntry(c.pending, blockIndex{off: c.off, size: c.size, count: c.count, first: c.first, last: c.last,
+		keys: &bloom{bits: c.bits, k: chunkHashes}})
 	c.off, c.size, c.count = c.off+c.size, 0, 0
 	clear(c.bits)
 }
@@ -132,21 +129,11 @@ func readChunks(path string, size int64) []blockIndex {
 	}
 	var out []blockIndex
 	for len(data) > 0 {
-		var v [5]int64
-		n := 0
-		for i := range v {
-			x, k := binary.Varint(data[n:])
-			if k <= 0 {
-				return clean(out, size)
-			}
-			v[i], n = x, n+k
-		}
-		b, rest, ok := readBloom(data[n:])
+		b, rest, ok := readBloomEntry(data)
 		if !ok {
-			return clean(out, size) // torn by a crash: what came before holds
+			break // torn by a crash: what came before holds
 		}
-		data = rest
-		out = append(out, blockIndex{off: v[0], size: v[1], count: int(v[2]), first: v[3], last: v[4], keys: b})
+		out, data = append(out, b), rest
 	}
 	return clean(out, size)
 }

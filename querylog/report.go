@@ -23,11 +23,7 @@ func (rs Reports) Add(e *Entry) {
 	if d == "" {
 		d = Citywide
 	}
-	r := rs[d]
-	if r == nil {
-		r = &Report{ByCategory: map[string]int{}, Names: map[string]int{}, Clients: map[string]int{}, Devices: map[string]int{}}
-		rs[d] = r
-	}
+	r := rs.of(d)
 	r.Lookups++
 	switch e.Action {
 	case "blocked":
@@ -43,6 +39,16 @@ func (rs Reports) Add(e *Entry) {
 	case "local":
 		r.Local++
 	}
+}
+
+// of is department d's report, made empty when there is none yet.
+func (rs Reports) of(d string) *Report {
+	r := rs[d]
+	if r == nil {
+		r = &Report{ByCategory: map[string]int{}, Names: map[string]int{}, Clients: map[string]int{}, Devices: map[string]int{}}
+		rs[d] = r
+	}
+	return r
 }
 
 // Departments are the reports' departments in order.

@@ -107,18 +107,14 @@ func readSummary(paths []string) *daySummary {
 
 // merge adds another report's counts to department dept's.
 func (rs Reports) merge(dept string, o *Report) {
-	r := rs[dept]
-	if r == nil {
-		r = &Report{ByCategory: map[string]int{}, Names: map[string]int{}, Clients: map[string]int{}, Devices: map[string]int{}}
-		rs[dept] = r
-	}
+	r := rs.of(dept)
 	r.Lookups += o.Lookups
 	r.Blocked += o.Blocked
 	r.Exempted += o.Exempted
 	r.Local += o.Local
-	for dst, src := range map[*map[string]int]map[string]int{&r.ByCategory: o.ByCategory, &r.Names: o.Names, &r.Clients: o.Clients, &r.Devices: o.Devices} {
-		for k, n := range src {
-			(*dst)[k] += n
+	for _, m := range [][2]map[string]int{{r.ByCategory, o.ByCategory}, {r.Names, o.Names}, {r.Clients, o.Clients}, {r.Devices, o.Devices}} {
+		for k, n := range m[1] {
+			m[0][k] += n
 		}
 	}
 }
